@@ -1,0 +1,25 @@
+"""The addresses of the local world's servers, passed between its parts as one value."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Base URLs (no trailing slash) of the servers of one running local world.
+
+    ``http`` is the data host, ``http_alt`` the same file server on a second port standing for
+    another host (download host, login host, redirect target). ``s3`` is the S3-compatible
+    store's endpoint URL, ``oidc`` the token server's base (realms below ``/realms/<realm>``) and
+    ``stac`` the STAC API root.
+    """
+
+    http: str
+    http_alt: str
+    s3: str
+    oidc: str
+    stac: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
