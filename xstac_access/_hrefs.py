@@ -1,0 +1,78 @@
+"""Small, pure helpers on hrefs: their kind, host, safe display form and relative resolution."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import PurePosixPath
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+REMOTE_SCHEMES = ("http", "https", "s3")
+
+
+def scheme_of(href: str) -> str:
+    """``"http"``, ``"https"``, ``"s3"`` or ``"file"`` (local paths and ``file://`` URLs)."""
+    parts = urlsplit(href)
+    if len(parts.scheme) <= 1:  # "" or a Windows drive letter
+        return "file"
+    return parts.scheme.lower()
+
+
+def is_remote(href: str) -> bool:
+    return scheme_of(href) in REMOTE_SCHEMES
+
+
+def host_of(href: str) -> str:
+    """The host (with port) of an href: ``"127.0.0.1:8080"``, an S3 bucket, or ``"local"``."""
+    parts = urlsplit(href)
+    if scheme_of(href) == "file":
+        return "local"
+    return (
+        parts.hostname + (f":{parts.port}" if parts.port else "")
+        if parts.hostname
+        else parts.netloc
+    )
+
+
+def safe_href(href: str) -> str:
+    """The href without user info or query string, fit for messages, logs and attrs.
+
+    Query strings carry signatures (SAS tokens, presigned URLs) and user info carries passwords;
+    both are replaced rather than shown.
+    """
+    parts = urlsplit(href)
+    if scheme_of(href) == "file":
+        return href
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    query = "<redacted>" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def local_path(href: str) -> str:
+    """The filesystem path of a ``file://`` URL or plain path."""
+    parts = urlsplit(href)
+    if parts.scheme.lower() == "file":
+        return parts.path
+    return href
+
+
+def extension_of(href: str) -> str:
+    """Lower-case file extension of the href's path (``".tif"``), or ``""``."""
+    path = urlsplit(href).path if scheme_of(href) != "file" else href
+    suffix = PurePosixPath(path.rstrip("/")).suffix.lower()
+    return suffix if len(suffix) <= 8 else ""
+
+
+def resolve_relative(href: str, base: str | None) -> str:
+    """Make ``href`` absolute against ``base`` (the document it came from), if it is relative."""
+    if base is None or scheme_of(href) != "file" or os.path.isabs(href) or href.startswith("file:"):
+        return href
+    if scheme_of(base) == "file":
+        return os.path.normpath(os.path.join(os.path.dirname(local_path(base)), href))
+    if scheme_of(base) == "s3":
+        parts = urlsplit(base)
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(parts.path), href))
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return urljoin(base, href)

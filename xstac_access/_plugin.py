@@ -1,0 +1,93 @@
+"""The xarray backend entry point ``stacasset``: thin, with light imports.
+
+xarray imports every installed engine the first time anything is opened, so this module imports
+nothing heavy; the work happens in :mod:`xstac_access.engine`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from xarray.backends import BackendEntrypoint
+
+
+class StacAssetBackendEntrypoint(BackendEntrypoint):
+    """Open STAC Items, Assets, item dicts, item URLs and asset hrefs with xarray.
+
+    Use ``xr.open_dataset(item, engine="stacasset", asset="red")`` or ``xr.open_datatree(item,
+    engine="stacasset")``. Parameters beyond xarray's own: ``asset`` (key in the item),
+    ``reader`` (force a reader), ``storage_options`` (fsspec/s3fs options, e.g. an S3 endpoint),
+    ``overview_level`` (GDAL overview index for COGs).
+    """
+
+    description = "Open STAC items and assets (COG/GeoTIFF, ...) lazily, format chosen for you"
+    url = "https://github.com/xstac-access/xstac-access"
+    open_dataset_parameters = (
+        "filename_or_obj",
+        "drop_variables",
+        "mask_and_scale",
+        "asset",
+        "reader",
+        "storage_options",
+        "overview_level",
+    )
+    supports_groups = True
+
+    def guess_can_open(self, filename_or_obj: Any) -> bool:
+        """True for pystac Items/Assets and STAC dicts; never claims other engines' paths."""
+        module = type(filename_or_obj).__module__ or ""
+        if module.startswith("pystac") and type(filename_or_obj).__name__ in ("Item", "Asset"):
+            return True
+        if isinstance(filename_or_obj, Mapping):
+            return "stac_version" in filename_or_obj or (
+                filename_or_obj.get("type") == "Feature" and "assets" in filename_or_obj
+            )
+        return False
+
+    def open_dataset(  # type: ignore[override]
+        self,
+        filename_or_obj: Any,
+        *,
+        drop_variables: str | Iterable[str] | None = None,
+        mask_and_scale: bool | None = None,
+        asset: str | None = None,
+        reader: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+        overview_level: int | None = None,
+    ):
+        from .engine import open_dataset
+
+        return open_dataset(
+            _plain(filename_or_obj),
+            asset=asset,
+            reader=reader,
+            storage_options=storage_options,
+            overview_level=overview_level,
+            mask_and_scale=mask_and_scale,
+            drop_variables=drop_variables,
+        )
+
+    def open_datatree(
+        self,
+        filename_or_obj: Any,
+        *,
+        asset: str | None = None,  # type: ignore[override]
+        reader: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        from .engine import open_datatree
+
+        return open_datatree(
+            _plain(filename_or_obj),
+            asset=asset,
+            reader=reader,
+            storage_options=storage_options,
+            **kwargs,
+        )
+
+
+def _plain(obj: Any) -> Any:
+    return os.fspath(obj) if isinstance(obj, os.PathLike) else obj

@@ -1,0 +1,67 @@
+"""The exceptions of xstac-access: one root, a few branches a user can catch and act on.
+
+Every message names what was being opened (asset key, host) and what to do about it. No message
+ever carries a secret: hrefs are shown through :func:`xstac_access._hrefs.safe_href`, which drops
+query strings and user info, and tokens are never formatted into text.
+
+Each class also derives from the matching builtin (``KeyError``, ``FileNotFoundError``,
+``PermissionError``, ``ValueError``) so code written against the standard exceptions keeps working.
+"""
+
+from __future__ import annotations
+
+
+class XStacError(Exception):
+    """Root of every error raised by xstac-access."""
+
+    def __str__(self) -> str:  # KeyError would otherwise show the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ResolveError(XStacError, ValueError):
+    """The input could not be turned into one asset to open."""
+
+
+class NotStacError(ResolveError):
+    """The input is JSON (or a mapping) but not a STAC Item, Asset or ItemCollection."""
+
+
+class AssetKeyError(ResolveError, KeyError):
+    """The requested asset key is not in the item; the message lists the keys it has."""
+
+
+class AmbiguousAssetError(ResolveError):
+    """Several assets fit equally well and the caller named none; the message lists them."""
+
+
+class AccessError(XStacError, OSError):
+    """Reading an href failed (network, HTTP status, store). Carries the masked href and host."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        href: str | None = None,
+        host: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.href = href
+        self.host = host
+        self.status = status
+
+
+class HrefNotFoundError(AccessError, FileNotFoundError):
+    """The href does not exist (HTTP 404/410, missing object or file)."""
+
+
+class AuthError(AccessError, PermissionError):
+    """The server refused the request (401/403) or answered with a login page instead of data."""
+
+
+class FormatError(XStacError, ValueError):
+    """The bytes are not what the format promised: truncated, corrupt or mislabelled."""
+
+
+class UnsupportedFormatError(FormatError):
+    """The asset's format was recognised (or not) but no reader of xstac-access opens it."""

@@ -1,0 +1,187 @@
+"""Format readers and the dispatch that picks one for a :class:`~xstac_access.resolve.Target`.
+
+A reader is a module with ``open_dataset(target, **options) -> xr.Dataset`` and optionally
+``open_datatree(target, **options) -> xr.DataTree``. The format is decided from, in order: the
+caller's ``reader=``, the asset's media type, the href's extension, the asset's roles, and the
+first bytes of the file (magic numbers). Only the last step costs a request.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from .. import errors
+from .._hrefs import host_of, safe_href, scheme_of
+from ..resolve import Target
+from ..transport import fetch, looks_like_html
+
+#: Formats that have a reader, and the module implementing each.
+READERS: dict[str, str] = {
+    "geotiff": "xstac_access.readers.geotiff",
+}
+
+#: Every format the dispatch can recognise, with the words used in messages.
+FORMATS: dict[str, str] = {
+    "geotiff": "GeoTIFF/COG/JPEG2000 raster",
+    "zarr": "Zarr store",
+    "kml": "KML document",
+    "image": "PNG/JPEG picture",
+    "netcdf": "netCDF/HDF5 file",
+    "zip": "zip archive",
+    "json": "JSON document",
+    "xml": "XML document",
+    "text": "text file",
+}
+
+_MEDIA_TYPES = {
+    "image/tiff": "geotiff",
+    "image/geo+tiff": "geotiff",
+    "image/vnd.stac.geotiff": "geotiff",
+    "image/x.geotiff": "geotiff",
+    "image/jp2": "geotiff",
+    "application/vnd+zarr": "zarr",
+    "application/vnd.zarr": "zarr",
+    "application/x-zarr": "zarr",
+    "application/vnd.google-earth.kml+xml": "kml",
+    "image/png": "image",
+    "image/jpeg": "image",
+    "image/jpg": "image",
+    "application/x-netcdf": "netcdf",
+    "application/netcdf": "netcdf",
+    "application/x-hdf5": "netcdf",
+    "application/x-hdf": "netcdf",
+    "application/zip": "zip",
+    "application/x-zip-compressed": "zip",
+    "application/json": "json",
+    "application/geo+json": "json",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "text/plain": "text",
+}
+_EXTENSIONS = {
+    ".tif": "geotiff",
+    ".tiff": "geotiff",
+    ".jp2": "geotiff",
+    ".zarr": "zarr",
+    ".kml": "kml",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".nc": "netcdf",
+    ".nc4": "netcdf",
+    ".h5": "netcdf",
+    ".hdf5": "netcdf",
+    ".he5": "netcdf",
+    ".zip": "zip",
+    ".json": "json",
+    ".xml": "xml",
+    ".safe": "xml",
+    ".txt": "text",
+}
+_ROLES = {"thumbnail": "image"}
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"II*\x00", "geotiff"),
+    (b"MM\x00*", "geotiff"),
+    (b"II+\x00", "geotiff"),
+    (b"MM\x00+", "geotiff"),
+    (b"\x00\x00\x00\x0cjP  ", "geotiff"),
+    (b"\xff\x4f\xff\x51", "geotiff"),
+    (b"\x89PNG", "image"),
+    (b"\xff\xd8\xff", "image"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x89HDF", "netcdf"),
+    (b"CDF\x01", "netcdf"),
+    (b"CDF\x02", "netcdf"),
+)
+SNIFF_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class FormatGuess:
+    """The format chosen for a target and why (shown in errors and ``xstac info``)."""
+
+    format: str
+    reason: str
+
+
+def detect_format(target: Target, *, storage_options: dict[str, Any] | None = None) -> FormatGuess:
+    """Decide the format of ``target`` without reading it when the catalogue says enough."""
+    if target.media_type:
+        base = target.media_type.split(";")[0].strip().lower()
+        if base in _MEDIA_TYPES:
+            return FormatGuess(_MEDIA_TYPES[base], f"media type {target.media_type!r}")
+    if target.extension in _EXTENSIONS:
+        return FormatGuess(_EXTENSIONS[target.extension], f"extension {target.extension!r}")
+    for role in target.roles:
+        if role in _ROLES:
+            return FormatGuess(_ROLES[role], f"role {role!r}")
+    return sniff(target, storage_options=storage_options)
+
+
+def sniff(target: Target, *, storage_options: dict[str, Any] | None = None) -> FormatGuess:
+    """Decide the format from the first bytes of the file (one small ranged read)."""
+    head = fetch(
+        target.href,
+        byte_range=(0, SNIFF_BYTES),
+        storage_options=storage_options,
+        what=target.label,
+        expect_html=True,
+    )
+    guess = format_of_bytes(head)
+    if guess is None:
+        if looks_like_html(head):
+            raise errors.AuthError(
+                f"{target.label} at {safe_href(target.href)} is an HTML page, not data: host "
+                f"{host_of(target.href)} probably wants you to log in. Configure a credential "
+                "for this host (see xstac_access.credentials).",
+                href=safe_href(target.href),
+                host=host_of(target.href),
+                status=200,
+            )
+        raise errors.UnsupportedFormatError(
+            f"cannot tell the format of {target.label} at {safe_href(target.href)}: no media "
+            f"type or known extension, and its first bytes {head[:8]!r} match no format. "
+            f"Pass reader=<one of {', '.join(sorted(READERS))}> if you know it."
+        )
+    return FormatGuess(guess, f"first bytes {head[:4]!r}")
+
+
+def format_of_bytes(head: bytes) -> str | None:
+    """The format whose magic number starts ``head``, or ``None``."""
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt
+    text = head.lstrip()[:SNIFF_BYTES].lower()
+    if text.startswith(b"<?xml") or text.startswith(b"<kml"):
+        return "kml" if b"<kml" in text else "xml"
+    if text.startswith((b"{", b"[")):
+        return "json"
+    return None
+
+
+def reader_for(
+    target: Target, reader: str | None = None, *, storage_options: dict[str, Any] | None = None
+) -> tuple[Any, FormatGuess]:
+    """The reader module for ``target`` and the format guess that chose it."""
+    if reader is not None:
+        if reader not in READERS:
+            raise errors.UnsupportedFormatError(
+                f"unknown reader={reader!r}; readers available: {', '.join(sorted(READERS))}"
+            )
+        guess = FormatGuess(reader, "reader= argument")
+    else:
+        if scheme_of(target.href) == "file" and target.href.rstrip("/").endswith(".zarr"):
+            guess = FormatGuess("zarr", "a .zarr directory")
+        else:
+            guess = detect_format(target, storage_options=storage_options)
+        if guess.format not in READERS:
+            raise errors.UnsupportedFormatError(
+                f"{target.label} at {safe_href(target.href)} is a "
+                f"{FORMATS.get(guess.format, guess.format)} (from its {guess.reason}); "
+                "xstac-access cannot open that format yet. Formats it opens: "
+                + ", ".join(FORMATS[f] for f in sorted(READERS))
+                + ". Choose another asset with asset=<key>."
+            )
+    return importlib.import_module(READERS[guess.format]), guess

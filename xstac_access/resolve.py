@@ -1,0 +1,251 @@
+"""Turn whatever the user passed into one :class:`Target`: the asset to open and what we know of it.
+
+Accepted inputs: a ``pystac.Item``, a ``pystac.Asset`` (with or without its owner), a STAC item
+dict, an asset dict, an item JSON URL or path, or a plain asset href. When the caller names no
+asset, one is chosen: the catalogue's open hints first (``xarray:open_datatree_kwargs`` when a
+tree is wanted, ``xarray:open_dataset_kwargs`` for a dataset), then roles, then media type. When
+several assets remain equally good the choice is refused with the list of candidates, because a
+silent pick of one band out of twenty would surprise more than an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from . import errors
+from ._hrefs import extension_of, resolve_relative, safe_href, scheme_of
+from .transport import fetch_json
+
+Purpose = Literal["dataset", "datatree"]
+
+HINT_KEYS = (
+    "xarray:open_dataset_kwargs",
+    "xarray:open_datatree_kwargs",
+    "xarray:open_kwargs",
+    "xarray:storage_options",
+)
+_NON_DATA_ROLES = {"thumbnail", "overview", "metadata", "visual", "tiles", "archive"}
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return _EMPTY
+
+
+@dataclass(frozen=True)
+class Target:
+    """One asset to open, with everything the catalogue told us about it.
+
+    ``hints`` holds the asset's ``xarray:*`` open hints (keys without the ``xarray:`` prefix),
+    ``alternates`` its ``alternate`` block, ``item`` the owning item as a dict (or ``None`` for
+    a bare href), ``key`` the asset key (or ``None``).
+    """
+
+    href: str
+    key: str | None = None
+    media_type: str | None = None
+    roles: tuple[str, ...] = ()
+    title: str | None = None
+    asset: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    item: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    hints: Mapping[str, Any] = field(default_factory=_empty, compare=False)
+    alternates: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """How messages name this target: ``asset 'red' of item 'S2A_…'`` or the safe href."""
+        if self.key is None:
+            return f"asset at {safe_href(self.href)}"
+        item_id = self.item.get("id") if self.item else None
+        return f"asset {self.key!r}" + (f" of item {item_id!r}" if item_id else "")
+
+    @property
+    def extension(self) -> str:
+        return extension_of(self.href)
+
+    def hint(self, name: str) -> dict[str, Any]:
+        """A copy of one open hint (``"open_dataset_kwargs"``…), ``{}`` when absent."""
+        value = self.hints.get(name)
+        return dict(value) if isinstance(value, Mapping) else {}
+
+
+def resolve(obj: Any, asset: str | None = None, *, purpose: Purpose = "dataset") -> Target:
+    """Return the :class:`Target` to open for ``obj`` (see the module docstring for inputs)."""
+    item, base, asset_dict, key = _normalise(obj)
+    if asset_dict is not None:
+        if asset is not None and asset != key:
+            raise errors.ResolveError(
+                f"asset={asset!r} was given but the input is already a single asset ({key!r}); "
+                "pass the item instead to choose among its assets"
+            )
+        return _target(asset_dict, key, item, base)
+    assets = item.get("assets")
+    if not isinstance(assets, Mapping) or not assets:
+        raise errors.ResolveError(f"item {item.get('id')!r} has no assets to open")
+    if asset is None:
+        key = choose_asset(item, purpose)
+    elif asset in assets:
+        key = asset
+    else:
+        raise errors.AssetKeyError(
+            f"item {item.get('id')!r} has no asset {asset!r}; its assets are: "
+            + ", ".join(sorted(assets))
+        )
+    return _target(assets[key], key, item, base)
+
+
+def choose_asset(item: Mapping[str, Any], purpose: Purpose = "dataset") -> str:
+    """The key of the asset to open when the caller named none (see module docstring)."""
+    assets: Mapping[str, Any] = item["assets"]
+    if len(assets) == 1:
+        return next(iter(assets))
+    scored = {key: _score(a, purpose) for key, a in assets.items() if isinstance(a, Mapping)}
+    best = max(scored.values())
+    top = [key for key, score in scored.items() if score == best]
+    if len(top) == 1 and best[1] >= 0:
+        return top[0]
+    if best[1] < 0:
+        top = sorted(assets)
+    raise errors.AmbiguousAssetError(
+        f"item {item.get('id')!r} has several assets that could be opened as a {purpose}: "
+        + ", ".join(sorted(top))
+        + ". Pass asset=<key> to choose one."
+    )
+
+
+def _score(asset: Mapping[str, Any], purpose: Purpose) -> tuple[int, int, int]:
+    hint_name = (
+        "xarray:open_datatree_kwargs" if purpose == "datatree" else "xarray:open_dataset_kwargs"
+    )
+    hint = 2 if hint_name in asset else 1 if "xarray:open_kwargs" in asset else 0
+    roles = set(asset.get("roles") or ())
+    if "data" in roles:
+        role = 2 + (purpose == "datatree" and "metadata" in roles)
+    elif roles and roles <= _NON_DATA_ROLES:
+        role = -1
+    else:
+        role = 0
+    return (hint, role, _media_rank(asset.get("type"), asset.get("href", "")))
+
+
+def _media_rank(media_type: str | None, href: str) -> int:
+    mt = (media_type or "").lower()
+    ext = extension_of(href)
+    if "zarr" in mt or ext == ".zarr":
+        return 3
+    if "tiff" in mt or "netcdf" in mt or "hdf" in mt or ext in (".tif", ".tiff", ".nc", ".h5"):
+        return 2
+    if mt.startswith("image/") or ext in (".jp2", ".png", ".jpg", ".jpeg"):
+        return 1
+    return 0
+
+
+def _target(
+    asset: Mapping[str, Any], key: str | None, item: Mapping[str, Any] | None, base: str | None
+) -> Target:
+    href = asset.get("href")
+    if not isinstance(href, str) or not href:
+        raise errors.ResolveError(f"asset {key!r} has no href")
+    hints = {name.split(":", 1)[1]: asset[name] for name in HINT_KEYS if name in asset}
+    alternates = asset.get("alternate")
+    roles = asset.get("roles") or ()
+    return Target(
+        href=resolve_relative(href, base),
+        key=key,
+        media_type=asset.get("type") if isinstance(asset.get("type"), str) else None,
+        roles=tuple(r for r in roles if isinstance(r, str))
+        if isinstance(roles, list | tuple)
+        else (),
+        title=asset.get("title") if isinstance(asset.get("title"), str) else None,
+        asset=MappingProxyType(dict(asset)),
+        item=MappingProxyType(dict(item)) if item is not None else None,
+        hints=MappingProxyType(hints),
+        alternates=MappingProxyType(dict(alternates))
+        if isinstance(alternates, Mapping)
+        else _EMPTY,
+    )
+
+
+def _normalise(obj: Any) -> tuple[Mapping[str, Any] | None, str | None, Mapping | None, str | None]:
+    """Return ``(item_dict, base_href, asset_dict, asset_key)`` for any accepted input."""
+    try:
+        import pystac
+    except ImportError:  # pragma: no cover - pystac is a dependency
+        pystac = None
+    if pystac is not None:
+        if isinstance(obj, pystac.Item):
+            return _pystac_item(obj), obj.get_self_href(), None, None
+        if isinstance(obj, pystac.Asset):
+            owner = obj.owner if isinstance(obj.owner, pystac.Item) else None
+            key = next((k for k, a in owner.assets.items() if a is obj), None) if owner else None
+            asset = obj.to_dict()
+            asset["href"] = obj.get_absolute_href() or obj.href
+            item = _pystac_item(owner) if owner is not None else None
+            return item, None, asset, key
+        if isinstance(obj, pystac.ItemCollection | pystac.Collection | pystac.Catalog):
+            raise errors.ResolveError(
+                f"{type(obj).__name__} holds many items: open one of its items, or load them "
+                "into one cube with xstac_access.load"
+            )
+    if isinstance(obj, Mapping):
+        return _from_mapping(obj, base=None)
+    if isinstance(obj, str | os.PathLike):
+        href = os.fspath(obj)
+        if _looks_like_item_location(href):
+            doc = fetch_json(href, what="item JSON")
+            if not isinstance(doc, Mapping):
+                raise errors.NotStacError(f"{safe_href(href)} holds JSON but not a STAC item")
+            return _from_mapping(doc, base=_self_href(doc) or href)
+        return None, None, {"href": href}, None
+    raise errors.ResolveError(
+        f"cannot open a {type(obj).__name__}: pass a pystac Item or Asset, a STAC item dict, "
+        "an item URL or path, or an asset href"
+    )
+
+
+def _pystac_item(item: Any) -> dict[str, Any]:
+    data = item.to_dict(include_self_link=True, transform_hrefs=False)
+    for key, asset in item.assets.items():
+        data["assets"][key]["href"] = asset.get_absolute_href() or asset.href
+    return data
+
+
+def _from_mapping(doc: Mapping[str, Any], base: str | None):
+    kind = doc.get("type")
+    if kind == "Feature" and isinstance(doc.get("assets"), Mapping):
+        return doc, base or _self_href(doc), None, None
+    if kind == "FeatureCollection":
+        raise errors.ResolveError(
+            "an ItemCollection holds many items: open one of its features, or load them into "
+            "one cube with xstac_access.load"
+        )
+    if "href" in doc and kind != "Feature" and "stac_version" not in doc:
+        return None, base, doc, None
+    what = f"type {kind!r}" if kind else "no 'type'"
+    raise errors.NotStacError(
+        f"not a STAC item: the JSON has {what} and "
+        + ("an 'assets' mapping" if isinstance(doc.get("assets"), Mapping) else "no 'assets'")
+        + ". Pass a STAC Item (type 'Feature' with 'assets') or an asset href."
+    )
+
+
+def _self_href(doc: Mapping[str, Any]) -> str | None:
+    for link in doc.get("links") or ():
+        if (
+            isinstance(link, Mapping)
+            and link.get("rel") == "self"
+            and isinstance(link.get("href"), str)
+        ):
+            return link["href"]
+    return None
+
+
+def _looks_like_item_location(href: str) -> bool:
+    ext = extension_of(href)
+    if ext in (".json", ".geojson"):
+        return True
+    return scheme_of(href) in ("http", "https") and "/items/" in href and ext == ""
