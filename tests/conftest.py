@@ -1,0 +1,24 @@
+"""Shared fixtures: real data copied into tests/data, and the local world of real servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["xstac_access.testing.pytest_plugin"]
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+def load_item(name: str) -> dict:
+    """A real STAC item from tests/data/items by (unique) file-name prefix."""
+    matches = sorted((DATA / "items").glob(f"{name}*.json"))
+    assert len(matches) == 1, matches
+    return json.loads(matches[0].read_text())

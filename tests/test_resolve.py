@@ -1,0 +1,134 @@
+"""resolve(): every input kind becomes one Target; asset choice and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import pystac
+import pytest
+from conftest import load_item
+
+from xstac_access import errors
+from xstac_access._hrefs import host_of, safe_href
+from xstac_access.resolve import choose_asset, resolve
+
+S2_V1 = "earthsearch_v1_sentinel-2-l2a"
+EOPF_S2 = "eopf_sample_service_sentinel-2-l2a_S2A_MSIL2A_20251113"
+EOPF_S2_OLD = "eopf_sample_service_sentinel-2-l2a_S2A_MSIL2A_20250513"
+
+
+def test_item_dict_named_asset_carries_its_metadata():
+    item = load_item(S2_V1)
+    target = resolve(item, "red")
+    assert target.key == "red"
+    assert target.href == item["assets"]["red"]["href"]
+    assert target.media_type == "image/tiff; application=geotiff; profile=cloud-optimized"
+    assert target.roles == ("data", "reflectance")
+    assert target.item["id"] == "S2A_13TDE_20231008_0_L2A"
+    assert target.extension == ".tif"
+
+
+def test_pystac_item_and_owned_asset_resolve_to_the_same_target():
+    item = pystac.Item.from_dict(load_item(S2_V1))
+    from_item = resolve(item, "nir")
+    from_asset = resolve(item.assets["nir"])
+    assert from_asset.key == "nir"
+    assert from_asset.href == from_item.href
+    assert from_asset.item["id"] == from_item.item["id"]
+
+
+def test_unknown_asset_key_lists_the_keys_the_item_has():
+    with pytest.raises(errors.AssetKeyError) as info:
+        resolve(load_item(S2_V1), "B04")
+    message = str(info.value)
+    assert "has no asset 'B04'" in message
+    assert "red" in message and "visual" in message and "thumbnail" in message
+    assert isinstance(info.value, KeyError)
+    assert not message.startswith("'")  # not KeyError's quoted repr
+
+
+def test_many_equal_data_assets_are_refused_with_the_candidates():
+    with pytest.raises(errors.AmbiguousAssetError) as info:
+        resolve(load_item(S2_V1))
+    message = str(info.value)
+    assert "red" in message and "nir" in message and "asset=<key>" in message
+    assert "red-jp2" not in message  # the JPEG2000 twins rank below the COGs
+    assert "thumbnail" not in message
+
+
+def test_catalogue_hints_choose_the_eopf_product_for_a_tree():
+    item = load_item(EOPF_S2)
+    assert choose_asset(item, "datatree") == "product"
+    target = resolve(item, purpose="datatree")
+    assert target.hint("open_datatree_kwargs") == {
+        "chunks": {},
+        "engine": "eopf-zarr",
+        "op_mode": "native",
+    }
+    with pytest.raises(errors.AmbiguousAssetError, match="SR_10m, SR_20m, SR_60m"):
+        resolve(item, purpose="dataset")
+
+
+def test_group_asset_hints_and_alternate_blocks_are_kept():
+    sr10 = resolve(load_item(EOPF_S2), "SR_10m")
+    assert sr10.hint("open_dataset_kwargs")["engine"] == "eopf-zarr"
+    assert sr10.href.endswith("/measurements/reflectance/r10m")
+    old = resolve(load_item(EOPF_S2_OLD), "B02_10m")
+    assert "xarray" in old.alternates
+    assert old.alternates["xarray"]["href"].startswith("https://")
+
+
+def test_single_asset_item_needs_no_key():
+    item = load_item(S2_V1)
+    item["assets"] = {"only": item["assets"]["thumbnail"]}
+    assert resolve(item).key == "only"
+
+
+def test_item_json_path_resolves_relative_hrefs(tmp_path):
+    item = load_item(S2_V1)
+    item["links"] = []
+    item["assets"] = {"red": {**item["assets"]["red"], "href": "./bands/red.tif"}}
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    target = resolve(str(path))
+    assert target.href == str(tmp_path / "bands" / "red.tif")
+    assert resolve(path).href == target.href  # PathLike too
+
+
+def test_plain_href_is_its_own_asset():
+    target = resolve("https://example.test/a/b/c.tif")
+    assert target.key is None and target.item is None
+    assert target.label == "asset at https://example.test/a/b/c.tif"
+
+
+def test_non_stac_json_is_a_typed_error(tmp_path):
+    path = tmp_path / "not-stac.json"
+    path.write_text(json.dumps({"hello": "world"}))
+    with pytest.raises(errors.NotStacError, match="not a STAC item"):
+        resolve(str(path))
+    path.write_text("this is not json")
+    with pytest.raises(errors.NotStacError, match="is not JSON"):
+        resolve(str(path))
+
+
+def test_collections_of_items_point_to_load():
+    item = load_item(S2_V1)
+    with pytest.raises(errors.ResolveError, match="xstac_access.load"):
+        resolve({"type": "FeatureCollection", "features": [item]})
+    with pytest.raises(errors.ResolveError, match="xstac_access.load"):
+        resolve(pystac.ItemCollection([pystac.Item.from_dict(item)]))
+
+
+def test_unsupported_input_type():
+    with pytest.raises(errors.ResolveError, match="cannot open a int"):
+        resolve(42)
+
+
+def test_signed_hrefs_are_never_shown_with_their_signature():
+    href = "https://acct.blob.core.windows.net/c/B04.tif?sv=2021&sig=SECRETSIG&se=2030"
+    assert "SECRETSIG" not in safe_href(href)
+    assert safe_href(href).startswith("https://acct.blob.core.windows.net/c/B04.tif")
+    assert "pw" not in safe_href("https://user:pw@host.test/x.tif")
+    assert host_of("https://host.test:8443/x") == "host.test:8443"
+    assert host_of("s3://bucket/key") == "bucket"
+    assert host_of("/tmp/x.tif") == "local"
