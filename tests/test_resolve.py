@@ -113,9 +113,9 @@ def test_non_stac_json_is_a_typed_error(tmp_path):
 
 def test_collections_of_items_point_to_load():
     item = load_item(S2_V1)
-    with pytest.raises(errors.ResolveError, match="xstac_access.load"):
+    with pytest.raises(errors.ResolveError, match=r"xstac_access\.load"):
         resolve({"type": "FeatureCollection", "features": [item]})
-    with pytest.raises(errors.ResolveError, match="xstac_access.load"):
+    with pytest.raises(errors.ResolveError, match=r"xstac_access\.load"):
         resolve(pystac.ItemCollection([pystac.Item.from_dict(item)]))
 
 
