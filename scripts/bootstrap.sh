@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up everything the demo and the tests need on a fresh Debian machine: the system packages of
+# the local STAC API (PostgreSQL 15 + PostGIS 3) and a virtual environment with xstac-access and
+# its test extras. Safe to run again: it only installs what is missing.
+set -euo pipefail
+VENV=${1:-.venv}
+cd "$(dirname "$0")/.."
+
+if [ ! -f /usr/share/postgresql/15/extension/postgis.control ] || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo ">> installing PostgreSQL 15 + PostGIS 3 (apt)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    postgresql-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if ! "$PY" -m uv --version >/dev/null 2>&1; then
+  echo ">> installing uv (fast resolver)"
+  "$PY" -m pip install --quiet --disable-pip-version-check uv
+fi
+echo ">> creating $VENV and installing xstac-access[test]"
+"$PY" -m uv venv --quiet --allow-existing -p "$PY" "$VENV"
+VIRTUAL_ENV="$VENV" "$PY" -m uv pip install --quiet -e ".[test]"
+VIRTUAL_ENV="$VENV" "$PY" -m uv pip check
