@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xstac_access import errors
-from xstac_access.readers import detect_format, format_of_bytes, reader_for
+from xstac_access.readers import READERS, detect_format, format_of_bytes, reader_for
 from xstac_access.resolve import Target
 
 
@@ -94,3 +94,18 @@ def test_recognised_format_without_reader_says_what_it_is():
 def test_forced_reader_must_exist():
     with pytest.raises(errors.UnsupportedFormatError, match="unknown reader='bogus'"):
         reader_for(Target(href="https://h.test/x.tif"), reader="bogus")
+
+
+def test_a_reader_returning_none_is_caught(monkeypatch, tmp_path, data_dir):
+    import sys
+    import types
+
+    import xarray as xr
+
+    broken = types.ModuleType("broken_reader")
+    broken.open_dataset = lambda target, **options: None
+    monkeypatch.setitem(sys.modules, "broken_reader", broken)
+    monkeypatch.setitem(READERS, "geotiff", "broken_reader")
+    path = data_dir / "tiff" / "riotiler_cog_gcps_ovr.tif"
+    with pytest.raises(errors.FormatError, match="returned NoneType"):
+        xr.open_dataset(str(path), engine="stacasset")
