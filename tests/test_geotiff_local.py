@@ -235,3 +235,12 @@ def test_guess_can_open_claims_stac_objects_only():
     assert not entry.guess_can_open("file.nc")
     assert not entry.guess_can_open({"some": "dict"})
     assert json.dumps(StacAssetBackendEntrypoint.open_dataset_parameters)
+
+
+def test_open_datatree_on_a_single_raster_gives_a_one_node_tree(data_dir):
+    path = str(data_dir / "tiff" / GRD_OVR)
+    tree = xr.open_datatree(path, engine="stacasset", chunks={}, overview_level=0)
+    assert tree.children == {}
+    band = tree.dataset["band_data"]
+    assert band.shape == (418, 640)  # GDAL's first overview of 837 x 1280
+    assert band.chunks == ((256, 162), (256, 256, 128))
