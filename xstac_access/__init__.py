@@ -1,14 +1,43 @@
 """xstac-access: open any STAC item or asset with xarray.
 
 ``import xstac_access`` is enough to use ``xr.open_dataset(item, engine="stacasset")``; the
-engine itself is registered through the ``xarray.backends`` entry point.
+engine itself is registered through the ``xarray.backends`` entry point. Submodules load on
+first use, so importing the package (as xarray does when it lists its engines, and as the local
+test servers do) costs almost nothing.
 """
 
 from __future__ import annotations
 
-from . import errors
-from .engine import open_dataset, open_datatree
-from .resolve import Target, resolve
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import errors
+    from .engine import open_dataset, open_datatree
+    from .resolve import Target, resolve
 
 __all__ = ["Target", "errors", "open_dataset", "open_datatree", "resolve"]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "errors": ("xstac_access.errors", None),
+    "open_dataset": ("xstac_access.engine", "open_dataset"),
+    "open_datatree": ("xstac_access.engine", "open_datatree"),
+    "resolve": ("xstac_access.resolve", "resolve"),
+    "Target": ("xstac_access.resolve", "Target"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'xstac_access' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
