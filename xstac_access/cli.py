@@ -18,10 +18,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="offline demo on the local replica catalogue")
-    demo.add_argument("action", nargs="?", choices=("run", "serve"), default="run",
-                      help="run the demo (default) or only serve the local world")
-    demo.add_argument("--latency-ms", type=int, default=0,
-                      help="delay the file server adds to each request")
+    demo.add_argument(
+        "action",
+        nargs="?",
+        choices=("run", "serve"),
+        default="run",
+        help="run the demo (default) or only serve the local world",
+    )
+    demo.add_argument(
+        "--latency-ms", type=int, default=0, help="delay the file server adds to each request"
+    )
     return parser
 
 

@@ -29,16 +29,20 @@ def run_demo(*, latency_ms: int = 0, out: TextIO = sys.stdout) -> None:
     say("Starting the local replica world (STAC API, HTTP, S3, OIDC on 127.0.0.1)...")
     with LocalWorld(latency_ms=latency_ms) as world:
         ends = world.endpoints
-        say(f"  up in {world.start_seconds:.1f} s: STAC API {ends.stac}, files {ends.http}, "
-            f"S3 {ends.s3}, OIDC {ends.oidc}")
+        say(
+            f"  up in {world.start_seconds:.1f} s: STAC API {ends.stac}, files {ends.http}, "
+            f"S3 {ends.s3}, OIDC {ends.oidc}"
+        )
         catalog = Client.open(ends.stac)
         say()
         say("1. Search Earth Search-like Sentinel-2 L2A, least cloudy first")
         search = catalog.search(collections=["sentinel-2-l2a"], max_items=10)
         items = sorted(search.items(), key=lambda i: i.properties.get("eo:cloud_cover", 100))
         for item in items:
-            say(f"   {item.id}  {item.datetime:%Y-%m-%d}  "
-                f"cloud {item.properties.get('eo:cloud_cover', float('nan')):5.1f} %")
+            say(
+                f"   {item.id}  {item.datetime:%Y-%m-%d}  "
+                f"cloud {item.properties.get('eo:cloud_cover', float('nan')):5.1f} %"
+            )
         item = items[0]
 
         say()
@@ -46,8 +50,10 @@ def run_demo(*, latency_ms: int = 0, out: TextIO = sys.stdout) -> None:
         world.files.reset()
         ds = xr.open_dataset(item, engine="stacasset", asset="red")
         say(_indent(repr(ds)))
-        say(f"   CRS {ds.rio.crs}, size {ds.sizes['y']} x {ds.sizes['x']}, "
-            f"overviews {ds['red'].encoding['overviews']}")
+        say(
+            f"   CRS {ds.rio.crs}, size {ds.sizes['y']} x {ds.sizes['x']}, "
+            f"overviews {ds['red'].encoding['overviews']}"
+        )
         _report_window(say, world, ds["red"], item.assets["red"].href, ends.http)
 
         say()
@@ -59,28 +65,34 @@ def run_demo(*, latency_ms: int = 0, out: TextIO = sys.stdout) -> None:
         gcps = grd_ds.rio.get_gcps()
         lons = [g.x for g in gcps]
         lats = [g.y for g in gcps]
-        say(f"   {len(gcps)} GCPs in {grd_ds.rio.crs}: lon {min(lons):.2f}..{max(lons):.2f}, "
-            f"lat {min(lats):.2f}..{max(lats):.2f}")
+        say(
+            f"   {len(gcps)} GCPs in {grd_ds.rio.crs}: lon {min(lons):.2f}..{max(lons):.2f}, "
+            f"lat {min(lats):.2f}..{max(lats):.2f}"
+        )
         started = time.perf_counter()
         window = grd_ds["hh"][:WINDOW, :WINDOW].values
-        say(f"   window {window.shape} read in {time.perf_counter() - started:.2f} s, "
-            f"mean DN {window.mean():.1f}")
+        say(
+            f"   window {window.shape} read in {time.perf_counter() - started:.2f} s, "
+            f"mean DN {window.mean():.1f}"
+        )
     say()
     say("Done: every server was stopped.")
 
 
 def _report_window(say, world, array: xr.DataArray, href: str, base: str) -> None:
     """Read a WINDOW x WINDOW block; print what the open and the read cost at the server."""
-    path = href[len(base):]
+    path = href[len(base) :]
     opened = _counts(world, path)
     started = time.perf_counter()
     block = array[:WINDOW, :WINDOW].values
     seconds = time.perf_counter() - started
     requests, moved = _counts(world, path)
     total = _file_size(world, path)
-    say(f"   open: {opened[0]} requests, {opened[1] / 1e3:.0f} kB; window {block.shape} read in "
+    say(
+        f"   open: {opened[0]} requests, {opened[1] / 1e3:.0f} kB; window {block.shape} read in "
         f"{seconds:.2f} s; in all {requests} requests, {moved / 1e6:.2f} MB of a "
-        f"{total / 1e6:.2f} MB file ({moved / total:.1%})")
+        f"{total / 1e6:.2f} MB file ({moved / total:.1%})"
+    )
 
 
 def _counts(world, path: str) -> tuple[int, int]:

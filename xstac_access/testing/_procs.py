@@ -129,7 +129,7 @@ def start_process(
     if env:
         full_env.update(env)
     with open(log_path, "ab") as log:
-        popen = subprocess.Popen(  # noqa: S603 (argv built by the project)
+        popen = subprocess.Popen(
             argv,
             stdout=log,
             stderr=subprocess.STDOUT,

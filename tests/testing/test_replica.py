@@ -1,0 +1,264 @@
+"""The replica generator: deterministic bytes, real formats, STAC items that point at real files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from shapely.geometry import Polygon, shape
+
+from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.replica import (
+    Replica,
+    _stac,
+    biomass,
+    build_replica,
+    cdse,
+    eopf,
+    generate_files,
+)
+
+ENDPOINTS = Endpoints(
+    http="http://127.0.0.1:18001",
+    http_alt="http://127.0.0.1:18002",
+    s3="http://127.0.0.1:18003",
+    oidc="http://127.0.0.1:18004",
+    stac="http://127.0.0.1:18005/api",
+)
+CI_MAX_BYTES = 60 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Replica, float]:
+    cache = tmp_path_factory.mktemp("replica-cache")
+    start = time.perf_counter()
+    replica = build_replica(cache, ENDPOINTS, seed=0, scale="ci")
+    return replica, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def replica(built: tuple[Replica, float]) -> Replica:
+    return built[0]
+
+
+def _items(replica: Replica, collection: str) -> list[dict[str, Any]]:
+    return [i for i in replica.items if i["collection"] == collection]
+
+
+def _local_path(replica: Replica, href: str) -> Path:
+    """Where the file behind an href lives in the generated tree (following the CDSE redirect)."""
+    for rule in replica.server_config["redirects"]:
+        if href == ENDPOINTS.http + rule["path"]:
+            return replica.files_root / rule["to_path"].lstrip("/")
+    for base in (ENDPOINTS.http, ENDPOINTS.http_alt):
+        if href.startswith(base + "/"):
+            return replica.files_root / href[len(base) + 1 :]
+    rest = href[len(ENDPOINTS.s3) + 1 :] if href.startswith(ENDPOINTS.s3 + "/") else href[5:]
+    bucket, key = rest.split("/", 1)
+    return replica.s3_buckets[bucket] / key
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_ci_generation_is_small_and_reused(built: tuple[Replica, float], tmp_path: Path) -> None:
+    replica, seconds = built
+    root = replica.files_root.parent
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    print(f"ci replica: {size / 2**20:.1f} MiB in {seconds:.1f} s")
+    assert size < CI_MAX_BYTES
+    assert (root / ".complete").is_file()
+    again = time.perf_counter()
+    assert generate_files(root.parent, seed=0, scale="ci") == root
+    assert time.perf_counter() - again < 1.0
+    with pytest.raises(ValueError, match="scale"):
+        generate_files(tmp_path, scale="huge")
+
+
+def test_same_seed_gives_same_bytes(replica: Replica, tmp_path: Path) -> None:
+    root = replica.files_root.parent
+    jobs = biomass.jobs(tmp_path, 0, "ci")[:1] + cdse.jobs(tmp_path, 0, "ci")
+    jobs += [j for j in eopf.jobs(tmp_path, 0, "ci") if j.args[-1] is eopf.S1_OCN]
+    for job in jobs:
+        job()
+    abs_tiff = next(root.rglob("*_f035_i_abs.tiff"))
+    ocn = next((root / "s3" / eopf.S1_OCN.bucket).rglob("wind_speed/0.0"))
+    for path in (abs_tiff, next(root.rglob("*.SAFE.zip")), ocn, ocn.parent / ".zarray"):
+        twin = tmp_path / path.relative_to(root)
+        assert _sha(twin) == _sha(path), path.name
+    other = tmp_path / "seed1"
+    biomass.jobs(other, 1, "ci")[0]()
+    assert _sha(next(other.rglob("*_i_abs.tiff"))) != _sha(abs_tiff)
+
+
+def test_biomass_tiffs_are_gcp_only_four_polarisations(replica: Replica) -> None:
+    for item in _items(replica, "BiomassLevel1a"):
+        for key in ("enclosure_i_abs_tiff", "enclosure_i_phase_tiff"):
+            with rasterio.open(_local_path(replica, item["assets"][key]["href"])) as src:
+                gcps, crs = src.gcps
+                assert src.count == 4 and src.dtypes == ("float32",) * 4
+                assert src.descriptions == ("HH", "HV", "VH", "VV")
+                assert len(gcps) == 121 and crs.to_epsg() == 4326
+                assert src.profile["tiled"] and src.block_shapes[0] == (256, 256)
+                assert src.transform.is_identity and src.crs is None
+                assert float(np.nanmax(src.read(1, window=((0, 64), (0, 64))))) > 0
+            hull = Polygon([(g.x, g.y) for g in gcps]).convex_hull
+            assert hull.buffer(1e-6).contains(shape(item["geometry"]).buffer(-1e-6))
+
+
+def test_biomass_kml_quad_matches_item_geometry(replica: Replica) -> None:
+    for item in _items(replica, "BiomassLevel1a"):
+        kml = _local_path(replica, item["assets"]["quicklook_kml"]["href"]).read_bytes()
+        root = ET.fromstring(kml)
+        quad = root.find(".//{http://www.google.com/kml/ext/2.2}LatLonQuad")
+        coords = [tuple(map(float, p.split(","))) for p in quad.find("coordinates").text.split()]
+        ring = item["geometry"]["coordinates"][0][:-1]
+        flat = [v for p in sorted(coords) for v in p]
+        assert flat == pytest.approx([v for p in sorted(map(tuple, ring)) for v in p], abs=1e-6)
+        href = root.find(".//Icon/href").text
+        assert (
+            _local_path(replica, item["assets"]["quicklook_kml"]["href"]).parent / href
+        ).is_file()
+
+
+def test_earthsearch_cogs_have_overviews_and_512_tiles(replica: Replica) -> None:
+    item = _items(replica, "sentinel-2-l2a")[0]
+    for key in ("red", "scl", "visual", "coastal"):
+        asset = item["assets"][key]
+        with rasterio.open(_local_path(replica, asset["href"])) as src:
+            assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+            assert src.block_shapes[0] == (512, 512) or src.width < 512
+            assert list(src.shape) == asset["proj:shape"]
+            assert list(src.transform)[:6] == pytest.approx(asset["proj:transform"])
+            assert src.crs.to_epsg() == item["properties"]["proj:epsg"]
+            if src.width > 512:
+                assert src.overviews(1)
+            if key != "visual":
+                assert src.nodata == 0
+    clouds = {i["properties"]["eo:cloud_cover"] for i in _items(replica, "sentinel-2-l2a")}
+    assert len(clouds) == 3
+    (v0,) = _items(replica, "sentinel-s2-l2a-cogs")
+    assert {"B01", "B12", "SCL", "visual"} <= set(v0["assets"])
+
+
+def test_s1_grd_item_points_at_the_real_gcp_cog(replica: Replica) -> None:
+    (item,) = _items(replica, "sentinel-1-grd")
+    hh = item["assets"]["hh"]
+    assert hh["href"].startswith("s3://sentinel-s1-l1c/")
+    assert hh["alternate"]["https"]["href"].startswith(f"{ENDPOINTS.s3}/sentinel-s1-l1c/")
+    path = _local_path(replica, hh["href"])
+    assert _sha(path) == _sha(_stac.TEMPLATES / "riotiler_cog_gcps_s1_grd.tif")
+    assert _local_path(replica, hh["alternate"]["https"]["href"]) == path
+
+
+def _template_layout(name: str) -> tuple[set[str], set[str]]:
+    meta = _stac.template(name)["metadata"]
+    groups = {"/" + k[: -len("/.zgroup")] for k in meta if k.endswith("/.zgroup")}
+    arrays = {"/" + k[: -len("/.zarray")] for k in meta if k.endswith("/.zarray")}
+    return groups, arrays
+
+
+@pytest.mark.parametrize("product", eopf.PRODUCTS, ids=lambda p: p.collection)
+def test_eopf_stores_keep_the_real_layout_and_open(replica: Replica, product: eopf.Product) -> None:
+    store = replica.s3_buckets[product.bucket] / product.key
+    tree = xr.open_datatree(store, engine="zarr", chunks={})
+    groups, arrays = _template_layout(product.template)
+    assert groups <= {node.path for node in tree.subtree}
+    found = {f"{n.path}/{v}".replace("//", "/") for n in tree.subtree for v in n.variables}
+    assert arrays <= found
+    native = xr.open_datatree(store, engine="eopf-zarr", op_mode="native", chunks={})
+    assert {n.path for n in native.subtree} >= groups
+
+
+def test_eopf_values_are_plausible(replica: Replica) -> None:
+    s2 = replica.s3_buckets[eopf.S2.bucket] / eopf.S2.key
+    r10m = xr.open_dataset(s2, group="measurements/reflectance/r10m", engine="zarr")
+    assert r10m.b04.shape == (1098, 1098) and r10m.b04.encoding["chunks"] == (183, 183)
+    assert 0.0 < float(r10m.b04.mean()) < 0.6 and r10m.x[0] == 300050
+    tci = xr.open_dataset(s2, group="quality/l2a_quicklook/r60m", engine="zarr").tci
+    assert tci.dtype == np.uint8 and tci.shape == (3, 183, 183)
+    lfr = replica.s3_buckets[eopf.S3_LFR.bucket] / eopf.S3_LFR.key
+    m = xr.open_dataset(lfr, group="measurements", engine="zarr")
+    assert m.gifapar.shape == (409, 486)
+    assert float(m.gifapar.min()) >= 0.0 and float(m.gifapar.max()) <= 1.0
+    assert -25 < float(m.latitude.min()) < float(m.latitude.max()) < -10
+    rows = m.latitude.isel(columns=243).values
+    assert np.all(np.diff(rows) < 0)  # descending pass: latitude falls along track
+
+
+def test_eopf_items_carry_open_hints(replica: Replica) -> None:
+    (s2,) = _items(replica, "eopf-sentinel-2-l2a")
+    assert s2["assets"]["product"]["xarray:open_datatree_kwargs"]["engine"] == "eopf-zarr"
+    assert s2["assets"]["SR_10m"]["href"].endswith(".zarr/measurements/reflectance/r10m")
+    types = {a["type"] for a in s2["assets"].values()}
+    assert {"application/vnd+zarr", "application/vnd.zarr"} <= types
+    (old,) = _items(replica, "eopf-sentinel-2-l2a-cpm-v256")
+    assert "xarray" in old["assets"]["B04_10m"]["alternate"]
+    (ocn,) = _items(replica, "sentinel-1-l2-ocn")
+    product = ocn["assets"]["product"]
+    assert product["href"].startswith("s3://")
+    assert product["xarray:storage_options"] == {"anon": True, "endpoint_url": ENDPOINTS.s3}
+
+
+def test_cdse_zip_is_a_safe_with_a_real_jp2(replica: Replica) -> None:
+    (item,) = _items(replica, "cdse-sentinel-2-l2a")
+    path = _local_path(replica, item["assets"]["PRODUCT"]["href"])
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        manifest = ET.fromstring(zf.read(names[0]))
+    safe = item["id"]
+    assert names[0] == f"{safe}/manifest.safe"
+    listed = {loc.get("href") for loc in manifest.iter("fileLocation")}
+    assert listed == {"./" + n[len(safe) + 1 :] for n in names[1:]}
+    assert any(n.endswith("/MTD_MSIL2A.xml") for n in names)
+    assert any(n.endswith("/MTD_TL.xml") for n in names)
+    tci = next(n for n in names if n.endswith("_TCI_60m.jp2"))
+    with rasterio.open(f"/vsizip/{path}/{tci}") as src:
+        assert src.driver == "JP2OpenJPEG" and src.count == 3 and src.crs.to_epsg() == 32632
+    assert path.stat().st_size > 3 * 2**20
+    (redirect,) = replica.server_config["redirects"]
+    assert redirect["to_host"] == "alt" and redirect["status"] == 302
+
+
+def test_items_are_stac_and_every_href_is_served(replica: Replica) -> None:
+    collection_ids = [c["id"] for c in replica.collections]
+    assert len(collection_ids) == len(set(collection_ids))
+    keys = [(i["collection"], i["id"]) for i in replica.items]
+    assert len(keys) == len(set(keys))
+    bases = (ENDPOINTS.http, ENDPOINTS.http_alt, ENDPOINTS.s3)
+    for item in replica.items:
+        assert item["type"] == "Feature" and item["stac_version"].startswith("1.")
+        assert item["collection"] in collection_ids and item["properties"]["datetime"]
+        geom = shape(item["geometry"])
+        assert geom.is_valid and list(geom.bounds) == pytest.approx(item["bbox"])
+        for key, asset in item["assets"].items():
+            hrefs = [asset["href"]] + [a["href"] for a in asset.get("alternate", {}).values()]
+            for href in hrefs:
+                assert href.startswith(bases) or href.split("/")[2] in replica.s3_buckets, href
+                assert _local_path(replica, href).exists(), (item["id"], key, href)
+    json.dumps(replica.items)  # plain JSON, ready for pypgstac
+    for collection in replica.collections:
+        assert collection["extent"]["spatial"]["bbox"] and collection["license"]
+
+
+def test_server_config_protects_the_right_prefixes(replica: Replica) -> None:
+    config = replica.server_config
+    rules = {(r["prefix"], r["host"], r["scheme"]) for r in config["protected"]}
+    assert rules == {
+        ("/maap/data/", "main", "bearer"),
+        ("/cdse/download/", "alt", "bearer"),
+        ("/hls/protected/", "main", "earthdata"),
+    }
+    assert config["earthdata"] == {"username": "edl-user", "password": "edl-pass"}
+    browse = _items(replica, "BiomassLevel1a")[0]["assets"]["thumbnail"]["href"]
+    assert "/maap/browse/" in browse

@@ -1,0 +1,303 @@
+"""The whole local world: every server the library meets in the wild, started together.
+
+``LocalWorld`` picks the ports first (the replica's hrefs need every endpoint before any server
+runs), then starts the OIDC server, the file server, moto and PostgreSQL concurrently in
+threads while the replica is built, and loads the replica into each as soon as both are ready.
+Everything is stopped by PID: on ``stop()``, on a failed start, and at interpreter exit. A
+world can also run detached (``python -m xstac_access.testing start --state FILE``): its state
+file records the PIDs so that ``stop_from_state`` can end it from another process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, Self
+
+from xstac_access.testing._procs import (
+    LOOPBACK,
+    ManagedProcess,
+    free_port,
+    start_process,
+)
+from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.fileserver import FileServerAdmin
+from xstac_access.testing.oidc import OidcAdmin
+from xstac_access.testing.pgstac import PgStac
+from xstac_access.testing.replica import Replica, build_replica
+from xstac_access.testing.s3 import S3Store
+
+
+def default_cache_dir() -> Path:
+    """``$XSTAC_CACHE_DIR``, else ``~/.cache/xstac-access``: replica files, pgstac template."""
+    env = os.environ.get("XSTAC_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "xstac-access"
+
+
+class LocalWorld:
+    """The local replica world: OIDC server, file server (two ports), S3 store, STAC API.
+
+    Use as a context manager or call ``start()``/``stop()``. After ``start()``: ``endpoints``
+    (base URLs), ``replica`` (what was served), ``files`` and ``oidc`` (admin clients of the file
+    and token servers), ``s3`` (the object store), ``pids`` and ``start_seconds``.
+    """
+
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        cache_dir: Path | None = None,
+        latency_ms: int = 0,
+        scale: str = "ci",
+        seed: int = 0,
+        access_token_lifetime: int = 300,
+    ) -> None:
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir) if workdir is not None else None
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.latency_ms = latency_ms
+        self.scale = scale
+        self.seed = seed
+        self.access_token_lifetime = access_token_lifetime
+        self.endpoints: Endpoints | None = None
+        self.replica: Replica | None = None
+        self.files: FileServerAdmin | None = None
+        self.oidc: OidcAdmin | None = None
+        self.s3: S3Store | None = None
+        self.pgstac: PgStac | None = None
+        self.start_seconds: float | None = None
+        #: Seconds each start step took, by name, measured from the start of ``start()``.
+        self.timings: dict[str, float] = {}
+        self._procs: dict[str, ManagedProcess] = {}
+        self._lock = threading.Lock()
+        self._began = 0.0
+        self._started = False
+
+    # -- context manager -------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def log_dir(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "logs"
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """PIDs of the running servers by name; each leads its own process group."""
+        pids = {name: proc.pid for name, proc in self._procs.items()}
+        if self.s3 is not None and self.s3.pid is not None:
+            pids["moto-s3"] = self.s3.pid
+        if self.pgstac is not None:
+            pids |= self.pgstac.pids
+        return pids
+
+    def start(self) -> Self:
+        """Start every server and load the replica; on any failure stop what started, raise."""
+        if self._started:
+            raise RuntimeError("this LocalWorld was already started")
+        self._started = True
+        self._began = time.monotonic()
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="xstac-world-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        atexit.register(self.stop)
+        ports = {name: free_port() for name in ("http", "http_alt", "s3", "oidc", "stac")}
+        self.endpoints = Endpoints(
+            **{name: f"http://{LOOPBACK}:{port}" for name, port in ports.items()}
+        )
+        self.s3 = S3Store(self.log_dir, port=ports["s3"])
+        self.pgstac = PgStac(self.workdir, cache_dir=self.cache_dir, api_port=ports["stac"])
+        try:
+            self._start_all(ports)
+        except BaseException:
+            self.stop(keep_workdir=True)
+            raise
+        self.files = FileServerAdmin(self.endpoints.http)
+        self.oidc = OidcAdmin(self.endpoints.oidc)
+        self.start_seconds = time.monotonic() - self._began
+        return self
+
+    def _timed(self, name: str, step: Callable[..., Any], *args: Any) -> Any:
+        """Run ``step(*args)`` and record when it finished, in seconds since ``start()``."""
+        result = step(*args)
+        self.timings[name] = round(time.monotonic() - self._began, 2)
+        return result
+
+    def _start_all(self, ports: dict[str, int]) -> None:
+        """Build the replica and start the servers concurrently; re-raise the first error."""
+        build = partial(build_replica, seed=self.seed, scale=self.scale)
+        with ThreadPoolExecutor(max_workers=6, thread_name_prefix="world") as pool:
+
+            def run(name: str, step: Callable[..., Any], *args: Any) -> Future:
+                return pool.submit(self._timed, name, step, *args)
+
+            replica = run("replica", build, self.cache_dir, self.endpoints)
+            oidc = run("oidc", self._start_oidc, ports["oidc"])
+            api = run("stac", self._start_stac, run, replica)
+            s3 = run("s3", self._start_s3, replica)
+            files = run("fileserver", self._start_files, ports, replica)
+            errors = [f.exception() for f in (replica, oidc, api, s3, files)]
+        for error in errors:
+            if error is not None:
+                raise error
+        self.replica = replica.result()
+
+    def _start_oidc(self, port: int) -> None:
+        argv = [
+            sys.executable, "-m", "xstac_access.testing.oidc", "--port", str(port),
+            "--access-token-lifetime", str(self.access_token_lifetime),
+        ]  # fmt: skip
+        ready = f"{self.endpoints.oidc}/realms/maap/.well-known/openid-configuration"
+        self._add("oidc", start_process("oidc", argv, log_dir=self.log_dir, ready_url=ready))
+
+    def _start_files(self, ports: dict[str, int], replica: Future) -> None:
+        """Start the file server once the replica's files exist (it fetches JWKS lazily)."""
+        built: Replica = replica.result()
+        config = self.workdir / "fileserver-config.json"
+        config.write_text(json.dumps(built.server_config, indent=1))
+        argv = [
+            sys.executable, "-m", "xstac_access.testing.fileserver",
+            "--root", str(built.files_root), "--port", str(ports["http"]),
+            "--alt-port", str(ports["http_alt"]), "--config", str(config),
+            "--oidc-url", self.endpoints.oidc, "--latency-ms", str(self.latency_ms),
+        ]  # fmt: skip
+        ready = f"{self.endpoints.http}/__admin__/stats"
+        proc = start_process("fileserver", argv, log_dir=self.log_dir, ready_url=ready)
+        self._add("fileserver", proc)
+
+    def _start_s3(self, replica: Future) -> None:
+        """Start moto with the replica's buckets preloaded (far faster than uploading)."""
+        self.s3.start(preload=replica.result().s3_buckets)
+
+    def _start_stac(self, run: Callable[..., Future], replica: Future) -> None:
+        """Start PostgreSQL, then load the catalogue while the API process boots."""
+        self._timed("postgres", self.pgstac.start_database)
+        api = run("stac-api-process", self.pgstac.start_api)
+        built: Replica = replica.result()
+        self.pgstac.load(built.collections, built.items)
+        api.result()
+
+    def _add(self, name: str, proc: ManagedProcess) -> None:
+        with self._lock:
+            self._procs[name] = proc
+
+    def stop(self, *, keep_workdir: bool = False) -> None:
+        """Stop every server by PID. Idempotent; safe after a partial start.
+
+        A work dir this world created itself is deleted unless ``keep_workdir`` (kept after a
+        failed start, for its logs).
+        """
+        with self._lock:
+            procs, self._procs = self._procs, {}
+        if self.pgstac is not None:
+            self.pgstac.stop()
+        for proc in reversed(procs.values()):
+            proc.stop()
+        if self.s3 is not None:
+            self.s3.stop()
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if self._own_workdir and not keep_workdir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- detached worlds -------------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """What another process needs to use or stop this world, as JSON-able values."""
+        return {
+            "endpoints": self.endpoints.as_dict() if self.endpoints else None,
+            "pids": self.pids,
+            "controller_pid": os.getpid(),
+            "workdir": str(self.workdir) if self.workdir else None,
+            "pg_data_dir": str(self.pgstac.data_dir)
+            if self.pgstac and self.pgstac.data_dir
+            else None,
+            "start_seconds": self.start_seconds,
+            "timings": self.timings,
+        }
+
+    def write_state(self, path: Path) -> None:
+        """Write ``state()`` to ``path`` atomically (readers poll for it to appear)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.state(), indent=1))
+        tmp.replace(path)
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """The state a detached world wrote with ``LocalWorld.write_state``."""
+    return json.loads(Path(path).read_text())
+
+
+def stop_from_state(path: Path, timeout: float = 20.0) -> None:
+    """Stop a detached world: SIGTERM its controller (which stops its servers), then kill by
+    PID whatever is still running, remove its database directory and the state file."""
+    path = Path(path)
+    state = read_state(path)
+    controller = state.get("controller_pid")
+    if controller and controller != os.getpid() and _alive(controller):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(controller, signal.SIGTERM)
+        if not _wait_gone(controller, timeout):
+            _end_group(controller)
+    leftovers = state.get("pids", {})
+    for name in sorted(leftovers, key=lambda n: n == "postgres"):  # postgres after its clients
+        pid = leftovers[name]
+        if _alive(pid) and name == "postgres":
+            # Immediate shutdown: the postmaster also ends its backends (in their own sessions).
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGQUIT)
+        if _alive(pid):
+            _end_group(pid)
+    if state.get("pg_data_dir"):
+        shutil.rmtree(state["pg_data_dir"], ignore_errors=True)
+    path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _end_group(pid: int, timeout: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL, the process group led by ``pid`` (not a child of ours: unlike
+    ``stop_pid`` this treats a zombie awaiting its reaper as gone)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+        if _wait_gone(pid, timeout):
+            return
