@@ -76,7 +76,7 @@ class ManagedProcess:
 
 
 def stop_pid(pid: int, timeout: float = 5.0) -> None:
-    """SIGTERM the process group led by ``pid``, then SIGKILL it if still alive after ``timeout``."""
+    """SIGTERM the process group led by ``pid``, then SIGKILL it if alive after ``timeout``."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)
