@@ -180,6 +180,7 @@ def test_raster_bands_scale_offset_and_nodata_are_applied(tmp_path):
     )
     ds = xr.open_dataset(item, engine="stacasset")
     values = ds["data"].values
+    assert values.dtype == np.float32  # 16-bit counts decode to float32, not float64
     assert np.isnan(values[0, 0]) and np.isnan(values[1, 1])
     np.testing.assert_allclose(values[0, 1:], [0.0, 0.1], atol=1e-6)
     np.testing.assert_allclose(values[1, 2], 0.9, atol=1e-6)

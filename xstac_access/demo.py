@@ -12,6 +12,7 @@ import sys
 import time
 from typing import TextIO
 
+import numpy as np
 import xarray as xr
 
 WINDOW = 512

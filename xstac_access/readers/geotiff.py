@@ -189,10 +189,12 @@ def _band_variable(
             attrs["nodata"] = nodata
         else:
             attrs["_FillValue"] = dtype.type(nodata) if dtype.kind in "iu" else nodata
+    # float32 results for 8/16-bit counts (as xarray gives for float32 factors), float64 above
+    real = np.float32 if dtype.kind in "iu" and dtype.itemsize <= 2 else np.float64
     if scale not in (None, 1, 1.0) and dtype.kind != "c":
-        attrs["scale_factor"] = float(scale)
+        attrs["scale_factor"] = real(scale)
     if offset not in (None, 0, 0.0) and dtype.kind != "c":
-        attrs["add_offset"] = float(offset)
+        attrs["add_offset"] = real(offset)
     for key in ("common_name", "description", "center_wavelength", "full_width_half_max", "unit"):
         if isinstance(stac_band.get(key), str | int | float):
             attrs["units" if key == "unit" else key] = stac_band[key]

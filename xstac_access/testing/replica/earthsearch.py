@@ -169,8 +169,12 @@ def _scene_rasters(
         classes = _raster.landscape(land_seed, shape)
         clouds = _raster.cloud_mask(cloud_seed, shape, scene.cloud)
         valid = _valid_mask(footprint, scene.epsg, transform, shape)
+        texture = _raster.rng_for(seed, "es-texture", scene.item_id, stem)
         if stem in ("TCI", "L2A_PVI"):
-            refl = [_raster.reflectance(classes, f, clouds) for f in (2, 1, 0)]
+            refl = [
+                _raster.textured(_raster.reflectance(classes, f, clouds), texture)
+                for f in (2, 1, 0)
+            ]
             data = np.where(valid, _raster.true_colour(*refl), np.uint8(0))
             tci = data if stem == "TCI" else tci
         elif stem == "SCL":
@@ -182,7 +186,7 @@ def _scene_rasters(
             )
             data = np.where(valid, (level * (0.8 + 0.4 * field)).astype(np.uint16), np.uint16(0))
         else:
-            refl = _raster.reflectance(classes, _FAMILY[stem], clouds)
+            refl = _raster.textured(_raster.reflectance(classes, _FAMILY[stem], clouds), texture)
             data = np.where(valid, _raster.to_digital_numbers(refl), np.uint16(0))
         _raster.write_cog(base / path, data, f"EPSG:{scene.epsg}", transform, nodata=0)
 
