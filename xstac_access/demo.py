@@ -74,7 +74,7 @@ def run_demo(*, latency_ms: int = 0, out: TextIO = sys.stdout) -> None:
         window = grd_ds["hh"][:WINDOW, :WINDOW].values
         say(
             f"   window {window.shape} read in {time.perf_counter() - started:.2f} s, "
-            f"mean DN {window.mean():.1f}"
+            f"mean DN {np.nanmean(window):.1f}"
         )
     say()
     say("Done: every server was stopped.")

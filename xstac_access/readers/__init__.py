@@ -31,6 +31,7 @@ class Reader(Protocol):
 
     def open_dataset(self, target: Target, **options: Any) -> xr.Dataset: ...
 
+
 #: Formats that have a reader, and the module implementing each.
 READERS: dict[str, str] = {
     "geotiff": "xstac_access.readers.geotiff",
