@@ -22,5 +22,7 @@ if ! "$PY" -m uv --version >/dev/null 2>&1; then
 fi
 echo ">> creating $VENV and installing xstac-access[test]"
 "$PY" -m uv venv --quiet --allow-existing -p "$PY" "$VENV"
-VIRTUAL_ENV="$VENV" "$PY" -m uv pip install --quiet -e ".[test]"
-VIRTUAL_ENV="$VENV" "$PY" -m uv pip check
+# --python names the venv's interpreter: run as `python -m uv`, uv would otherwise target the
+# interpreter it runs under.
+"$PY" -m uv pip install --quiet --python "$VENV/bin/python" -e ".[test]"
+"$PY" -m uv pip check --python "$VENV/bin/python"
