@@ -23,8 +23,7 @@ import pytest
 import requests
 
 from xstac_access.testing._procs import free_port, start_process
-from xstac_access.testing.fileserver import FileServerAdmin
-from xstac_access.testing.oidc import OidcAdmin
+from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
 
 ODATA = "/cdse/odata/v1/Products(abc)/$value"
 CONFIG = {

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from xstac_access.testing._procs import free_port, start_process
-from xstac_access.testing.oidc import OidcAdmin
+from xstac_access.testing.admin import OidcAdmin
 
 MAAP_SECRET = "offline-token-public-secret"
 

@@ -29,7 +29,6 @@ import signal
 import socket
 import struct
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +38,10 @@ from urllib.parse import urlencode
 import jwt
 from aiohttp import web
 
+from xstac_access.testing.admin import ADMIN
+
 LOOPBACK = "127.0.0.1"
-ADMIN = "/__admin__/"
+
 CHUNK = 64 * 1024
 DEFAULT_EARTHDATA = {"username": "edl-user", "password": "edl-pass"}
 CONFIG_KEYS = {"protected", "redirects", "earthdata"}
@@ -483,47 +484,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(serve(args))
-
-
-class FileServerAdmin:
-    """A stdlib client of the admin API, for tests and benchmarks (either port works)."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def _call(self, method: str, name: str, body: Any = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        url = f"{self.base_url}{ADMIN}{name}"
-        req = urllib.request.Request(  # noqa: S310 (an http:// admin URL on loopback)
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with self._opener.open(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def stats(self) -> dict[str, Any]:
-        return self._call("GET", "stats")
-
-    def reset(self) -> None:
-        self._call("POST", "reset")
-
-    def set_latency(self, ms: float) -> None:
-        self._call("POST", "latency", {"ms": ms})
-
-    def set_faults(self, rules: list[dict[str, Any]]) -> None:
-        self._call("POST", "faults", {"rules": rules})
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "faults")
-
-    def set_config(self, config: dict[str, Any]) -> None:
-        self._call("POST", "config", config)
-
-    def requests_for(self, path: str, host: str = "main") -> int:
-        return self.stats()["requests"].get(f"{host}:{path}", 0)
-
-    def bytes_for(self, path: str, host: str = "main") -> int:
-        return self.stats()["bytes"].get(f"{host}:{path}", 0)
 
 
 if __name__ == "__main__":

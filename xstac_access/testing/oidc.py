@@ -25,7 +25,6 @@ import logging
 import secrets
 import signal
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +34,10 @@ import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from xstac_access.testing.admin import ADMIN
+
 LOOPBACK = "127.0.0.1"
-ADMIN = "/__admin__/"
+
 OIDC = "/realms/{realm}/protocol/openid-connect"
 GRANTS = ("password", "refresh_token")
 TUNABLES = (
@@ -428,38 +429,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(serve(args))
-
-
-class OidcAdmin:
-    """A stdlib client of the admin API, for tests and benchmarks."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def _call(self, method: str, name: str, body: Any = None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        url = f"{self.base_url}{ADMIN}{name}"
-        req = urllib.request.Request(  # noqa: S310 (an http:// admin URL on loopback)
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with self._opener.open(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def offline_token(self, realm: str = "maap", user: str = "maap-user") -> str:
-        return self._call("POST", "offline-token", {"realm": realm, "user": user})["refresh_token"]
-
-    def stats(self) -> dict[str, Any]:
-        return self._call("GET", "stats")
-
-    def reset(self) -> None:
-        self._call("POST", "reset")
-
-    def set_access_token_lifetime(self, seconds: float) -> None:
-        self._call("POST", "config", {"access_token_lifetime": seconds})
-
-    def token_requests(self, realm: str, grant: str) -> int:
-        return self.stats()["token_requests"].get(f"{realm}:{grant}", 0)
 
 
 if __name__ == "__main__":

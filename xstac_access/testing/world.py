@@ -32,9 +32,8 @@ from xstac_access.testing._procs import (
     free_port,
     start_process,
 )
+from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
 from xstac_access.testing.endpoints import Endpoints
-from xstac_access.testing.fileserver import FileServerAdmin
-from xstac_access.testing.oidc import OidcAdmin
 from xstac_access.testing.pgstac import PgStac
 from xstac_access.testing.replica import Replica, build_replica
 from xstac_access.testing.s3 import S3Store
