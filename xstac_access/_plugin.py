@@ -19,7 +19,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
     Use ``xr.open_dataset(item, engine="stacasset", asset="red")`` or ``xr.open_datatree(item,
     engine="stacasset")``. Parameters beyond xarray's own: ``asset`` (key in the item),
     ``reader`` (force a reader), ``storage_options`` (fsspec/s3fs options, e.g. an S3 endpoint),
-    ``overview_level`` (GDAL overview index for COGs).
+    ``credentials`` (a ``credentials.Broker`` or a dict like ``credentials.configure`` takes,
+    for this call), ``overview_level`` (GDAL overview index for COGs).
     """
 
     description = "Open STAC items and assets (COG/GeoTIFF, ...) lazily, format chosen for you"
@@ -31,6 +32,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         "asset",
         "reader",
         "storage_options",
+        "credentials",
         "overview_level",
     )
     supports_groups = True
@@ -56,6 +58,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         reader: str | None = None,
         storage_options: dict[str, Any] | None = None,
         overview_level: int | None = None,
+        credentials: Any = None,
     ):
         from .engine import open_dataset
 
@@ -64,6 +67,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
             asset=asset,
             reader=reader,
             storage_options=storage_options,
+            credentials=credentials,
             overview_level=overview_level,
             mask_and_scale=mask_and_scale,
             drop_variables=drop_variables,

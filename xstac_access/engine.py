@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import xarray as xr
 
 from . import errors
+from ._hrefs import scheme_of
+from .credentials.broker import Broker, Rule
+from .credentials.config import broker_from
+from .credentials.providers import S3Credentials
 from .readers import reader_for
 from .resolve import Target, resolve
+
+Credentials = Broker | dict[str, Any] | None
 
 
 def open_dataset(
@@ -21,18 +28,26 @@ def open_dataset(
     *,
     asset: str | None = None,
     reader: str | None = None,
+    credentials: Credentials = None,
     storage_options: dict[str, Any] | None = None,
     overview_level: int | None = None,
     mask_and_scale: bool | None = None,
     drop_variables: str | Iterable[str] | None = None,
     **reader_options: Any,
 ) -> xr.Dataset:
-    """Open one asset of ``obj`` as a lazy :class:`xarray.Dataset` (see the README for inputs)."""
-    target = resolve(obj, asset, purpose="dataset")
-    module, guess = reader_for(target, reader, storage_options=_options(target, storage_options))
+    """Open one asset of ``obj`` as a lazy :class:`xarray.Dataset` (see the README for inputs).
+
+    ``credentials`` is a :class:`~xstac_access.credentials.Broker` or a dict of presets and
+    rules as taken by :func:`xstac_access.credentials.configure`, for this call only;
+    ``storage_options`` (s3fs style) configure access to an ``s3://`` asset's bucket.
+    """
+    base = broker_from(credentials)
+    target = resolve(obj, asset, purpose="dataset", broker=base)
+    broker = call_broker(target, base, storage_options)
+    module, guess = reader_for(target, reader, broker=broker)
     ds = module.open_dataset(
         target,
-        storage_options=storage_options,
+        broker=broker,
         overview_level=overview_level,
         mask_and_scale=True if mask_and_scale is None else mask_and_scale,
         drop_variables=[drop_variables] if isinstance(drop_variables, str) else drop_variables,
@@ -46,21 +61,35 @@ def open_datatree(
     *,
     asset: str | None = None,
     reader: str | None = None,
+    credentials: Credentials = None,
     storage_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> xr.DataTree:
     """Open ``obj`` as a :class:`xarray.DataTree`: the reader's own tree, or a one-node tree."""
-    target = resolve(obj, asset, purpose="datatree")
-    module, guess = reader_for(target, reader, storage_options=_options(target, storage_options))
+    base = broker_from(credentials)
+    target = resolve(obj, asset, purpose="datatree", broker=base)
+    broker = call_broker(target, base, storage_options)
+    module, guess = reader_for(target, reader, broker=broker)
     if hasattr(module, "open_datatree"):
-        tree = module.open_datatree(target, storage_options=storage_options, **options)
+        tree = module.open_datatree(target, broker=broker, **options)
     else:
-        tree = xr.DataTree(module.open_dataset(target, storage_options=storage_options, **options))
+        tree = xr.DataTree(module.open_dataset(target, broker=broker, **options))
     return _checked(tree, xr.DataTree, target, guess.format)
 
 
-def _options(target: Target, storage_options: dict[str, Any] | None) -> dict[str, Any]:
-    return {**target.hint("storage_options"), **(storage_options or {})}
+def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | None) -> Broker:
+    """``base``, preceded by a rule for the target's bucket when storage options are given.
+
+    Storage options (the caller's, over the asset's ``xarray:storage_options``) become an
+    :class:`~xstac_access.credentials.S3Credentials` provider, so keys in them travel the way
+    every credential does: never inside a pickled dataset.
+    """
+    options = {**target.hint("storage_options"), **(storage_options or {})}
+    if not options or scheme_of(target.href) != "s3":
+        return base
+    bucket = urlsplit(target.href).netloc
+    rule = Rule(f"s3://{bucket}/*", S3Credentials.from_storage_options(options))
+    return Broker([rule, *base.rules])
 
 
 def _checked(result: Any, kind: type, target: Target, fmt: str) -> Any:

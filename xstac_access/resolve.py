@@ -73,9 +73,11 @@ class Target:
         return dict(value) if isinstance(value, Mapping) else {}
 
 
-def resolve(obj: Any, asset: str | None = None, *, purpose: Purpose = "dataset") -> Target:
+def resolve(
+    obj: Any, asset: str | None = None, *, purpose: Purpose = "dataset", broker: Any = None
+) -> Target:
     """Return the :class:`Target` to open for ``obj`` (see the module docstring for inputs)."""
-    item, base, asset_dict, key = _normalise(obj)
+    item, base, asset_dict, key = _normalise(obj, broker)
     if asset_dict is not None:
         if asset is not None and asset != key:
             raise errors.ResolveError(
@@ -170,7 +172,9 @@ def _target(
     )
 
 
-def _normalise(obj: Any) -> tuple[Mapping[str, Any] | None, str | None, Mapping | None, str | None]:
+def _normalise(
+    obj: Any, broker: Any = None
+) -> tuple[Mapping[str, Any] | None, str | None, Mapping | None, str | None]:
     """Return ``(item_dict, base_href, asset_dict, asset_key)`` for any accepted input."""
     try:
         import pystac
@@ -196,7 +200,7 @@ def _normalise(obj: Any) -> tuple[Mapping[str, Any] | None, str | None, Mapping 
     if isinstance(obj, str | os.PathLike):
         href = os.fspath(obj)
         if _looks_like_item_location(href):
-            doc = fetch_json(href, what="item JSON")
+            doc = fetch_json(href, broker=broker, what="item JSON")
             if not isinstance(doc, Mapping):
                 raise errors.NotStacError(f"{safe_href(href)} holds JSON but not a STAC item")
             return _from_mapping(doc, base=_self_href(doc) or href)

@@ -1,23 +1,41 @@
-"""Plain byte transport for the small reads the engine does itself.
+"""Plain byte transport for the small reads the engine does itself, with credentials.
 
-Item JSON, the first bytes of a file for format sniffing, and the diagnosis of a failed GDAL open
-all go through :func:`fetch`. It speaks HTTP(S) (one ``requests`` session per thread, no netrc
-or proxy variables picked up behind the user's back), ``s3://`` (s3fs, anonymous unless storage
-options say otherwise) and local paths, and turns every failure into a typed
+Item JSON, the first bytes of a file for format sniffing, redirect resolution before GDAL opens a
+file, and the diagnosis of a failed open all go through :func:`fetch`. It speaks HTTP(S),
+``s3://`` (s3fs) and local paths, and turns every failure into a typed
 :mod:`xstac_access.errors` exception naming the host, never a secret.
+
+HTTP redirects are followed here, not by ``requests``, so that each hop gets exactly the
+credential the broker assigns to its host: the origin's provider only where the provider
+trusts the target (CDSE's download host), Earthdata's Basic credentials only at the login host,
+and nothing anywhere else. Cookies are never stored in the session (a cookie jar would send them
+to every port of a host); a provider that wants them keeps them, per host. A 401 refreshes the
+credential once and retries.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 from . import errors
 from ._hrefs import host_of, local_path, safe_href, scheme_of
+from .credentials.material import NO_MATERIAL, Material
+from .credentials.secrets import get_logger
+
+if TYPE_CHECKING:
+    from .credentials.broker import Access, Broker
+    from .credentials.providers import Provider
 
 TIMEOUT = (10.0, 60.0)  # connect, read
+MAX_REDIRECTS = 10
+_REDIRECTS = (301, 302, 303, 307, 308)
 _local = threading.local()
+log = get_logger(__name__)
 
 
 def _session():
@@ -27,6 +45,7 @@ def _session():
     if session is None:
         session = requests.Session()
         session.trust_env = False  # no ~/.netrc Basic auth or proxy variables sneaking in
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # keep none
         session.headers["User-Agent"] = "xstac-access"
         _local.session = session
     return session
@@ -38,25 +57,37 @@ def looks_like_html(head: bytes) -> bool:
     return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
 
 
+@dataclass(frozen=True)
+class Landing:
+    """Where a chain of redirects ended, and with which provider's credential."""
+
+    href: str
+    provider: Provider | None
+
+
 def fetch(
     href: str,
     *,
     byte_range: tuple[int, int] | None = None,
-    storage_options: dict[str, Any] | None = None,
+    access: Access | None = None,
+    broker: Broker | None = None,
     what: str = "asset",
     expect_html: bool = False,
 ) -> bytes:
     """Return the bytes of ``href`` (or of ``byte_range = (start, stop)``, stop exclusive).
 
-    ``what`` names the thing being read in error messages (``"asset 'red'"``, ``"item JSON"``).
-    An HTML body is refused as an :class:`~xstac_access.errors.AuthError` unless
-    ``expect_html``: a login page must never pass for data.
+    ``access`` is the credential handle (default: the broker's for ``href``); ``what`` names the
+    thing being read in error messages. An HTML body is refused as an
+    :class:`~xstac_access.errors.AuthError` unless ``expect_html``: a login page must never pass
+    for data.
     """
+    broker = broker or _default_broker()
+    access = access or broker.access(href)
     scheme = scheme_of(href)
     if scheme in ("http", "https"):
-        body = _fetch_http(href, byte_range, what)
+        body, _ = _fetch_http(href, byte_range, what, access, broker)
     elif scheme == "s3":
-        body = _fetch_s3(href, byte_range, storage_options or {}, what)
+        body = _fetch_s3(href, byte_range, access.material(), what)
     elif scheme == "file":
         body = _fetch_local(href, byte_range, what)
     else:
@@ -78,11 +109,21 @@ def fetch(
     return body
 
 
-def fetch_json(
-    href: str, *, storage_options: dict[str, Any] | None = None, what: str = "JSON document"
-) -> Any:
-    """Fetch and parse a JSON document; a body that is not JSON is a :class:`FormatError`."""
-    body = fetch(href, storage_options=storage_options, what=what)
+def land(
+    href: str, *, access: Access, broker: Broker | None = None, what: str = "asset"
+) -> Landing:
+    """Follow ``href``'s redirects (reading one byte) and say where, and with whom, they end.
+
+    GDAL sends its headers only to the host it was given; for a credential that must survive a
+    redirect (CDSE), or a login that sets cookies (Earthdata), the chain is walked here first.
+    """
+    _, landing = _fetch_http(href, (0, 1), what, access, broker or _default_broker())
+    return landing
+
+
+def fetch_json(href: str, *, broker: Broker | None = None, what: str = "JSON document") -> Any:
+    """Fetch and parse a JSON document; a body that is not JSON is a :class:`NotStacError`."""
+    body = fetch(href, broker=broker, what=what)
     try:
         return json.loads(body)
     except ValueError as exc:
@@ -121,35 +162,92 @@ def raise_for_status(status: int, href: str, what: str) -> None:
     )
 
 
-def _fetch_http(href: str, byte_range: tuple[int, int] | None, what: str) -> bytes:
+def _default_broker() -> Broker:
+    from .credentials.config import get_broker
+
+    return get_broker()
+
+
+def _fetch_http(
+    href: str, byte_range: tuple[int, int] | None, what: str, access: Access, broker: Broker
+) -> tuple[bytes, Landing]:
+    retried = False
+    while True:
+        material = access.material()
+        resp, landing = _follow(href, byte_range, what, access, material, broker)
+        if resp.status_code == 401 and access.needed and not retried:
+            log.info(
+                "%s refused the credential for %s; refreshing once", host_of(landing.href), what
+            )
+            access.invalidate(material)
+            retried = True
+            continue
+        raise_for_status(resp.status_code, landing.href, what)
+        body = resp.content
+        if byte_range is not None and resp.status_code == 200:
+            body = body[byte_range[0] : byte_range[1]]  # server ignored Range
+        return body, landing
+
+
+def _follow(
+    href: str,
+    byte_range: tuple[int, int] | None,
+    what: str,
+    access: Access,
+    material: Material,
+    broker: Broker,
+):
     import requests
 
-    headers = {}
+    range_header = {}
     if byte_range is not None:
-        headers["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
-    try:
-        resp = _session().get(href, headers=headers, timeout=TIMEOUT)
-    except requests.RequestException as exc:
-        raise errors.AccessError(
-            f"cannot reach {host_of(href)} for {what} at {safe_href(href)}: "
-            f"{exc.__class__.__name__}",
-            href=safe_href(href),
-            host=host_of(href),
-        ) from None
-    raise_for_status(resp.status_code, href, what)
-    body = resp.content
-    if byte_range is not None and resp.status_code == 200:
-        body = body[byte_range[0] : byte_range[1]]  # server ignored Range
-    return body
+        range_header["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
+    url, provider, login = href, access.provider, None
+    for _ in range(MAX_REDIRECTS):
+        headers = {**range_header, **material.http_headers()}
+        try:
+            resp = _session().get(
+                material.sign(url), headers=headers, timeout=TIMEOUT, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            raise errors.AccessError(
+                f"cannot reach {host_of(url)} for {what} at {safe_href(url)}: "
+                f"{exc.__class__.__name__}",
+                href=safe_href(url),
+                host=host_of(url),
+            ) from None
+        if login is not None and resp.cookies:
+            login.keep_cookies(url, dict(resp.cookies))
+        if resp.status_code not in _REDIRECTS or "Location" not in resp.headers:
+            return resp, Landing(url, provider)
+        url = urljoin(url, resp.headers["Location"])
+        log.debug("%s redirected %s to %s", what, host_of(href), host_of(url))
+        login = broker.login_provider(url) or login
+        if login is not None and login.is_login_host(url):
+            material = _with_headers(login.basic_header(url))  # Basic: this hop only
+            continue
+        provider = broker.redirect_provider(url, provider)
+        material = provider.material(url) if provider is not None else NO_MATERIAL
+    raise errors.AccessError(
+        f"{what} at {safe_href(href)}: more than {MAX_REDIRECTS} redirects",
+        href=safe_href(href),
+        host=host_of(href),
+    )
+
+
+def _with_headers(headers: dict[str, str]) -> Material:
+    from .credentials.secrets import Secret
+
+    return Material.build(headers={k: Secret(v) for k, v in headers.items()})
 
 
 def _fetch_s3(
-    href: str, byte_range: tuple[int, int] | None, options: dict[str, Any], what: str
+    href: str, byte_range: tuple[int, int] | None, material: Material, what: str
 ) -> bytes:
     import s3fs
 
-    opts = {"anon": True, **options}
-    fs = s3fs.S3FileSystem(**opts)
+    options = material.s3_options() or {"anon": True}
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
     path = href[len("s3://") :]
     try:
         if byte_range is None:
@@ -165,7 +263,7 @@ def _fetch_s3(
     except PermissionError:
         raise errors.AuthError(
             f"{what} at {safe_href(href)}: bucket {host_of(href)} refused access; configure S3 "
-            "credentials or an endpoint for it (storage_options / xstac_access.credentials).",
+            "credentials or an endpoint for it (storage_options= or xstac_access.credentials).",
             href=safe_href(href),
             host=host_of(href),
             status=403,

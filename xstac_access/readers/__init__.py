@@ -20,6 +20,8 @@ from ..transport import fetch, looks_like_html
 if TYPE_CHECKING:
     import xarray as xr
 
+    from ..credentials.broker import Broker
+
 
 class Reader(Protocol):
     """What a reader module provides. Options it does not know it must ignore, not reject.
@@ -121,7 +123,7 @@ class FormatGuess:
     reason: str
 
 
-def detect_format(target: Target, *, storage_options: dict[str, Any] | None = None) -> FormatGuess:
+def detect_format(target: Target, *, broker: Broker | None = None) -> FormatGuess:
     """Decide the format of ``target`` without reading it when the catalogue says enough."""
     if target.media_type:
         base = target.media_type.split(";")[0].strip().lower()
@@ -132,15 +134,15 @@ def detect_format(target: Target, *, storage_options: dict[str, Any] | None = No
     for role in target.roles:
         if role in _ROLES:
             return FormatGuess(_ROLES[role], f"role {role!r}")
-    return sniff(target, storage_options=storage_options)
+    return sniff(target, broker=broker)
 
 
-def sniff(target: Target, *, storage_options: dict[str, Any] | None = None) -> FormatGuess:
+def sniff(target: Target, *, broker: Broker | None = None) -> FormatGuess:
     """Decide the format from the first bytes of the file (one small ranged read)."""
     head = fetch(
         target.href,
         byte_range=(0, SNIFF_BYTES),
-        storage_options=storage_options,
+        broker=broker,
         what=target.label,
         expect_html=True,
     )
@@ -177,7 +179,7 @@ def format_of_bytes(head: bytes) -> str | None:
 
 
 def reader_for(
-    target: Target, reader: str | None = None, *, storage_options: dict[str, Any] | None = None
+    target: Target, reader: str | None = None, *, broker: Broker | None = None
 ) -> tuple[Any, FormatGuess]:
     """The reader module for ``target`` and the format guess that chose it."""
     if reader is not None:
@@ -190,7 +192,7 @@ def reader_for(
         if scheme_of(target.href) == "file" and target.href.rstrip("/").endswith(".zarr"):
             guess = FormatGuess("zarr", "a .zarr directory")
         else:
-            guess = detect_format(target, storage_options=storage_options)
+            guess = detect_format(target, broker=broker)
         if guess.format not in READERS:
             raise errors.UnsupportedFormatError(
                 f"{target.label} at {safe_href(target.href)} is a "

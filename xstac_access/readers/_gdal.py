@@ -1,25 +1,35 @@
-"""GDAL access for raster readers: paths, scoped configuration, per-thread dataset cache.
+"""GDAL access for raster readers: paths, scoped configuration and credentials, dataset cache.
 
 Nothing here touches process-wide GDAL state for longer than one open or one read: every
-operation runs inside ``rasterio.Env(**source.config)`` (thread-local outside the main thread,
-restored on exit inside it). A :class:`RasterSource` is small, immutable and picklable, so dask
-workers re-open the file themselves with the same settings.
+operation runs inside ``rasterio.Env`` (thread-local outside the main thread, restored on exit
+inside it), and credentials enter that Env as ``GDAL_HTTP_HEADERS`` / ``GDAL_HTTP_COOKIE`` /
+``AWS_*`` for that operation only. A :class:`RasterSource` holds no secret: its credential is an
+:class:`~xstac_access.credentials.broker.Access` handle, so it pickles safely into dask graphs
+and workers fetch current material themselves. GDAL captures HTTP options when it opens a file,
+so datasets are cached per thread *and* per credential version: a refreshed token reopens.
 """
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
-from ..transport import fetch
+from ..credentials.broker import Access, Broker
+from ..credentials.material import NO_MATERIAL, Material
+from ..credentials.secrets import get_logger, redact
+from ..transport import fetch, land
 
 #: Settings for remote reads: no directory listing, merged ranges, one 32 KB header read,
-#: a block cache, bounded retries with short delays, and no ~/.netrc Basic auth to every host.
+#: a block cache, bounded retries with short delays, no ~/.netrc Basic auth to every host,
+#: Authorization never forwarded to another host on redirect, and no curl trace (it would
+#: print the Authorization header).
 BASE_CONFIG: dict[str, str] = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
@@ -30,71 +40,130 @@ BASE_CONFIG: dict[str, str] = {
     "GDAL_HTTP_RETRY_DELAY": "0.5",
     "GDAL_HTTP_CONNECTTIMEOUT": "10",
     "GDAL_HTTP_TIMEOUT": "60",
+    "CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT": "IF_SAME_HOST",
+    "CPL_CURL_VERBOSE": "NO",
 }
 
 _CACHE_SIZE = 32
 _local = threading.local()
+log = get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class RasterSource:
-    """How to open one raster with GDAL: path, config options, overview level."""
+    """How to open one raster with GDAL: href, non-secret config, overview level, credential."""
 
     href: str
-    path: str
-    config: tuple[tuple[str, str], ...]
+    label: str
     overview_level: int | None = None
-    storage_options: tuple[tuple[str, Any], ...] = ()
+    access: Access | None = None
 
-    def env(self):
-        import rasterio
+    def material(self) -> Material:
+        return self.access.material() if self.access is not None else NO_MATERIAL
 
-        return rasterio.Env(**dict(self.config))
+    def path(self, material: Material) -> str:
+        scheme = scheme_of(self.href)
+        if scheme in ("http", "https"):
+            return "/vsicurl/" + material.sign(self.href)
+        if scheme == "s3":
+            parts = urlsplit(self.href)
+            return f"/vsis3/{parts.netloc}{parts.path}"
+        return local_path(self.href)
 
-    def open(self):
-        """A rasterio dataset for this source, cached per thread (datasets are not thread-safe)."""
+    def run(self, operation: Callable[[Any], T]) -> T:
+        """``operation(dataset)`` under this source's GDAL settings and credential.
+
+        A refusal (401/403) refreshes the credential and tries once more; any other GDAL
+        failure is explained by :func:`diagnose`.
+        """
+        from rasterio.errors import RasterioError
+
+        for attempt in (1, 2):
+            material = self.material()
+            try:
+                with _env(material):
+                    return operation(self._dataset(material))
+            except RasterioError as exc:
+                if (
+                    attempt == 1
+                    and self.access is not None
+                    and self.access.needed
+                    and _refused(exc)
+                ):
+                    log.info(
+                        "GDAL was refused by %s; refreshing the credential once", host_of(self.href)
+                    )
+                    self.access.invalidate(material)
+                    clear_vsicurl_cache(self.path(material))
+                    continue
+                raise diagnose(self, exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _dataset(self, material: Material):
         import rasterio
 
         cache: OrderedDict = getattr(_local, "datasets", None) or OrderedDict()
         _local.datasets = cache
-        key = (self.path, self.config, self.overview_level)
+        key = (self.path(material), self.overview_level, material.version)
         ds = cache.get(key)
         if ds is not None and not ds.closed:
             cache.move_to_end(key)
             return ds
         kwargs = {} if self.overview_level is None else {"overview_level": self.overview_level}
-        ds = rasterio.open(self.path, **kwargs)
+        ds = rasterio.open(key[0], **kwargs)
         cache[key] = ds
         while len(cache) > _CACHE_SIZE:
             cache.popitem(last=False)[1].close()
         return ds
 
-    def __repr__(self) -> str:  # the config may one day carry credentials: never show values
+    def __repr__(self) -> str:
         return f"RasterSource({safe_href(self.href)!r}, overview_level={self.overview_level})"
 
 
 def raster_source(
-    href: str, *, storage_options: dict[str, Any] | None = None, overview_level: int | None = None
+    target: Any, broker: Broker, *, overview_level: int | None = None
 ) -> RasterSource:
-    """Build the :class:`RasterSource` for an http(s), s3 or local href."""
-    options = dict(storage_options or {})
-    config = dict(BASE_CONFIG)
-    scheme = scheme_of(href)
-    if scheme in ("http", "https"):
-        path = "/vsicurl/" + href
-    elif scheme == "s3":
-        parts = urlsplit(href)
-        path = f"/vsis3/{parts.netloc}{parts.path}"
-        config.update(s3_config(options))
+    """The :class:`RasterSource` for a target, its credential resolved through ``broker``.
+
+    When the credential must follow a redirect (a trusted download host) or a login sets
+    cookies (Earthdata), the redirect chain is walked first and GDAL is given where it ends.
+    """
+    href, access = target.href, broker.access(target.href)
+    provider = access.provider
+    if (
+        scheme_of(href) in ("http", "https")
+        and provider is not None
+        and (provider.trusted_hosts or hasattr(provider, "is_login_host"))
+    ):
+        landing = land(href, access=access, broker=broker, what=target.label)
+        href, access = landing.href, Access(landing.href, landing.provider)
+    return RasterSource(href, target.label, overview_level, access)
+
+
+def _env(material: Material):
+    import rasterio
+
+    return rasterio.Env(**BASE_CONFIG, **gdal_config(material))
+
+
+def gdal_config(material: Material) -> dict[str, str]:
+    """GDAL config options carrying ``material``: HTTP headers and cookies, or S3 settings."""
+    config: dict[str, str] = {}
+    headers = {k: v.reveal() for k, v in material.headers.items()}
+    if headers:
+        config["GDAL_HTTP_HEADERS"] = ", ".join(
+            f'{k}: "{v}"' if "," in v else f"{k}: {v}" for k, v in headers.items()
+        )
+    if material.cookies:
+        config["GDAL_HTTP_COOKIE"] = "; ".join(
+            f"{k}={v.reveal()}" for k, v in material.cookies.items()
+        )
+    if material.s3:
+        config.update(s3_config(material.s3_options()))
     else:
-        path = local_path(href)
-    return RasterSource(
-        href=href,
-        path=path,
-        config=tuple(sorted(config.items())),
-        overview_level=overview_level,
-        storage_options=tuple(sorted(options.items())),
-    )
+        config["AWS_NO_SIGN_REQUEST"] = "YES"
+    return config
 
 
 def s3_config(options: dict[str, Any]) -> dict[str, str]:
@@ -107,9 +176,16 @@ def s3_config(options: dict[str, Any]) -> dict[str, str]:
         config["AWS_S3_ENDPOINT"] = parts.netloc or parts.path
         config["AWS_HTTPS"] = "NO" if parts.scheme == "http" else "YES"
         config["AWS_VIRTUAL_HOSTING"] = "FALSE"
-    if options.get("anon", True) and not options.get("key"):
+    if options.get("key") and options.get("secret"):
+        config["AWS_ACCESS_KEY_ID"] = options["key"]
+        config["AWS_SECRET_ACCESS_KEY"] = options["secret"]
+        if options.get("token"):
+            config["AWS_SESSION_TOKEN"] = options["token"]
+    elif options.get("profile"):
+        config["AWS_PROFILE"] = options["profile"]
+    elif options.get("anon", True):
         config["AWS_NO_SIGN_REQUEST"] = "YES"
-    region = client.get("region_name") or options.get("region_name")
+    region = client.get("region_name") or options.get("region_name") or options.get("region")
     if region:
         config["AWS_REGION"] = str(region)
     if options.get("requester_pays"):
@@ -117,25 +193,60 @@ def s3_config(options: dict[str, Any]) -> dict[str, str]:
     return config
 
 
-def diagnose(source: RasterSource, exc: Exception, label: str) -> errors.XStacError:
-    """Explain a failed GDAL open or read with a typed error (one small request to find out)."""
-    storage = dict(source.storage_options)
+def _refused(exc: Exception) -> bool:
+    text = str(exc)
+    return "HTTP response code: 401" in text or "HTTP response code: 403" in text
+
+
+def _gdal_library() -> Any | None:
+    """The GDAL shared library rasterio loaded, found in this process's memory map."""
+    lib = getattr(_gdal_library, "cached", False)
+    if lib is not False:
+        return lib
+    lib = None
     try:
-        head = fetch(source.href, byte_range=(0, 1024), storage_options=storage, what=label)
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "libgdal" in line and "/" in line}
+        for path in sorted(paths):
+            candidate = ctypes.CDLL(path)
+            if hasattr(candidate, "VSICurlPartialClearCache"):
+                candidate.VSICurlPartialClearCache.argtypes = [ctypes.c_char_p]
+                lib = candidate
+                break
+    except OSError:
+        lib = None
+    _gdal_library.cached = lib  # type: ignore[attr-defined]
+    return lib
+
+
+def clear_vsicurl_cache(path: str) -> None:
+    """Forget what GDAL cached for ``path`` (sizes, existence, a cached 401, blocks)."""
+    lib = _gdal_library()
+    if lib is not None:
+        lib.VSICurlPartialClearCache(path.encode())
+
+
+def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
+    """Explain a failed GDAL open or read with a typed error (one small request to find out)."""
+    try:
+        head = fetch(source.href, byte_range=(0, 1024), access=source.access, what=source.label)
     except errors.XStacError as typed:
         return typed
     from . import format_of_bytes
 
     shown, host = safe_href(source.href), host_of(source.href)
-    message = str(exc).replace(source.href, shown).replace(source.path, shown)
+    message = redact(str(exc))
+    for text in {source.href, source.path(NO_MATERIAL)}:
+        message = message.replace(text, shown)
     fmt = format_of_bytes(head)
     if fmt != "geotiff":
         what = f"looks like {fmt}" if fmt else f"starts with {head[:8]!r}"
         return errors.FormatError(
-            f"{label} at {shown} (host {host}) is not a raster GDAL can read: the file {what}. "
-            "The catalogue's media type may be wrong; choose another asset or pass reader=."
+            f"{source.label} at {shown} (host {host}) is not a raster GDAL can read: the file "
+            f"{what}. The catalogue's media type may be wrong; choose another asset or pass "
+            "reader=."
         )
     return errors.FormatError(
-        f"{label} at {shown} (host {host}) is a TIFF/JPEG2000 that GDAL cannot read, probably "
-        f"truncated or corrupt: {message}"
+        f"{source.label} at {shown} (host {host}) is a TIFF/JPEG2000 that GDAL cannot read, "
+        f"probably truncated or corrupt: {message}"
     )

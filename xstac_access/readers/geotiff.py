@@ -20,9 +20,10 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from .._hrefs import safe_href
+from ..credentials.broker import Broker
 from ..resolve import Target
 from ._attrs import stac_attrs
-from ._gdal import RasterSource, diagnose, raster_source
+from ._gdal import RasterSource, raster_source
 
 _NUMPY_DTYPES = {"complex_int16": "complex64"}
 
@@ -31,13 +32,12 @@ class RasterBandArray(BackendArray):
     """One band of a raster, read by window on demand (picklable: it holds only the source)."""
 
     def __init__(
-        self, source: RasterSource, band: int, shape: tuple[int, int], dtype: np.dtype, label: str
+        self, source: RasterSource, band: int, shape: tuple[int, int], dtype: np.dtype
     ) -> None:
         self.source = source
         self.band = band
         self.shape = shape
         self.dtype = dtype
-        self.label = label
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         return indexing.explicit_indexing_adapter(
@@ -45,7 +45,6 @@ class RasterBandArray(BackendArray):
         )
 
     def _read(self, key: tuple[int | slice, ...]) -> np.ndarray:
-        from rasterio.errors import RasterioError
         from rasterio.windows import Window
 
         bounds, post = [], []
@@ -62,34 +61,22 @@ class RasterBandArray(BackendArray):
                 bounds.append((k, k + 1))
                 post.append(0)
         window = Window.from_slices(*bounds)
-        try:
-            with self.source.env():
-                data = self.source.open().read(self.band, window=window)
-        except RasterioError as exc:
-            raise diagnose(self.source, exc, self.label) from None
+        data = self.source.run(lambda ds: ds.read(self.band, window=window))
         return data[tuple(post)]
 
 
 def open_dataset(
     target: Target,
     *,
-    storage_options: dict[str, Any] | None = None,
+    broker: Broker,
     overview_level: int | None = None,
     mask_and_scale: bool = True,
     drop_variables: Iterable[str] | None = None,
     **unused: Any,
 ) -> xr.Dataset:
     """Open ``target`` lazily; see the module docstring for names, chunks and georeferencing."""
-    from rasterio.errors import RasterioError
-
-    options = {**target.hint("storage_options"), **(storage_options or {})}
-    source = raster_source(target.href, storage_options=options, overview_level=overview_level)
-    try:
-        with source.env():
-            meta = _read_header(source.open())
-    except RasterioError as exc:
-        raise diagnose(source, exc, target.label) from None
-
+    source = raster_source(target, broker, overview_level=overview_level)
+    meta = source.run(_read_header)
     names = band_names(target, meta["count"], meta["descriptions"])
     stac_bands = _stac_bands(target.asset)
     drop = set(drop_variables or ())
@@ -98,7 +85,7 @@ def open_dataset(
         if name in drop:
             continue
         stac_band = stac_bands[index] if index < len(stac_bands) else {}
-        variables[name] = _band_variable(source, target, meta, index, stac_band, mask_and_scale)
+        variables[name] = _band_variable(source, meta, index, stac_band, mask_and_scale)
     ds = xr.Dataset(variables, coords=_xy_coords(meta), attrs=stac_attrs(target))
     ds = _write_georeferencing(ds, meta)
     if mask_and_scale:
@@ -171,14 +158,13 @@ def _stac_bands(asset: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _band_variable(
     source: RasterSource,
-    target: Target,
     meta: dict[str, Any],
     index: int,
     stac_band: Mapping[str, Any],
     mask_and_scale: bool,
 ) -> xr.Variable:
     dtype = meta["dtypes"][index]
-    array = RasterBandArray(source, index + 1, meta["shape"], dtype, target.label)
+    array = RasterBandArray(source, index + 1, meta["shape"], dtype)
     data = indexing.LazilyIndexedArray(array)
     attrs: dict[str, Any] = {}
     nodata = stac_band.get("nodata", meta["nodata"][index])

@@ -1,0 +1,29 @@
+"""Credentials for every catalogue, resolved per host, reaching GDAL, fsspec/zarr and HTTP alike.
+
+Quick set-up (each also works from environment variables and the TOML config file)::
+
+    from xstac_access import credentials
+    credentials.configure(maap={"offline_token_file": "~/maap-offline-token.txt"})   # ESA MAAP
+    credentials.configure(cdse={"username": "me@example.org", "password": "..."})    # CDSE
+    credentials.configure(earthdata={"token": "..."})  # or a ~/.netrc entry, used by default
+
+See :mod:`.config` for presets, environment variables and the file format; :mod:`.broker` for
+rules and patterns; :mod:`.relay` for dask workers.
+"""
+
+from __future__ import annotations
+
+from .broker import Access, Broker, Rule
+from .config import PRESETS, broker_from, config_path, configure, get_broker, reset
+from .earthdata import EarthdataLogin
+from .material import Material
+from .oidc import OidcPassword, OidcRefreshToken
+from .providers import Anonymous, BearerToken, Provider, S3Credentials, SasSigner
+from .secrets import RedactingFilter, Secret, redact
+
+__all__ = [
+    "PRESETS", "Access", "Anonymous", "BearerToken", "Broker", "EarthdataLogin", "Material",
+    "OidcPassword", "OidcRefreshToken", "Provider", "RedactingFilter", "Rule", "S3Credentials",
+    "SasSigner", "Secret", "broker_from", "config_path", "configure", "get_broker", "redact",
+    "reset",
+]  # fmt: skip

@@ -1,0 +1,178 @@
+"""The broker: which provider serves which href, and the picklable handle readers carry.
+
+Rules map href patterns to providers, first match wins. A pattern with ``://`` is matched
+(``fnmatch``) against ``scheme://host[:port]/path`` of the href, query removed; a pattern
+without is matched against the host (``host:port`` or bare host name), so ``*.eodc.eu`` covers a
+domain. Readers ask for an :class:`Access` per href; it pickles as the provider's id alone, and
+in another process finds the provider there (configured from the environment or the config
+file) or gets short-lived material through the dask relay.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import errors
+from .._hrefs import host_of, safe_href
+from .material import NO_MATERIAL, Material
+from .providers import Provider
+from .secrets import get_logger
+
+log = get_logger(__name__)
+
+#: Providers known in this process, by id: what an unpickled Access looks its provider up in.
+_REGISTRY: dict[str, Provider] = {}
+_registry_lock = threading.Lock()
+
+
+def register(provider: Provider) -> Provider:
+    with _registry_lock:
+        return _REGISTRY.setdefault(provider.id, provider)
+
+
+def registered(provider_id: str) -> Provider | None:
+    with _registry_lock:
+        return _REGISTRY.get(provider_id)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``pattern`` → ``provider`` (see the module docstring for pattern syntax)."""
+
+    pattern: str
+    provider: Provider
+
+    def matches(self, href: str) -> bool:
+        if "://" in self.pattern:
+            parts = urlsplit(href)
+            bare = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+            return fnmatchcase(bare, self.pattern) or fnmatchcase(bare + "/", self.pattern)
+        host = host_of(href)
+        return fnmatchcase(host, self.pattern) or fnmatchcase(host.split(":")[0], self.pattern)
+
+
+class Broker:
+    """An ordered list of rules; ``access(href)`` gives the handle readers use."""
+
+    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+        self.rules: list[Rule] = []
+        for rule in rules:
+            self.add(rule.pattern, rule.provider)
+
+    def add(self, pattern: str, provider: Provider) -> Broker:
+        """Append a rule (earlier rules win) and register its provider in this process."""
+        self.rules.append(Rule(pattern, register(provider)))
+        return self
+
+    def provider_for(self, href: str) -> Provider | None:
+        for rule in self.rules:
+            if rule.matches(href):
+                return rule.provider
+        return None
+
+    def access(self, href: str) -> Access:
+        return Access(href, self.provider_for(href))
+
+    def redirect_provider(self, href: str, origin: Provider | None) -> Provider | None:
+        """The provider for a redirect target: its own rule, or the origin's trust, or none."""
+        own = self.provider_for(href)
+        if own is not None:
+            return own
+        if origin is not None and origin.trusts(href):
+            return origin
+        return None
+
+    def login_provider(self, href: str) -> Any:
+        """The provider that logs in at ``href``'s host (Earthdata), if any."""
+        for rule in self.rules:
+            is_login = getattr(rule.provider, "is_login_host", None)
+            if is_login is not None and is_login(href):
+                return rule.provider
+        return None
+
+    def describe(self, href: str) -> str:
+        provider = self.provider_for(href)
+        return f"{safe_href(href)} -> {provider!r}" if provider else f"{safe_href(href)} -> none"
+
+    def __repr__(self) -> str:
+        return (
+            f"Broker({len(self.rules)} rules: "
+            + ", ".join(f"{r.pattern} -> {type(r.provider).__name__}" for r in self.rules)
+            + ")"
+        )
+
+    def __reduce__(self):
+        raise TypeError("a Broker holds secrets and cannot be pickled; pickle Access handles")
+
+
+class Access:
+    """The credential of one href, as readers carry it: picklable, secret-free when pickled."""
+
+    __slots__ = ("_provider", "href", "provider_id", "scope")
+
+    def __init__(self, href: str, provider: Provider | None) -> None:
+        self.href = href
+        self._provider = provider
+        self.provider_id = provider.id if provider is not None else None
+        self.scope = provider.scope(href) if provider is not None else ""
+
+    @property
+    def provider(self) -> Provider | None:
+        if self._provider is None and self.provider_id is not None:
+            self._provider = registered(self.provider_id)
+        return self._provider
+
+    @property
+    def needed(self) -> bool:
+        return self.provider_id is not None
+
+    def material(self) -> Material:
+        """Fresh material for this href (refreshed by the provider, or relayed to a worker)."""
+        if self.provider_id is None:
+            return NO_MATERIAL
+        provider = self.provider
+        if provider is not None:
+            return provider.material(self.href)
+        from . import relay
+
+        material = relay.fetch(self.provider_id, self.href, self.scope)
+        if material is None:
+            raise errors.AuthError(
+                f"no credential for {host_of(self.href)} in this process (a dask worker?): "
+                "configure it through environment variables or the config file so workers see "
+                "it too, or compute with a dask.distributed Client in the process that has it",
+                href=safe_href(self.href),
+                host=host_of(self.href),
+            )
+        return material
+
+    def invalidate(self, material: Material) -> None:
+        """The server refused ``material``: the next :meth:`material` call gets a new one."""
+        provider = self.provider
+        if provider is not None:
+            provider.invalidate(material.version)
+        else:
+            from . import relay
+
+            relay.forget(self.provider_id, self.href, material.version, self.scope)
+
+    def __reduce__(self):
+        if self._provider is not None and self._provider.relayable:
+            from . import relay
+
+            relay.offer(self._provider, self.href)
+        return (_restore_access, (self.href, self.provider_id, self.scope))
+
+    def __repr__(self) -> str:
+        return f"Access({safe_href(self.href)!r}, provider={self.provider_id})"
+
+
+def _restore_access(href: str, provider_id: str | None, scope: str) -> Access:
+    access = Access(href, None)
+    access.provider_id, access.scope = provider_id, scope
+    return access

@@ -1,0 +1,271 @@
+"""Configuration of the broker three ways, same semantics: code, environment, one TOML file.
+
+Presets know the five systems (hosts, token endpoints, client ids, redirect hosts), so users
+supply only their own secret. Options of a preset come from, lowest to highest precedence: the
+preset's defaults, the TOML file (``[maap]``), environment variables
+(``XSTAC_MAAP_OFFLINE_TOKEN``: ``XSTAC_<PRESET>_<OPTION>``; lists comma-separated), and
+:func:`configure` in code. Custom rules (``[[rules]]`` in TOML, ``rules=`` in code) come before
+the presets. The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config
+directory (``~/.config/xstac-access`` on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import errors
+from .broker import Broker
+from .earthdata import LOGIN_HOST, EarthdataLogin
+from .oidc import OidcPassword, OidcRefreshToken
+from .providers import Anonymous, BearerToken, Provider, S3Credentials, SasSigner
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A system's hosts and how to build its provider from options (``None``: not enabled)."""
+
+    hosts: tuple[str, ...]
+    build: Callable[[dict[str, Any]], Provider | None]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _maap(o: dict[str, Any]) -> Provider | None:
+    if not (o.get("offline_token") or o.get("offline_token_file")):
+        return None
+    return OidcRefreshToken(
+        o["token_url"],
+        o["client_id"],
+        client_secret=o["client_secret"],
+        scope=o["scope"],
+        refresh_token=o.get("offline_token"),
+        token_file=o.get("offline_token_file"),
+        trusted_hosts=o.get("trusted_hosts", ()),
+    )
+
+
+def _cdse(o: dict[str, Any]) -> Provider | None:
+    if not (o.get("username") and o.get("password")):
+        return None
+    return OidcPassword(
+        o["token_url"],
+        o["client_id"],
+        username=o["username"],
+        password=o["password"],
+        trusted_hosts=o.get("trusted_hosts", ()),
+    )
+
+
+def _earthdata(o: dict[str, Any]) -> Provider | None:
+    if o.get("token"):
+        return BearerToken(o["token"], trusted_hosts=o.get("trusted_hosts", ()))
+    if o.get("username") and o.get("password"):
+        return EarthdataLogin(
+            username=o["username"], password=o["password"], login_host=o["login_host"]
+        )
+    try:
+        return EarthdataLogin(netrc_path=o.get("netrc"), login_host=o["login_host"])
+    except errors.ResolveError:
+        return None  # no netrc entry: Earthdata stays unconfigured until the user adds one
+
+
+def _s3(o: dict[str, Any]) -> Provider:
+    keys = ("anon", "key", "secret", "token", "profile", "endpoint_url", "region", "requester_pays")
+    return S3Credentials(**{k: o[k] for k in keys if k in o})
+
+
+def _sas(o: dict[str, Any]) -> Provider:
+    return SasSigner(
+        o["token_url"],
+        account=o.get("account"),
+        container=o.get("container"),
+        subscription_key=o.get("subscription_key"),
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    "maap": Preset(("https://catalog.maap.eo.esa.int/data/*",), _maap, {
+        "token_url": "https://iam.maap.eo.esa.int/realms/esa-maap/protocol/openid-connect/token",
+        "client_id": "offline-token",
+        # Published by ESA in its MAAP notebooks: a public client's secret, not the user's.
+        "client_secret": "p1eL7uonXs6MDxtGbgKdPVRAmnGxHpVE",
+        "scope": "offline_access openid",
+    }),
+    "cdse": Preset((
+        "https://download.dataspace.copernicus.eu/*", "https://zipper.dataspace.copernicus.eu/*",
+        "https://catalogue.dataspace.copernicus.eu/odata/*",
+    ), _cdse, {
+        "token_url": "https://identity.dataspace.copernicus.eu/auth/realms/CDSE/protocol/"
+                     "openid-connect/token",
+        "client_id": "cdse-public",
+        "trusted_hosts": ["zipper.dataspace.copernicus.eu", "download.dataspace.copernicus.eu"],
+    }),
+    "earthdata": Preset((
+        "https://*.earthdatacloud.nasa.gov/*", "https://*.earthdata.nasa.gov/*",
+        "https://e4ftl01.cr.usgs.gov/*",
+    ), _earthdata, {"login_host": LOGIN_HOST}),
+    "eopf": Preset(("s3://e05ab01a9d56408d82ac32d69a5aae2a:*",), _s3,
+                   {"anon": True, "endpoint_url": "https://objects.eodc.eu"}),
+    "earthsearch": Preset((
+        "s3://sentinel-s1-l1c/*", "s3://sentinel-s2-l1c/*", "s3://sentinel-s2-l2a/*",
+        "s3://usgs-landsat/*",
+    ), _s3, {"anon": False, "requester_pays": True, "region": "us-west-2"}),
+    "earthsearch_public": Preset(("s3://sentinel-cogs/*",), _s3,
+                                 {"anon": True, "region": "us-west-2"}),
+    "planetary_computer": Preset(("https://*.blob.core.windows.net/*",), _sas, {
+        "token_url": "https://planetarycomputer.microsoft.com/api/sas/v1/token/{account}/"
+                     "{container}",
+    }),
+}  # fmt: skip
+
+_RULE_TYPES: dict[str, Callable[[dict[str, Any]], Provider]] = {
+    "bearer": lambda o: BearerToken(o["token"], trusted_hosts=o.get("trusted_hosts", ())),
+    "oidc-refresh-token": lambda o: OidcRefreshToken(
+        o["token_url"], o["client_id"], client_secret=o.get("client_secret"),
+        scope=o.get("scope"), refresh_token=o.get("refresh_token"),
+        token_file=o.get("token_file"), trusted_hosts=o.get("trusted_hosts", ())),
+    "oidc-password": lambda o: OidcPassword(
+        o["token_url"], o["client_id"], username=o["username"], password=o["password"],
+        scope=o.get("scope"), trusted_hosts=o.get("trusted_hosts", ())),
+    "earthdata": lambda o: EarthdataLogin(
+        username=o.get("username"), password=o.get("password"), netrc_path=o.get("netrc"),
+        login_host=o.get("login_host", LOGIN_HOST)),
+    "s3": _s3,
+    "sas": _sas,
+    "anonymous": lambda o: Anonymous(),
+}  # fmt: skip
+
+_lock = threading.Lock()
+_code: dict[str, Any] = {"presets": {}, "rules": []}
+_default: Broker | None = None
+
+
+def configure(
+    *,
+    rules: list[tuple[str, Provider]] | None = None,
+    replace: bool = False,
+    **presets: Mapping[str, Any] | bool,
+) -> Broker:
+    """Configure the process's broker in code; returns it.
+
+    ``configure(maap={"offline_token_file": "~/maap-token.txt"})``,
+    ``configure(cdse={"username": u, "password": p})``, ``configure(earthdata={"token": t})``,
+    ``configure(rules=[("https://data.example.com/*", BearerToken(t))])``. A preset given
+    ``False`` is switched off. ``replace=True`` forgets earlier ``configure`` calls first.
+    """
+    global _default
+    unknown = set(presets) - set(PRESETS)
+    if unknown:
+        raise errors.ResolveError(
+            f"unknown credential preset(s) {sorted(unknown)}; presets: "
+            + ", ".join(sorted(PRESETS))
+        )
+    with _lock:
+        if replace:
+            _code["presets"], _code["rules"] = {}, []
+        for name, options in presets.items():
+            _code["presets"][name] = options if options is False else dict(options or {})
+        _code["rules"] = list(rules or []) + _code["rules"]
+        _default = None
+    return get_broker()
+
+
+def reset() -> None:
+    """Forget code configuration; the next use re-reads the environment and the config file."""
+    global _default
+    with _lock:
+        _code["presets"], _code["rules"], _default = {}, [], None
+
+
+def get_broker() -> Broker:
+    """The process's broker (built on first use from defaults, TOML, environment and code)."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = build_broker(_code["presets"], _code["rules"])
+        return _default
+
+
+def broker_from(credentials: Broker | Mapping[str, Any] | None) -> Broker:
+    """The broker for one call's ``credentials=``: a Broker, or presets/rules layered on top."""
+    if credentials is None:
+        return get_broker()
+    if isinstance(credentials, Broker):
+        return credentials
+    options = dict(credentials)
+    rules = options.pop("rules", None) or []
+    return build_broker({**_code["presets"], **options}, list(rules) + _code["rules"])
+
+
+def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Provider]]) -> Broker:
+    file_config = read_config_file()
+    broker = Broker()
+    for pattern, provider in code_rules:
+        broker.add(pattern, provider)
+    for rule in file_config.get("rules", []):
+        broker.add(rule["pattern"], _rule_provider(rule))
+    for name, preset in PRESETS.items():
+        code = code_presets.get(name, {})
+        if code is False:
+            continue
+        options = {**preset.defaults, **file_config.get(name, {}), **_env_options(name), **code}
+        provider = preset.build(options)
+        if provider is not None:
+            for pattern in options.get("hosts") or preset.hosts:
+                broker.add(pattern, provider)
+    return broker
+
+
+def _rule_provider(rule: Mapping[str, Any]) -> Provider:
+    kind = rule.get("type")
+    if kind not in _RULE_TYPES:
+        raise errors.ResolveError(
+            f"credential rule for {rule.get('pattern')!r} has type {kind!r}; "
+            f"types: {', '.join(sorted(_RULE_TYPES))}"
+        )
+    return _RULE_TYPES[kind](dict(rule))
+
+
+def _env_options(preset: str) -> dict[str, Any]:
+    prefix = f"XSTAC_{preset.upper()}_"
+    options: dict[str, Any] = {}
+    for key, value in os.environ.items():
+        if key.startswith(prefix) and value:
+            name = key[len(prefix) :].lower()
+            if name in ("hosts", "trusted_hosts"):
+                options[name] = [v.strip() for v in value.split(",") if v.strip()]
+            elif value.lower() in ("true", "false"):
+                options[name] = value.lower() == "true"
+            else:
+                options[name] = value
+    return options
+
+
+def config_path() -> Path:
+    """Where the TOML config is read from (it need not exist)."""
+    if os.environ.get("XSTAC_CONFIG"):
+        return Path(os.environ["XSTAC_CONFIG"]).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home()))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "xstac-access" / "config.toml"
+
+
+def read_config_file() -> dict[str, Any]:
+    path = config_path()
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise errors.ResolveError(f"cannot read the xstac-access config {path}: {exc}") from None

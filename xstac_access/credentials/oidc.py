@@ -1,0 +1,275 @@
+"""OIDC token providers: the ESA MAAP offline-token exchange and the CDSE password grant.
+
+Both hand out ``Authorization: Bearer <access token>`` and refresh it before it expires (a margin
+of a quarter of its lifetime, at most 60 s, read from ``expires_in`` or the JWT's ``exp``), and
+once more after a 401. Refreshing is single-flight: threads needing a token while one is being
+fetched wait for it instead of each asking the server. Rotating refresh tokens replace the old
+one in memory, and in the user's token file when one was configured (written atomically,
+mode 0600). The password is sent once; afterwards the refresh token is used, because every
+password grant opens a new session that counts against the user's quota at CDSE.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import errors
+from .._hrefs import host_of, safe_href
+from .material import Material
+from .providers import Provider, _reveal
+from .secrets import Secret, get_logger
+
+log = get_logger(__name__)
+TIMEOUT = (10.0, 30.0)
+
+
+def post_or_get(
+    url: str,
+    *,
+    data: dict[str, str] | None = None,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+    what: str = "token",
+) -> dict[str, Any]:
+    """Call a token endpoint and return its JSON; failures become typed, secret-free errors."""
+    import requests
+
+    try:
+        with requests.Session() as session:
+            session.trust_env = False
+            resp = session.request(method, url, data=data, headers=headers, timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        raise errors.AccessError(
+            f"cannot reach the {what} endpoint at {safe_href(url)}: {exc.__class__.__name__}",
+            href=safe_href(url),
+            host=host_of(url),
+        ) from None
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    if resp.status_code >= 400:
+        code = body.get("error", f"HTTP {resp.status_code}") if isinstance(body, dict) else ""
+        raise errors.AuthError(
+            f"the {what} endpoint at {safe_href(url)} refused the request ({code})",
+            href=safe_href(url),
+            host=host_of(url),
+            status=resp.status_code,
+        )
+    if not isinstance(body, dict):
+        raise errors.AuthError(
+            f"the {what} endpoint at {safe_href(url)} did not answer JSON",
+            href=safe_href(url),
+            host=host_of(url),
+        )
+    return body
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT (no signature check: only to time the refresh)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"])
+    except (IndexError, KeyError, ValueError, TypeError):
+        return None
+
+
+class _OidcProvider(Provider):
+    """Token caching, expiry margins and single-flight refresh shared by the OIDC grants."""
+
+    name = "OIDC"
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        *,
+        client_secret: str | Secret | None = None,
+        scope: str | None = None,
+        max_margin: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.token_url, self.client_id, self.scope_value = token_url, client_id, scope
+        self._client_secret = Secret(_reveal(client_secret)) if client_secret else None
+        self.max_margin = max_margin
+        self._refresh_token: Secret | None = None
+        self._material: Material | None = None
+        self._lifetime = 0.0
+        self._lock = threading.Lock()
+        #: Token requests made by this provider, by grant type (for tests and ``xstac auth``).
+        self.grants: dict[str, int] = {}
+
+    def public_config(self) -> dict[str, Any]:
+        config = {"token_url": self.token_url, "client_id": self.client_id}
+        return {**config, **super().public_config()}
+
+    def material(self, href: str) -> Material:
+        with self._lock:
+            if self._material is None or self._material.expires_within(self._margin()):
+                self._material = self._fetch()
+            return self._material
+
+    def invalidate(self, version: str) -> None:
+        with self._lock:
+            if self._material is not None and self._material.version == version:
+                self._material = None
+
+    def _margin(self) -> float:
+        return min(self.max_margin, self._lifetime / 4)
+
+    def _fetch(self) -> Material:
+        raise NotImplementedError
+
+    def _grant(self, grant_type: str, **fields: str) -> Material:
+        data = {"grant_type": grant_type, "client_id": self.client_id, **fields}
+        if self._client_secret:
+            data["client_secret"] = self._client_secret.reveal()
+        if self.scope_value:
+            data["scope"] = self.scope_value
+        self.grants[grant_type] = self.grants.get(grant_type, 0) + 1
+        log.debug(
+            "%s grant at %s for client %s", grant_type, host_of(self.token_url), self.client_id
+        )
+        body = post_or_get(self.token_url, data=data, what=f"{self.name} token")
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise errors.AuthError(
+                f"the {self.name} token endpoint at "
+                f"{host_of(self.token_url)} returned no access token"
+            )
+        if isinstance(body.get("refresh_token"), str):
+            self._keep_refresh_token(Secret(body["refresh_token"]))
+        now = time.time()
+        expires_at = (
+            now + float(body["expires_in"]) if body.get("expires_in") else jwt_expiry(access)
+        )
+        self._lifetime = (expires_at - now) if expires_at else 300.0
+        return Material.build(
+            headers={"Authorization": Secret(f"Bearer {access}")}, expires_at=expires_at
+        )
+
+    def _keep_refresh_token(self, token: Secret) -> None:
+        self._refresh_token = token
+
+
+class OidcRefreshToken(_OidcProvider):
+    """Exchange a long-lived refresh (offline) token for access tokens: ESA MAAP's flow.
+
+    Give the token itself or ``token_file`` (the file the MAAP portal's token was saved to);
+    with a file, a rotated token is written back so the next session starts from a valid one.
+    """
+
+    kind = "oidc-refresh-token"
+    name = "OIDC refresh-token"
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        *,
+        refresh_token: str | Secret | None = None,
+        token_file: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(token_url, client_id, **kwargs)
+        self.token_file = Path(token_file).expanduser() if token_file else None
+        if refresh_token:
+            self._refresh_token = Secret(_reveal(refresh_token))
+        elif self.token_file is not None:
+            self._refresh_token = Secret(_read_token_file(self.token_file))
+        else:
+            raise errors.ResolveError(
+                f"{type(self).__name__} needs refresh_token= or token_file= (for ESA MAAP: the "
+                "offline token from the MAAP portal)"
+            )
+
+    def public_config(self) -> dict[str, Any]:
+        config = super().public_config()
+        if self.token_file:
+            config["token_file"] = str(self.token_file)
+        return config
+
+    def _fetch(self) -> Material:
+        assert self._refresh_token is not None
+        try:
+            return self._grant("refresh_token", refresh_token=self._refresh_token.reveal())
+        except errors.AuthError as exc:
+            raise errors.AuthError(
+                f"{exc} The refresh/offline token was not accepted: it may have expired (ESA MAAP "
+                "offline tokens last 90 days), been revoked, or been used up by another process "
+                "(refresh tokens rotate). Generate a new one and configure it again.",
+                href=exc.href,
+                host=exc.host,
+                status=exc.status,
+            ) from None
+
+    def _keep_refresh_token(self, token: Secret) -> None:
+        super()._keep_refresh_token(token)
+        if self.token_file is not None:
+            _write_token_file(self.token_file, token.reveal())
+
+
+class OidcPassword(_OidcProvider):
+    """Log in once with a password grant, then refresh: the Copernicus Data Space flow."""
+
+    kind = "oidc-password"
+    name = "OIDC password"
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        *,
+        username: str,
+        password: str | Secret,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(token_url, client_id, **kwargs)
+        self.username = username
+        self._password = Secret(_reveal(password))
+
+    def public_config(self) -> dict[str, Any]:
+        return {**super().public_config(), "username": self.username}
+
+    def _fetch(self) -> Material:
+        if self._refresh_token is not None:
+            try:
+                return self._grant("refresh_token", refresh_token=self._refresh_token.reveal())
+            except errors.AuthError as exc:
+                if exc.status not in (400, 401):
+                    raise
+                log.info("refresh token refused by %s; logging in again", host_of(self.token_url))
+                self._refresh_token = None
+        return self._grant("password", username=self.username, password=self._password.reveal())
+
+
+def _read_token_file(path: Path) -> str:
+    try:
+        token = "".join(path.read_text().split())
+    except OSError as exc:
+        raise errors.ResolveError(f"cannot read the token file {path}: {exc.strerror}") from None
+    if not token:
+        raise errors.ResolveError(f"the token file {path} is empty")
+    return token
+
+
+def _write_token_file(path: Path, token: str) -> None:
+    """Replace the token file atomically (temp file + rename), readable by the user only."""
+    fd, tmp = tempfile.mkstemp(prefix=".xstac-token-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(token + "\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,266 @@
+"""Credential providers: the base class, and the simple ones (static bearer, S3, URL signing).
+
+A provider turns configuration into :class:`~.material.Material` for an href. Providers that
+hold long-lived secrets (passwords, refresh and offline tokens, S3 keys) refuse to be pickled;
+what crosses process boundaries is an :class:`~.broker.Access` handle naming the provider.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import errors
+from .._hrefs import host_of
+from .material import NO_MATERIAL, Material
+from .secrets import Secret, get_logger
+
+log = get_logger(__name__)
+
+
+class Provider:
+    """Base of every provider: identity, redirect trust, refresh hooks, no pickling.
+
+    ``trusted_hosts`` are hosts (``host`` or ``host:port``) that may receive this provider's
+    material when a request to one of its own hosts is redirected there (CDSE's download host).
+    """
+
+    kind = "provider"
+    #: Whether short-lived material may be relayed to dask workers (see ``relay``).
+    relayable = True
+
+    def __init__(self, *, trusted_hosts: Iterable[str] = ()) -> None:
+        self.trusted_hosts = tuple(trusted_hosts)
+
+    def public_config(self) -> dict[str, Any]:
+        """Non-secret settings, for ``repr``, identity and the CLI's ``auth`` command."""
+        return {"trusted_hosts": list(self.trusted_hosts)} if self.trusted_hosts else {}
+
+    @property
+    def id(self) -> str:
+        blob = json.dumps([self.kind, self.public_config()], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def material(self, href: str) -> Material:
+        """Material for ``href`` (fresh: refreshed here when close to expiry)."""
+        raise NotImplementedError
+
+    def invalidate(self, version: str) -> None:
+        """The server refused material of ``version``: drop it so the next call refreshes."""
+
+    def trusts(self, href: str) -> bool:
+        return host_of(href) in self.trusted_hosts
+
+    def scope(self, href: str) -> str:
+        """What material depends on besides the provider: "" when one material fits all hrefs."""
+        return ""
+
+    def __repr__(self) -> str:
+        config = ", ".join(f"{k}={v!r}" for k, v in self.public_config().items())
+        return f"{type(self).__name__}({config})"
+
+    def __reduce__(self):
+        raise TypeError(
+            f"{type(self).__name__} holds long-lived secrets and cannot be pickled; "
+            "xstac-access pickles Access handles that name it instead"
+        )
+
+
+class BearerToken(Provider):
+    """A static bearer token (an Earthdata Login token, a personal API token)."""
+
+    kind = "bearer"
+
+    def __init__(self, token: str | Secret, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._material = Material.build(
+            headers={"Authorization": Secret(f"Bearer {_reveal(token)}")}
+        )
+
+    def material(self, href: str) -> Material:
+        return self._material
+
+
+class S3Credentials(Provider):
+    """S3 access: anonymous, keys, or a profile; custom endpoint; requester pays.
+
+    ``endpoint_url`` (``https://objects.eodc.eu``) makes path-style addressing the default,
+    which bucket names with a colon (EOPF's ``tenant:bucket``) need.
+    """
+
+    kind = "s3"
+
+    def __init__(
+        self,
+        *,
+        anon: bool | None = None,
+        key: str | None = None,
+        secret: str | Secret | None = None,
+        token: str | Secret | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        requester_pays: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.anon = anon if anon is not None else not (key or profile)
+        self.key, self.profile = key, profile
+        self._secret = Secret(_reveal(secret)) if secret else None
+        self._token = Secret(_reveal(token)) if token else None
+        self.endpoint_url, self.region, self.requester_pays = endpoint_url, region, requester_pays
+
+    @classmethod
+    def from_storage_options(cls, options: dict[str, Any]) -> S3Credentials:
+        """Build from fsspec/s3fs-style storage options (``client_kwargs.endpoint_url``...)."""
+        client = dict(options.get("client_kwargs") or {})
+        return cls(
+            anon=options.get("anon"),
+            key=options.get("key"),
+            secret=options.get("secret"),
+            token=options.get("token"),
+            profile=options.get("profile"),
+            endpoint_url=options.get("endpoint_url") or client.get("endpoint_url"),
+            region=client.get("region_name") or options.get("region_name"),
+            requester_pays=bool(options.get("requester_pays")),
+        )
+
+    def public_config(self) -> dict[str, Any]:
+        names = ("anon", "key", "profile", "endpoint_url", "region", "requester_pays")
+        config = {name: getattr(self, name) for name in names if getattr(self, name)}
+        return {**config, **super().public_config()}
+
+    def public_options(self) -> dict[str, Any]:
+        """The s3fs options that carry no secret (endpoint, region, anon, requester pays)."""
+        options: dict[str, Any] = {"anon": self.anon}
+        client: dict[str, Any] = {}
+        if self.endpoint_url:
+            client["endpoint_url"] = self.endpoint_url
+        if self.region:
+            client["region_name"] = self.region
+        if client:
+            options["client_kwargs"] = client
+        if self.requester_pays:
+            options["requester_pays"] = True
+        if self.profile:
+            options["profile"] = self.profile
+        return options
+
+    def material(self, href: str) -> Material:
+        options: dict[str, Any] = self.public_options()
+        if self.key and self._secret:
+            options.update(key=self.key, secret=self._secret)
+            if self._token:
+                options["token"] = self._token
+        return Material.build(s3=options)
+
+
+class SasSigner(Provider):
+    """URL signing with expiring SAS tokens (Microsoft Planetary Computer style).
+
+    The token endpoint is ``token_url`` formatted with ``account`` and ``container``; by default
+    both are read from an Azure blob href (``https://<account>.blob.core.windows.net/<container>/
+    ...``); fixed values serve stores elsewhere. Tokens are re-requested ``margin`` seconds
+    before their ``msft:expiry``, so a signed URL is never used after its token expired.
+    """
+
+    kind = "sas"
+
+    def __init__(
+        self,
+        token_url: str,
+        *,
+        account: str | None = None,
+        container: str | None = None,
+        margin: float = 60.0,
+        subscription_key: str | Secret | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.token_url, self.account, self.container, self.margin = (
+            token_url,
+            account,
+            container,
+            margin,
+        )
+        self._key = Secret(_reveal(subscription_key)) if subscription_key else None
+        self._tokens: dict[str, Material] = {}
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    def public_config(self) -> dict[str, Any]:
+        config = {"token_url": self.token_url, "account": self.account, "container": self.container}
+        return {**{k: v for k, v in config.items() if v}, **super().public_config()}
+
+    def scope(self, href: str) -> str:
+        account, container = self._locate(href)
+        return f"{account}/{container}"
+
+    def _locate(self, href: str) -> tuple[str, str]:
+        if self.account and self.container:
+            return self.account, self.container
+        parts = urlsplit(href)
+        host = parts.hostname or ""
+        segments = [s for s in parts.path.split("/") if s]
+        if not host.endswith(".blob.core.windows.net") or not segments:
+            raise errors.AuthError(
+                f"cannot sign {host_of(href)}: not an Azure blob URL; give SasSigner an account "
+                "and container",
+                host=host_of(href),
+            )
+        return self.account or host.split(".")[0], self.container or segments[0]
+
+    def material(self, href: str) -> Material:
+        scope = self.scope(href)
+        with self._lock:  # single flight: threads wait for the one request
+            cached = self._tokens.get(scope)
+            if cached is None or cached.expires_within(self.margin):
+                cached = self._tokens[scope] = self._request(*scope.split("/"))
+            return cached
+
+    def invalidate(self, version: str) -> None:
+        with self._lock:
+            for scope, material in list(self._tokens.items()):
+                if material.version == version:
+                    del self._tokens[scope]
+
+    def _request(self, account: str, container: str) -> Material:
+        from .oidc import post_or_get
+
+        url = self.token_url.format(account=account, container=container)
+        headers = {"Ocp-Apim-Subscription-Key": self._key.reveal()} if self._key else {}
+        body = post_or_get(url, method="GET", headers=headers, what="SAS token")
+        self.requests += 1
+        token, expiry = body.get("token"), body.get("msft:expiry")
+        if not isinstance(token, str) or not token:
+            raise errors.AuthError(
+                f"the SAS token service at {host_of(url)} returned no token", host=host_of(url)
+            )
+        expires_at = _parse_time(expiry) if expiry else time.time() + 3600
+        log.debug("signed %s/%s until %s", account, container, expiry)
+        return Material.build(query=Secret(token.lstrip("?")), expires_at=expires_at)
+
+
+class Anonymous(Provider):
+    """No credential: an explicit rule that a host needs none (and gets nothing)."""
+
+    kind = "anonymous"
+
+    def material(self, href: str) -> Material:
+        return NO_MATERIAL
+
+
+def _reveal(value: str | Secret | None) -> str:
+    return value.reveal() if isinstance(value, Secret) else str(value or "")
+
+
+def _parse_time(value: str | float) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

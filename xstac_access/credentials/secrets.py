@@ -1,0 +1,111 @@
+"""Keeping secrets secret: a masked string type and a log filter that redacts known secrets.
+
+Every token, password, cookie value and signature the library handles is wrapped in
+:class:`Secret` as soon as it is read, and registered so that :class:`RedactingFilter` can scrub
+it from any log record that reaches a handler of the ``xstac_access`` logger tree (or any other
+logger the user attaches the filter to).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+MASK = "***"
+_MIN_LENGTH = 6  # shorter values are not worth redacting and would mangle ordinary text
+_registry: set[str] = set()
+_lock = threading.Lock()
+
+
+class Secret:
+    """A secret string: usable through :meth:`reveal`, masked in ``str``, ``repr`` and f-strings.
+
+    Pickling a ``Secret`` is refused: secrets must never travel inside dask graphs or files.
+    """
+
+    __slots__ = ("__weakref__", "_value")
+
+    def __init__(self, value: str) -> None:
+        if isinstance(value, Secret):
+            value = value.reveal()
+        self._value = str(value)
+        remember(self._value)
+
+    def reveal(self) -> str:
+        """The secret value, for the one place that must send it (a header, a form field)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self):
+        raise TypeError("a Secret cannot be pickled: pass short-lived access material instead")
+
+
+def remember(value: str) -> None:
+    """Register ``value`` so that :func:`redact` and :class:`RedactingFilter` will mask it."""
+    if value and len(value) >= _MIN_LENGTH:
+        with _lock:
+            _registry.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``."""
+    if not text:
+        return text
+    with _lock:
+        values = sorted(_registry, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Mask registered secrets in a record's message and arguments before it is emitted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is not ours to fix; still redact the parts
+            message = str(record.msg)
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+#: Loggers that may carry a secret in a message: ours, and urllib3's request lines, which show
+#: query strings (signed URLs). A logger's filter does not see its children's records, so each
+#: one is named.
+FILTERED_LOGGERS = ("urllib3.connectionpool",)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` with :class:`RedactingFilter` attached (once)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
+    return logger
+
+
+def install_log_filters() -> None:
+    """Attach :class:`RedactingFilter` to the third-party loggers of :data:`FILTERED_LOGGERS`."""
+    for name in FILTERED_LOGGERS:
+        get_logger(name)
