@@ -3,10 +3,13 @@
 One process serves one directory tree on two ports. The first is the "main" host (the data
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
 Earthdata-style login host. Protected prefixes check a bearer JWT against the OIDC server's JWKS
-(so expiry and issuer are real) or run the Earthdata Login redirect, Basic login and cookie
-dance. An admin API under ``/__admin__/`` exposes request and byte counters and injects latency
-and faults, so tests and benchmarks see what a client really did on the wire. Nothing here stores
-or logs a credential: the request log says only whether one arrived (and its sha256).
+(so expiry and issuer are real), run the Earthdata Login redirect, Basic login and cookie
+dance, or want a Planetary-Computer-style SAS signature in the query (tokens from
+``/sas/token/<account>/<container>``, lifetime ``sas.lifetime`` in the config). An admin API
+under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
+and benchmarks see what a client really did on the wire. Nothing here stores or logs a
+credential: the request log says only whether one arrived (and its sha256), and signatures in
+query strings are masked.
 
 Run: ``python -m xstac_access.testing.fileserver --root DIR --port P --alt-port P2
 [--config FILE.json] [--oidc-url URL] [--latency-ms N]``.
@@ -24,6 +27,7 @@ import hmac
 import json
 import logging
 import mimetypes
+import re
 import secrets
 import signal
 import socket
@@ -31,6 +35,7 @@ import struct
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -44,7 +49,8 @@ LOOPBACK = "127.0.0.1"
 
 CHUNK = 64 * 1024
 DEFAULT_EARTHDATA = {"username": "edl-user", "password": "edl-pass"}
-CONFIG_KEYS = {"protected", "redirects", "earthdata"}
+CONFIG_KEYS = {"protected", "redirects", "earthdata", "sas"}
+SAS_TOKEN_PATH = "/sas/token/"  # noqa: S105 (a URL path, not a secret)
 FAULT_KEYS = {
     "path",
     "host",
@@ -83,6 +89,29 @@ class ServerState:
     codes: dict[str, str] = field(default_factory=dict)
     sessions: set[str] = field(default_factory=set)
     jwks: dict[str, jwt.PyJWKClient] = field(default_factory=dict)
+    sas_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+
+    def sas_signature(self, account: str, container: str, expiry: str) -> str:
+        message = f"{account}/{container}|{expiry}".encode()
+        return hmac.new(self.sas_key, message, "sha256").hexdigest()
+
+    def sas_token(self, account: str, container: str) -> dict[str, str]:
+        """A Planetary-Computer-style SAS token for one container, valid ``sas.lifetime`` s."""
+        lifetime = float((self.config.get("sas") or {}).get("lifetime", 3600))
+        expiry = str(int(time.time() + lifetime))
+        token = (
+            f"se={expiry}&sp=r&sv=2024-05-04&sig={self.sas_signature(account, container, expiry)}"
+        )
+        iso = datetime.fromtimestamp(int(expiry), tz=UTC).isoformat().replace("+00:00", "Z")
+        return {"token": token, "msft:expiry": iso}
+
+    def sas_valid(self, rule: dict[str, Any], query: Any) -> bool:
+        """True when the query carries an unexpired signature for the rule's container."""
+        expiry, sig = query.get("se", ""), query.get("sig", "")
+        if not expiry.isdigit() or int(expiry) < time.time():
+            return False
+        expected = self.sas_signature(rule["account"], rule["container"], expiry)
+        return hmac.compare_digest(sig, expected)
 
     def resolve(self, path: str) -> Path | None:
         """The regular file under the root that ``path`` names, or None (missing, dir, escape)."""
@@ -220,6 +249,10 @@ async def check_access(
         if await state.verify_bearer(auth, rule.get("realm", "")):
             return None
         return json_error(401, "a valid bearer token is required", challenge)
+    if rule["scheme"] == "sas":
+        if state.sas_valid(rule, request.query):
+            return None
+        return json_error(403, "missing, invalid or expired SAS signature")
     if auth is not None and auth.startswith("Bearer "):
         if await state.verify_bearer(auth, rule.get("realm", "earthdata")):
             return None
@@ -348,6 +381,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return authorize(request, state)
     if path == "/oauth/callback":
         return callback(request, state)
+    if path.startswith(SAS_TOKEN_PATH):
+        account, _, container = path[len(SAS_TOKEN_PATH) :].partition("/")
+        return web.json_response(state.sas_token(account, container))
     rule = state.protection(host, path)
     if rule is not None and (denied := await check_access(request, state, rule)) is not None:
         return denied
@@ -374,7 +410,7 @@ async def record(request: web.Request, handler: Any) -> web.StreamResponse:
         "host": host,
         "method": request.method,
         "path": request.path,
-        "query": request.query_string,
+        "query": re.sub(r"(sig|code)=[^&]*", r"\1=***", request.query_string),
         "status": resp.status,
         "range": request.headers.get("Range"),
         "bytes": sent,
