@@ -162,11 +162,18 @@ class Access:
             relay.forget(self.provider_id, self.href, material.version, self.scope)
 
     def __reduce__(self):
-        if self._provider is not None and self._provider.relayable:
+        provider = self.provider
+        if provider is not None and provider.relayable:
             from . import relay
 
-            relay.offer(self._provider, self.href)
+            relay.offer(provider, self.href)
         return (_restore_access, (self.href, self.provider_id, self.scope))
+
+    def __copy__(self) -> Access:
+        return self  # immutable: copies (xarray deep-copies attrs and arrays) share the handle
+
+    def __deepcopy__(self, memo: dict) -> Access:
+        return self
 
     def __repr__(self) -> str:
         return f"Access({safe_href(self.href)!r}, provider={self.provider_id})"

@@ -50,7 +50,11 @@ def _client() -> Any:
 
 
 def offer(provider: Provider, href: str) -> None:
-    """Start publishing ``provider``'s material for ``href`` if a distributed client exists."""
+    """Start publishing ``provider``'s material for ``href`` if a distributed client exists.
+
+    Called while a graph is being pickled, possibly on the client's event loop: publishing
+    happens on the publisher thread, never inline (a blocking call there would deadlock).
+    """
     client = _client()
     if client is None:
         return
@@ -66,7 +70,6 @@ def offer(provider: Provider, href: str) -> None:
             daemon=True,
         )
         _publishers[name] = thread
-    _publish_once(client, name, provider, href)  # the first value exists before any task runs
     thread.start()
 
 
@@ -79,19 +82,20 @@ def _publish_once(client: Any, name: str, provider: Provider, href: str) -> Mate
 
 
 def _publish(client: Any, name: str, provider: Provider, href: str) -> None:
-    material = provider.material(href)
-    while client.status in ("running", "connecting", "newly-created"):
-        if material.expires_at is None:
-            time.sleep(5.0)
-            continue
-        lifetime = max(material.expires_at - time.time(), 0.0)
-        time.sleep(max(0.2, lifetime - max(2 * WORKER_MARGIN, lifetime / 4)))
-        try:
+    """Publish now, then again shortly before each expiry, while the client is running."""
+    try:
+        material = _publish_once(client, name, provider, href)
+        while client.status in ("running", "connecting", "newly-created"):
+            if material.expires_at is None:
+                time.sleep(5.0)
+                continue
+            lifetime = max(material.expires_at - time.time(), 0.0)
+            time.sleep(max(0.2, lifetime - max(2 * WORKER_MARGIN, lifetime / 4)))
             material = _publish_once(client, name, provider, href)
             log.debug("relayed fresh material %s", material.version)
-        except Exception as exc:  # the client closed, or the token endpoint failed: say so
-            log.warning("credential relay stopped: %s", exc.__class__.__name__)
-            return
+    except Exception as exc:  # the client closed, or the token endpoint failed: say so
+        if client.status in ("running", "connecting", "newly-created"):
+            log.warning("credential relay stopped: %s: %s", exc.__class__.__name__, exc)
 
 
 def fetch(provider_id: str, href: str, scope: str = "") -> Material | None:
@@ -111,7 +115,11 @@ def fetch(provider_id: str, href: str, scope: str = "") -> Material | None:
         return None
     deadline = time.time() + FETCH_TIMEOUT
     while True:
-        material = _from_wire(Variable(name, client=client).get(timeout=FETCH_TIMEOUT))
+        try:
+            wire = Variable(name, client=client).get(timeout=FETCH_TIMEOUT)
+        except TimeoutError:
+            return None
+        material = _from_wire(wire)
         if not material.expires_within(WORKER_MARGIN / 2) or time.time() > deadline:
             with _lock:
                 _cache[name] = material
