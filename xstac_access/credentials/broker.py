@@ -31,8 +31,10 @@ _registry_lock = threading.Lock()
 
 
 def register(provider: Provider) -> Provider:
+    """Make ``provider`` findable by id in this process (the latest of equal ids wins)."""
     with _registry_lock:
-        return _REGISTRY.setdefault(provider.id, provider)
+        _REGISTRY[provider.id] = provider
+    return provider
 
 
 def registered(provider_id: str) -> Provider | None:

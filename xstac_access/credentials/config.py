@@ -144,6 +144,7 @@ _RULE_TYPES: dict[str, Callable[[dict[str, Any]], Provider]] = {
 _lock = threading.Lock()
 _code: dict[str, Any] = {"presets": {}, "rules": []}
 _default: Broker | None = None
+_per_call: dict[str, Broker] = {}
 
 
 def configure(
@@ -173,6 +174,7 @@ def configure(
             _code["presets"][name] = options if options is False else dict(options or {})
         _code["rules"] = list(rules or []) + _code["rules"]
         _default = None
+        _per_call.clear()
     return get_broker()
 
 
@@ -181,6 +183,7 @@ def reset() -> None:
     global _default
     with _lock:
         _code["presets"], _code["rules"], _default = {}, [], None
+        _per_call.clear()
 
 
 def get_broker() -> Broker:
@@ -198,9 +201,29 @@ def broker_from(credentials: Broker | Mapping[str, Any] | None) -> Broker:
         return get_broker()
     if isinstance(credentials, Broker):
         return credentials
-    options = dict(credentials)
-    rules = options.pop("rules", None) or []
-    return build_broker({**_code["presets"], **options}, list(rules) + _code["rules"])
+    key = _cache_key(credentials)
+    with _lock:  # built once even when threads ask together: one provider, one token
+        broker = _per_call.get(key)
+        if broker is None:
+            options = dict(credentials)
+            rules = options.pop("rules", None) or []
+            broker = build_broker({**_code["presets"], **options}, list(rules) + _code["rules"])
+            _per_call[key] = broker
+            while len(_per_call) > 16:
+                _per_call.pop(next(iter(_per_call)))
+        return broker
+
+
+def _cache_key(credentials: Mapping[str, Any]) -> str:
+    """Equal ``credentials=`` dicts share one broker, so tokens are reused across calls."""
+    import hashlib
+    import json
+
+    def default(value: Any) -> str:
+        return f"<{type(value).__name__} {id(value)}>"  # providers: by identity
+
+    blob = json.dumps([credentials, _code["presets"]], sort_keys=True, default=default)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Provider]]) -> Broker:

@@ -44,6 +44,7 @@ class EarthdataLogin(Provider):
             username, password = _from_netrc(login_host, netrc_path)
         self.username = username
         self._password = Secret(_reveal(password))
+        self._fingerprint_secrets(self._password)
         self._cookies: dict[str, dict[str, Secret]] = {}
         self._lock = threading.Lock()
         #: How many times the login host was asked (for tests and ``xstac auth``).

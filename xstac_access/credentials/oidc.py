@@ -191,6 +191,7 @@ class OidcRefreshToken(_OidcProvider):
                 f"{type(self).__name__} needs refresh_token= or token_file= (for ESA MAAP: the "
                 "offline token from the MAAP portal)"
             )
+        self._fingerprint_secrets(self._refresh_token)
 
     def public_config(self) -> dict[str, Any]:
         config = super().public_config()
@@ -236,6 +237,7 @@ class OidcPassword(_OidcProvider):
         super().__init__(token_url, client_id, **kwargs)
         self.username = username
         self._password = Secret(_reveal(password))
+        self._fingerprint_secrets(self._password)
 
     def public_config(self) -> dict[str, Any]:
         return {**super().public_config(), "username": self.username}

@@ -37,6 +37,14 @@ class Provider:
 
     def __init__(self, *, trusted_hosts: Iterable[str] = ()) -> None:
         self.trusted_hosts = tuple(trusted_hosts)
+        self._fingerprint = ""
+
+    def _fingerprint_secrets(self, *values: str | Secret | None) -> None:
+        """Make :attr:`id` depend on the secrets (hashed): two tokens, two providers."""
+        digest = hashlib.sha256()
+        for value in values:
+            digest.update(_reveal(value).encode() + b"\0")
+        self._fingerprint = digest.hexdigest()[:12]
 
     def public_config(self) -> dict[str, Any]:
         """Non-secret settings, for ``repr``, identity and the CLI's ``auth`` command."""
@@ -44,7 +52,9 @@ class Provider:
 
     @property
     def id(self) -> str:
-        blob = json.dumps([self.kind, self.public_config()], sort_keys=True, default=str)
+        blob = json.dumps(
+            [self.kind, self.public_config(), self._fingerprint], sort_keys=True, default=str
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def material(self, href: str) -> Material:
@@ -79,6 +89,7 @@ class BearerToken(Provider):
 
     def __init__(self, token: str | Secret, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._fingerprint_secrets(token)
         self._material = Material.build(
             headers={"Authorization": Secret(f"Bearer {_reveal(token)}")}
         )
@@ -114,6 +125,7 @@ class S3Credentials(Provider):
         self.key, self.profile = key, profile
         self._secret = Secret(_reveal(secret)) if secret else None
         self._token = Secret(_reveal(token)) if token else None
+        self._fingerprint_secrets(secret, token)
         self.endpoint_url, self.region, self.requester_pays = endpoint_url, region, requester_pays
 
     @classmethod
@@ -190,6 +202,7 @@ class SasSigner(Provider):
             margin,
         )
         self._key = Secret(_reveal(subscription_key)) if subscription_key else None
+        self._fingerprint_secrets(subscription_key)
         self._tokens: dict[str, Material] = {}
         self._lock = threading.Lock()
         self.requests = 0

@@ -94,7 +94,11 @@ class RedactingFilter(logging.Filter):
 #: Loggers that may carry a secret in a message: ours, and urllib3's request lines, which show
 #: query strings (signed URLs). A logger's filter does not see its children's records, so each
 #: one is named.
-FILTERED_LOGGERS = ("urllib3.connectionpool",)
+FILTERED_LOGGERS = (
+    "urllib3.connectionpool",
+    # rasterio logs dataset names (``/vsicurl/<SAS-signed URL>``) and GDAL's messages at DEBUG
+    "rasterio._base", "rasterio._io", "rasterio._env", "rasterio._err", "rasterio.env",
+)  # fmt: skip
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -109,3 +113,6 @@ def install_log_filters() -> None:
     """Attach :class:`RedactingFilter` to the third-party loggers of :data:`FILTERED_LOGGERS`."""
     for name in FILTERED_LOGGERS:
         get_logger(name)
+
+
+install_log_filters()  # at import: the filters must be there before any request

@@ -219,10 +219,18 @@ def _gdal_library() -> Any | None:
     return lib
 
 
-def clear_vsicurl_cache(path: str) -> None:
-    """Forget what GDAL cached for ``path`` (sizes, existence, a cached 401, blocks)."""
+def clear_vsicurl_cache(path: str | None = None) -> None:
+    """Forget what GDAL cached for ``path`` (sizes, existence, a cached 401, blocks), or all.
+
+    GDAL's cache is per process and keyed by URL, not by credential: what one credential read
+    may be served again without asking the server.
+    """
     lib = _gdal_library()
-    if lib is not None:
+    if lib is None:
+        return
+    if path is None:
+        lib.VSICurlClearCache()
+    else:
         lib.VSICurlPartialClearCache(path.encode())
 
 
