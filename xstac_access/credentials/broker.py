@@ -42,6 +42,16 @@ def registered(provider_id: str) -> Provider | None:
         return _REGISTRY.get(provider_id)
 
 
+def pattern_matches(pattern: str, href: str) -> bool:
+    """Whether ``href`` falls under ``pattern`` (see the module docstring for the syntax)."""
+    if "://" in pattern:
+        parts = urlsplit(href)
+        bare = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+        return fnmatchcase(bare, pattern) or fnmatchcase(bare + "/", pattern)
+    host = host_of(href)
+    return fnmatchcase(host, pattern) or fnmatchcase(host.split(":")[0], pattern)
+
+
 @dataclass(frozen=True)
 class Rule:
     """``pattern`` → ``provider`` (see the module docstring for pattern syntax)."""
@@ -50,12 +60,7 @@ class Rule:
     provider: Provider
 
     def matches(self, href: str) -> bool:
-        if "://" in self.pattern:
-            parts = urlsplit(href)
-            bare = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
-            return fnmatchcase(bare, self.pattern) or fnmatchcase(bare + "/", self.pattern)
-        host = host_of(href)
-        return fnmatchcase(host, self.pattern) or fnmatchcase(host.split(":")[0], self.pattern)
+        return pattern_matches(self.pattern, href)
 
 
 class Broker:
@@ -97,6 +102,15 @@ class Broker:
                 return rule.provider
         return None
 
+    def cookie_keeper(self, href: str) -> Any:
+        """A provider keeping cookies for ``href``'s host (Earthdata's login sets them on the
+        data host's callback path, which no data pattern covers), if any."""
+        return _cookie_keeper(((r.pattern, r.provider) for r in self.rules), href)
+
+    def handle(self) -> BrokerHandle:
+        """A picklable stand-in (patterns and provider ids) for code that runs in workers."""
+        return BrokerHandle(self)
+
     def describe(self, href: str) -> str:
         provider = self.provider_for(href)
         return f"{safe_href(href)} -> {provider!r}" if provider else f"{safe_href(href)} -> none"
@@ -110,6 +124,61 @@ class Broker:
 
     def __reduce__(self):
         raise TypeError("a Broker holds secrets and cannot be pickled; pickle Access handles")
+
+
+class BrokerHandle:
+    """What of a broker may be pickled: its patterns and provider ids, in order.
+
+    In the process that owns the broker it delegates to it; elsewhere it finds providers in that
+    process's registry or, failing that, hands out :class:`Access` objects that use the relay.
+    """
+
+    def __init__(self, broker: Broker) -> None:
+        self._broker: Broker | None = broker
+        self.rules = tuple((r.pattern, r.provider.id) for r in broker.rules)
+
+    def access(self, href: str) -> Access:
+        if self._broker is not None:
+            return self._broker.access(href)
+        for pattern, provider_id in self.rules:
+            if pattern_matches(pattern, href):
+                access = Access(href, registered(provider_id))
+                access.provider_id = provider_id
+                return access
+        return Access(href, None)
+
+    def login_provider(self, href: str) -> Any:
+        if self._broker is not None:
+            return self._broker.login_provider(href)
+        for _, provider_id in self.rules:
+            provider = registered(provider_id)
+            if getattr(provider, "is_login_host", lambda h: False)(href):
+                return provider
+        return None
+
+    def cookie_keeper(self, href: str) -> Any:
+        if self._broker is not None:
+            return self._broker.cookie_keeper(href)
+        return _cookie_keeper(((p, registered(i)) for p, i in self.rules), href)
+
+    def __reduce__(self):
+        return (_restore_handle, (self.rules,))
+
+
+def _cookie_keeper(rules: Iterable[tuple[str, Provider | None]], href: str) -> Any:
+    for pattern, provider in rules:
+        if provider is None or not hasattr(provider, "keep_cookies"):
+            continue
+        pattern_host = host_of(pattern) if "://" in pattern else pattern
+        if fnmatchcase(host_of(href), pattern_host):
+            return provider
+    return None
+
+
+def _restore_handle(rules: tuple[tuple[str, str], ...]) -> BrokerHandle:
+    handle = BrokerHandle.__new__(BrokerHandle)
+    handle._broker, handle.rules = None, rules
+    return handle
 
 
 class Access:

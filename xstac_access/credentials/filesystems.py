@@ -1,0 +1,78 @@
+"""fsspec filesystems that carry the broker's credentials: for Zarr stores and other fsspec users.
+
+HTTP: an ``HTTPFileSystem`` whose aiohttp session runs a client middleware. For every request,
+redirect hops included, the middleware asks the broker for the credential of that URL's host and
+sets (or removes) the headers, sends Earthdata's Basic credentials only to its login host, keeps
+the cookies a data host sets (the session's own cookie jar keeps none), and after a 401 refreshes
+the credential once and retries. The filesystem pickles with a :class:`~.broker.BrokerHandle`,
+so dask workers rebuild it without any secret. S3: s3fs options from the broker's provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+from .._hrefs import scheme_of
+from .broker import Broker, BrokerHandle
+from .secrets import get_logger
+
+log = get_logger(__name__)
+_SECRET_HEADERS = ("Authorization", "Cookie")
+
+
+def filesystem_for(href: str, broker: Broker) -> Any:
+    """An fsspec filesystem able to read ``href`` with the credential the broker assigns."""
+    import fsspec
+
+    scheme = scheme_of(href)
+    if scheme in ("http", "https"):
+        return fsspec.filesystem(
+            "http", get_client=functools.partial(_client_session, broker.handle()),
+            skip_instance_cache=True,
+        )  # fmt: skip
+    if scheme == "s3":
+        options = broker.access(href).material().s3_options() or {"anon": True}
+        return fsspec.filesystem("s3", skip_instance_cache=True, **options)
+    return fsspec.filesystem("file")
+
+
+async def _client_session(handle: BrokerHandle, **kwargs: Any):
+    import aiohttp
+
+    kwargs.setdefault("trust_env", False)  # no netrc Basic auth beside the broker's credential
+    return aiohttp.ClientSession(
+        middlewares=(functools.partial(_authorize, handle),),
+        cookie_jar=aiohttp.DummyCookieJar(), **kwargs,
+    )  # fmt: skip
+
+
+async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
+    """Client middleware: the right credential on every hop, one refresh after a 401."""
+    url = str(request.url)
+    login = handle.login_provider(url)
+    if login is not None and login.is_login_host(url):
+        _set_headers(request, login.basic_header(url))
+        return await handler(request)
+    access = handle.access(url)
+    keeper = handle.cookie_keeper(url)
+    for attempt in (1, 2):
+        material = await asyncio.to_thread(access.material)  # refreshing blocks: not on the loop
+        _set_headers(request, material.http_headers())
+        response = await handler(request)
+        if keeper is not None and response.cookies:
+            keeper.keep_cookies(url, {n: morsel.value for n, morsel in response.cookies.items()})
+        if response.status == 401 and attempt == 1 and access.needed:
+            log.info("%s refused the credential; refreshing once", request.url.host)
+            access.invalidate(material)
+            response.release()
+            continue
+        return response
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _set_headers(request: Any, headers: dict[str, str]) -> None:
+    for name in _SECRET_HEADERS:
+        request.headers.pop(name, None)
+    request.headers.update(headers)
