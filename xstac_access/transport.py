@@ -9,8 +9,8 @@ HTTP redirects are followed here, not by ``requests``, so that each hop gets exa
 credential the broker assigns to its host: the origin's provider only where the provider
 trusts the target (CDSE's download host), Earthdata's Basic credentials only at the login host,
 and nothing anywhere else. Cookies are never stored in the session (a cookie jar would send them
-to every port of a host); a provider that wants them keeps them, per host. A 401 refreshes the
-credential once and retries.
+to every port of a host); a provider that wants them keeps them, per host. A 401 or 403 (an
+expired signature) refreshes the credential once and retries.
 """
 
 from __future__ import annotations
@@ -98,15 +98,21 @@ def fetch(
             host=host_of(href),
         )
     if not expect_html and looks_like_html(body):
-        raise errors.AuthError(
-            f"{what} at {safe_href(href)} answered with an HTML page instead of data: host "
-            f"{host_of(href)} probably wants you to log in. Configure a credential for this host "
-            "(see xstac_access.credentials).",
-            href=safe_href(href),
-            host=host_of(href),
-            status=200,
-        )
+        raise login_page_error(href, what)
     return body
+
+
+def login_page_error(href: str, what: str) -> errors.AuthError:
+    """The error for an HTML page where data was expected: a login wall, not a format."""
+    from .credentials.config import advice
+
+    return errors.AuthError(
+        f"{what} at {safe_href(href)} answered with an HTML page instead of data: host "
+        f"{host_of(href)} probably wants you to log in. {advice(href)}",
+        href=safe_href(href),
+        host=host_of(href),
+        status=200,
+    )
 
 
 def land(
@@ -139,9 +145,11 @@ def raise_for_status(status: int, href: str, what: str) -> None:
         return
     host, shown = host_of(href), safe_href(href)
     if status in (401, 403):
+        from .credentials.config import advice
+
         raise errors.AuthError(
-            f"{what} at {shown}: host {host} refused access (HTTP {status}). Configure a "
-            f"credential for {host} (see xstac_access.credentials) or check that yours is valid.",
+            f"{what} at {shown}: host {host} refused access (HTTP {status}). {advice(href)} "
+            "If one is configured, check that it is still valid.",
             href=shown,
             host=host,
             status=status,
@@ -175,7 +183,7 @@ def _fetch_http(
     while True:
         material = access.material()
         resp, landing = _follow(href, byte_range, what, access, material, broker)
-        if resp.status_code == 401 and access.needed and not retried:
+        if resp.status_code in (401, 403) and access.needed and not retried:
             log.info(
                 "%s refused the credential for %s; refreshing once", host_of(landing.href), what
             )

@@ -27,6 +27,7 @@ def short_tokens(local_world):
     clear_vsicurl_cache()
     local_world.oidc.reset()
     local_world.files.reset()
+    credentials.reset()  # fresh providers: no token or cookie from an earlier test
     local_world.oidc.set_access_token_lifetime(LIFETIME)
     yield local_world
     local_world.oidc.set_access_token_lifetime(300)

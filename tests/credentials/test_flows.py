@@ -7,6 +7,7 @@ grants.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 import time
@@ -69,6 +70,7 @@ def world(local_world):
     """The session world with clean counters and GDAL cache; settings restored after."""
     clear_vsicurl_cache()  # GDAL caches per URL, not per credential: start each flow cold
     local_world.files.reset()
+    credentials.reset()  # fresh providers: no token or cookie from an earlier test
     local_world.oidc.reset()
     yield local_world
     local_world.files.set_latency(0)
@@ -196,7 +198,7 @@ def test_cdse_password_once_then_refresh_and_auth_survives_the_trusted_redirect(
 
 
 def test_a_redirect_to_an_untrusted_host_carries_no_authorization(world):
-    item = items_of(world, "BiomassLevel1a")[0]
+    item = copy.deepcopy(items_of(world, "BiomassLevel1a")[0])
     public = items_of(world, "sentinel-2-l2a")[0]["assets"]["red"]["href"]
     target = public[len(world.endpoints.http) :]
     config = dict(world.replica.server_config)

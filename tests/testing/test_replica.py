@@ -259,6 +259,7 @@ def test_server_config_protects_the_right_prefixes(replica: Replica) -> None:
         ("/maap/data/", "main", "bearer"),
         ("/cdse/download/", "alt", "bearer"),
         ("/hls/protected/", "main", "earthdata"),
+        ("/pc/sentinel2l2a01/sentinel2-l2/", "main", "sas"),
     }
     assert config["earthdata"] == {"username": "edl-user", "password": "edl-pass"}
     browse = _items(replica, "BiomassLevel1a")[0]["assets"]["thumbnail"]["href"]

@@ -212,6 +212,11 @@ class Access:
         from . import relay
 
         material = relay.fetch(self.provider_id, self.href, self.scope)
+        if material is None:  # no relay: this process's own configuration (env, TOML) may have it
+            from .config import get_broker
+
+            local = get_broker().provider_for(self.href)
+            material = local.material(self.href) if local is not None else None
         if material is None:
             raise errors.AuthError(
                 f"no credential for {host_of(self.href)} in this process (a dask worker?): "

@@ -34,6 +34,8 @@ class Preset:
     hosts: tuple[str, ...]
     build: Callable[[dict[str, Any]], Provider | None]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: What the user must supply, as an example of ``configure`` keywords (shown in errors).
+    needs: str = ""
 
 
 def _maap(o: dict[str, Any]) -> Provider | None:
@@ -96,7 +98,7 @@ PRESETS: dict[str, Preset] = {
         # Published by ESA in its MAAP notebooks: a public client's secret, not the user's.
         "client_secret": "p1eL7uonXs6MDxtGbgKdPVRAmnGxHpVE",
         "scope": "offline_access openid",
-    }),
+    }, needs='"offline_token_file": "~/maap-offline-token.txt"'),
     "cdse": Preset((
         "https://download.dataspace.copernicus.eu/*", "https://zipper.dataspace.copernicus.eu/*",
         "https://catalogue.dataspace.copernicus.eu/odata/*",
@@ -105,19 +107,21 @@ PRESETS: dict[str, Preset] = {
                      "openid-connect/token",
         "client_id": "cdse-public",
         "trusted_hosts": ["zipper.dataspace.copernicus.eu", "download.dataspace.copernicus.eu"],
-    }),
+    }, needs='"username": "you@example.org", "password": "..."'),
     "earthdata": Preset((
         "https://*.earthdatacloud.nasa.gov/*", "https://*.earthdata.nasa.gov/*",
         "https://e4ftl01.cr.usgs.gov/*",
-    ), _earthdata, {"login_host": LOGIN_HOST}),
+    ), _earthdata, {"login_host": LOGIN_HOST},
+        needs='"token": "<EDL token>"'),
+    # anon is inferred: anonymous unless the user gives keys or a profile
     "eopf": Preset(("s3://e05ab01a9d56408d82ac32d69a5aae2a:*",), _s3,
-                   {"anon": True, "endpoint_url": "https://objects.eodc.eu"}),
+                   {"endpoint_url": "https://objects.eodc.eu"}),
     "earthsearch": Preset((
         "s3://sentinel-s1-l1c/*", "s3://sentinel-s2-l1c/*", "s3://sentinel-s2-l2a/*",
         "s3://usgs-landsat/*",
-    ), _s3, {"anon": False, "requester_pays": True, "region": "us-west-2"}),
-    "earthsearch_public": Preset(("s3://sentinel-cogs/*",), _s3,
-                                 {"anon": True, "region": "us-west-2"}),
+    ), _s3, {"anon": False, "requester_pays": True, "region": "us-west-2"},
+        needs='"profile": "<AWS profile, billed as requester>"'),
+    "earthsearch_public": Preset(("s3://sentinel-cogs/*",), _s3, {"region": "us-west-2"}),
     "planetary_computer": Preset(("https://*.blob.core.windows.net/*",), _sas, {
         "token_url": "https://planetarycomputer.microsoft.com/api/sas/v1/token/{account}/"
                      "{container}",
@@ -243,6 +247,26 @@ def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Pr
             for pattern in options.get("hosts") or preset.hosts:
                 broker.add(pattern, provider)
     return broker
+
+
+def advice(href: str) -> str:
+    """What to configure for ``href``: the matching preset's keywords, or a custom rule."""
+    from .._hrefs import host_of, scheme_of
+    from .broker import pattern_matches
+
+    for name, preset in PRESETS.items():
+        if preset.needs and any(pattern_matches(p, href) for p in preset.hosts):
+            env = f"XSTAC_{name.upper()}_<OPTION>"
+            return (
+                f"Configure the {name!r} credential preset: "
+                f"xstac_access.credentials.configure({name}={{{preset.needs}}}), or set {env}, "
+                f"or add [{name}] to {config_path()}."
+            )
+    return (
+        f"Configure a credential for {host_of(href)}: xstac_access.credentials.configure("
+        f'rules=[("{scheme_of(href)}://{host_of(href)}/*", <provider>)]) '
+        "(see docs/credentials.md)."
+    )
 
 
 def _rule_provider(rule: Mapping[str, Any]) -> Provider:

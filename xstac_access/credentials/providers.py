@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from .material import NO_MATERIAL, Material
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
+_SALT = secrets.token_bytes(16)
 
 
 class Provider:
@@ -40,8 +42,12 @@ class Provider:
         self._fingerprint = ""
 
     def _fingerprint_secrets(self, *values: str | Secret | None) -> None:
-        """Make :attr:`id` depend on the secrets (hashed): two tokens, two providers."""
-        digest = hashlib.sha256()
+        """Make :attr:`id` depend on the secrets: two tokens, two providers.
+
+        Salted per process, so an id in a pickle says nothing about the secret; workers find
+        providers through the relay or their own configuration, not by id.
+        """
+        digest = hashlib.sha256(_SALT)
         for value in values:
             digest.update(_reveal(value).encode() + b"\0")
         self._fingerprint = digest.hexdigest()[:12]

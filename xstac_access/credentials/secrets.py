@@ -9,6 +9,7 @@ logger the user attaches the filter to).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 MASK = "***"
@@ -63,8 +64,15 @@ def remember(value: str) -> None:
             _registry.add(value)
 
 
+#: Query parameters that carry secrets in URLs others log (signatures, one-time codes, tokens).
+_SECRET_QUERY = re.compile(
+    r"(?i)((?:^|[?&;])(?:sig|signature|code|token|access_token|x-amz-signature|"
+    r"x-amz-security-token|x-amz-credential)=)[^&\s'\"]+"
+)
+
+
 def redact(text: str) -> str:
-    """``text`` with every registered secret replaced by ``***``."""
+    """``text`` with every registered secret, and secret-looking query values, masked."""
     if not text:
         return text
     with _lock:
@@ -72,7 +80,7 @@ def redact(text: str) -> str:
     for value in values:
         if value in text:
             text = text.replace(value, MASK)
-    return text
+    return _SECRET_QUERY.sub(r"\1" + MASK, text)
 
 
 class RedactingFilter(logging.Filter):
@@ -86,6 +94,8 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:  # handlers format it after filters run
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True

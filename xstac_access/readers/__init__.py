@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import errors
-from .._hrefs import host_of, safe_href, scheme_of
+from .._hrefs import safe_href, scheme_of
 from ..resolve import Target
-from ..transport import fetch, looks_like_html
+from ..transport import fetch, login_page_error, looks_like_html
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -149,14 +149,7 @@ def sniff(target: Target, *, broker: Broker | None = None) -> FormatGuess:
     guess = format_of_bytes(head)
     if guess is None:
         if looks_like_html(head):
-            raise errors.AuthError(
-                f"{target.label} at {safe_href(target.href)} is an HTML page, not data: host "
-                f"{host_of(target.href)} probably wants you to log in. Configure a credential "
-                "for this host (see xstac_access.credentials).",
-                href=safe_href(target.href),
-                host=host_of(target.href),
-                status=200,
-            )
+            raise login_page_error(target.href, target.label)
         raise errors.UnsupportedFormatError(
             f"cannot tell the format of {target.label} at {safe_href(target.href)}: no media "
             f"type or known extension, and its first bytes {head[:8]!r} match no format. "

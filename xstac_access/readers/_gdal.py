@@ -110,6 +110,7 @@ class RasterSource:
         if ds is not None and not ds.closed:
             cache.move_to_end(key)
             return ds
+        _forget_other_credentials(self)
         kwargs = {} if self.overview_level is None else {"overview_level": self.overview_level}
         ds = rasterio.open(key[0], **kwargs)
         cache[key] = ds
@@ -119,6 +120,25 @@ class RasterSource:
 
     def __repr__(self) -> str:
         return f"RasterSource({safe_href(self.href)!r}, overview_level={self.overview_level})"
+
+
+_opened_with: dict[str, str | None] = {}
+_opened_lock = threading.Lock()
+
+
+def _forget_other_credentials(source: RasterSource) -> None:
+    """Clear GDAL's cache for a URL last opened under another credential (or none).
+
+    GDAL caches sizes and blocks per URL for the whole process: without this, bytes read with
+    one credential would be served to an open with another, or with none, without the server
+    being asked.
+    """
+    credential = source.access.provider_id if source.access is not None else None
+    with _opened_lock:
+        previous = _opened_with.get(source.href, credential)
+        _opened_with[source.href] = credential
+    if previous != credential and scheme_of(source.href) in ("http", "https"):
+        clear_vsicurl_cache("/vsicurl/" + source.href)
 
 
 def raster_source(

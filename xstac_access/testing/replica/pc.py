@@ -70,7 +70,13 @@ def server_rules() -> dict[str, list[dict[str, Any]]]:
     """The SAS-protected prefix of the blob container."""
     return {
         "protected": [
-            {"prefix": PREFIX + "/", "scheme": "sas", "account": ACCOUNT, "container": CONTAINER}
+            {
+                "prefix": PREFIX + "/",
+                "host": "main",
+                "scheme": "sas",
+                "account": ACCOUNT,
+                "container": CONTAINER,
+            }
         ]
     }
 
