@@ -21,4 +21,6 @@ def test_demo_command_runs_offline_and_reports_costs():
     assert cost, out
     requests, moved, size = int(cost[1]), float(cost[2]), float(cost[3])
     assert requests <= 4 and moved < size / 5
+    assert "bands ['HH', 'HV', 'VH', 'VV']" in out and "121 GCPs" in out
+    assert "token requests: {'maap:refresh_token': 1}" in out
     assert out.rstrip().endswith("Done: every server was stopped.")

@@ -76,8 +76,42 @@ def run_demo(*, latency_ms: int = 0, out: TextIO = sys.stdout) -> None:
             f"   window {window.shape} read in {time.perf_counter() - started:.2f} s, "
             f"mean DN {np.nanmean(window):.1f}"
         )
+        _maap_step(say, world, catalog)
     say()
     say("Done: every server was stopped.")
+
+
+def _maap_step(say, world, catalog) -> None:
+    """ESA MAAP: an offline token configured once, then a protected Biomass-like GeoTIFF."""
+    from . import credentials
+
+    ends = world.endpoints
+    say()
+    say("4. ESA MAAP: configure the offline token once, open a protected Biomass L1a GeoTIFF")
+    say('   credentials.configure(maap={"offline_token": <token>})  # + local endpoints here')
+    credentials.configure(maap={
+        "offline_token": world.oidc.offline_token("maap", "maap-user"),
+        "token_url": f"{ends.oidc}/realms/maap/protocol/openid-connect/token",
+        "client_secret": "offline-token-public-secret", "hosts": [f"{ends.http}/maap/data/*"],
+    })  # fmt: skip
+    try:
+        item = next(catalog.search(collections=["BiomassLevel1a"], max_items=1).items())
+        world.files.reset()
+        ds = xr.open_dataset(item, engine="stacasset", asset="enclosure_i_abs_tiff")
+        say(
+            f"   {item.id}: bands {list(ds.data_vars)}, {ds.sizes['y']} x {ds.sizes['x']} px, "
+            f"{len(ds.rio.get_gcps())} GCPs"
+        )
+        window = ds.to_array("band")[:, :256, :256].values
+        stats = world.files.stats()
+        data = [e for e in stats["log"] if e["path"].startswith("/maap/data/")]
+        tokens = world.oidc.stats()["token_requests"]
+        say(
+            f"   window {window.shape} read with {len(data)} authorised requests, "
+            f"{sum(e['bytes'] for e in data) / 1e6:.2f} MB; token requests: {tokens}"
+        )
+    finally:
+        credentials.reset()
 
 
 def _report_window(say, world, array: xr.DataArray, href: str, base: str) -> None:
