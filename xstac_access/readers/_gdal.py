@@ -15,6 +15,7 @@ import ctypes
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -75,8 +76,15 @@ class RasterSource:
         """``operation(dataset)`` under this source's GDAL settings and credential.
 
         A refusal (401/403) refreshes the credential and tries once more; any other GDAL
-        failure is explained by :func:`diagnose`.
+        failure is explained by :func:`diagnose`. Called from the main thread, the work moves
+        to a helper thread: there ``rasterio.Env`` is thread-local, while in the main thread it
+        would set process-wide options that other threads' reads would inherit, token included.
         """
+        if threading.current_thread() is threading.main_thread():
+            return _main_thread_pool().submit(self._run, operation).result()
+        return self._run(operation)
+
+    def _run(self, operation: Callable[[Any], T]) -> T:
         from rasterio.errors import RasterioError
 
         for attempt in (1, 2):
@@ -122,6 +130,13 @@ class RasterSource:
         return f"RasterSource({safe_href(self.href)!r}, overview_level={self.overview_level})"
 
 
+def _main_thread_pool() -> ThreadPoolExecutor:
+    pool = getattr(_main_thread_pool, "pool", None)
+    if pool is None:
+        pool = _main_thread_pool.pool = ThreadPoolExecutor(4, thread_name_prefix="xstac-gdal")
+    return pool
+
+
 _opened_with: dict[str, str | None] = {}
 _opened_lock = threading.Lock()
 
@@ -164,7 +179,21 @@ def raster_source(
 def _env(material: Material):
     import rasterio
 
-    return rasterio.Env(**BASE_CONFIG, **gdal_config(material))
+    config = {**BASE_CONFIG, **gdal_config(material)}
+    options = material.s3_options()
+    if options.get("key") or options.get("profile"):  # rasterio takes AWS keys via a session
+        from rasterio.session import AWSSession
+
+        client = dict(options.get("client_kwargs") or {})
+        session = AWSSession(
+            aws_access_key_id=options.get("key"), aws_secret_access_key=options.get("secret"),
+            aws_session_token=options.get("token"), profile_name=options.get("profile"),
+            region_name=client.get("region_name"),
+            requester_pays=bool(options.get("requester_pays")),
+            endpoint_url=config.get("AWS_S3_ENDPOINT"),  # host[:port]; scheme in AWS_HTTPS
+        )  # fmt: skip
+        return rasterio.Env(session=session, **config)
+    return rasterio.Env(**config)
 
 
 def gdal_config(material: Material) -> dict[str, str]:
@@ -196,15 +225,8 @@ def s3_config(options: dict[str, Any]) -> dict[str, str]:
         config["AWS_S3_ENDPOINT"] = parts.netloc or parts.path
         config["AWS_HTTPS"] = "NO" if parts.scheme == "http" else "YES"
         config["AWS_VIRTUAL_HOSTING"] = "FALSE"
-    if options.get("key") and options.get("secret"):
-        config["AWS_ACCESS_KEY_ID"] = options["key"]
-        config["AWS_SECRET_ACCESS_KEY"] = options["secret"]
-        if options.get("token"):
-            config["AWS_SESSION_TOKEN"] = options["token"]
-    elif options.get("profile"):
-        config["AWS_PROFILE"] = options["profile"]
-    elif options.get("anon", True):
-        config["AWS_NO_SIGN_REQUEST"] = "YES"
+    if not (options.get("key") or options.get("profile")) and options.get("anon", True):
+        config["AWS_NO_SIGN_REQUEST"] = "YES"  # keys and profiles go through an AWSSession
     region = client.get("region_name") or options.get("region_name") or options.get("region")
     if region:
         config["AWS_REGION"] = str(region)
