@@ -147,27 +147,24 @@ def raise_for_status(status: int, href: str, what: str) -> None:
     if status in (401, 403):
         from .credentials.config import advice
 
-        raise errors.AuthError(
-            f"{what} at {shown}: host {host} refused access (HTTP {status}). {advice(href)} "
-            "If one is configured, check that it is still valid.",
-            href=shown,
-            host=host,
-            status=status,
+        kind, message = (
+            errors.AuthError,
+            (
+                f"host {host} refused access (HTTP {status}). {advice(href)} If one is configured, "
+                "check that it is still valid."
+            ),
         )
-    if status in (404, 410):
-        raise errors.HrefNotFoundError(
-            f"{what} at {shown} does not exist (HTTP {status} from {host}); the catalogue may "
-            "point at a moved or deleted file.",
-            href=shown,
-            host=host,
-            status=status,
+    elif status in (404, 410):
+        kind, message = (
+            errors.HrefNotFoundError,
+            (
+                f"does not exist (HTTP {status} from {host}); the catalogue may point at a moved "
+                "or deleted file."
+            ),
         )
-    raise errors.AccessError(
-        f"{what} at {shown}: host {host} answered HTTP {status}; try again later.",
-        href=shown,
-        host=host,
-        status=status,
-    )
+    else:
+        kind, message = errors.AccessError, f"host {host} answered HTTP {status}; try again later."
+    raise kind(f"{what} at {shown}: {message}", href=shown, host=host, status=status)
 
 
 def _default_broker() -> Broker:

@@ -202,6 +202,22 @@ def written_netcdf(capture: Capture, label: str, ds: xr.Dataset, path: Path) -> 
     capture.blobs[f"netCDF file written from {label}"] = path.read_bytes()
 
 
+def exercise(
+    capture: Capture, label: str, item: dict[str, Any], asset: str, creds: Any, netcdf: Path
+) -> tuple[xr.Dataset, Broker]:
+    """Open ``asset`` lazily and with ``chunks={}``, then describe, pickle and write it."""
+    lazy = xr.open_dataset(item, engine="stacasset", asset=asset, credentials=creds)
+    chunked = xr.open_dataset(item, engine="stacasset", asset=asset, credentials=creds, chunks={})
+    name = next(iter(lazy.data_vars))
+    for suffix, ds in (("", lazy), (" (chunks={})", chunked)):
+        describe_dataset(capture, f"{label} dataset{suffix}", ds)
+        pickles_of(capture, f"the {label} dataset{suffix}", ds, name)
+    written_netcdf(capture, f"the {label} dataset", lazy, netcdf)
+    broker = credentials.broker_from(creds)
+    describe_credential(capture, label, broker, item["assets"][asset]["href"])
+    return chunked, broker
+
+
 # -- the flows ------------------------------------------------------------------------------
 
 
@@ -219,19 +235,8 @@ def _maap(world: Any, capture: Capture, tmp: Path) -> None:
             "hosts": [f"{e.http}/maap/data/*"],
         }
     }
-    lazy = xr.open_dataset(item, engine="stacasset", asset=MAAP_ASSET, credentials=creds)
-    chunked = xr.open_dataset(
-        item, engine="stacasset", asset=MAAP_ASSET, credentials=creds, chunks={}
-    )
+    chunked, broker = exercise(capture, "MAAP", item, MAAP_ASSET, creds, tmp / "maap.nc")
     assert float(chunked["HH"][:64, :64].mean().compute()) > 0  # GDAL reads in dask threads
-    describe_dataset(capture, "MAAP dataset", lazy)
-    describe_dataset(capture, "MAAP dataset (chunks={})", chunked)
-    pickles_of(capture, "the MAAP dataset", lazy, "HH")
-    pickles_of(capture, "the MAAP dataset (chunks={})", chunked, "HH")
-    written_netcdf(capture, "the MAAP dataset", lazy, tmp / "maap.nc")
-
-    broker = credentials.broker_from(creds)
-    describe_credential(capture, "MAAP", broker, href)
     provider = broker.provider_for(href)
     assert provider.grants.get("refresh_token", 0) >= 1
     capture.secret(
@@ -275,17 +280,7 @@ def _earthdata(world: Any, capture: Capture, tmp: Path) -> None:
             "hosts": [f"{e.http}/hls/protected/*"],
         }
     }
-    ds = xr.open_dataset(item, engine="stacasset", asset="B04", credentials=creds)
-    chunked = xr.open_dataset(item, engine="stacasset", asset="B04", credentials=creds, chunks={})
-    name = next(iter(ds.data_vars))
-    describe_dataset(capture, "Earthdata dataset", ds)
-    describe_dataset(capture, "Earthdata dataset (chunks={})", chunked)
-    pickles_of(capture, "the Earthdata dataset", ds, name)
-    pickles_of(capture, "the Earthdata dataset (chunks={})", chunked, name)
-    written_netcdf(capture, "the Earthdata dataset", ds, tmp / "hls.nc")
-
-    broker = credentials.broker_from(creds)
-    describe_credential(capture, "Earthdata", broker, href)
+    _, broker = exercise(capture, "Earthdata", item, "B04", creds, tmp / "hls.nc")
     provider = broker.provider_for(href)
     assert provider.logins >= 1
     sessions = [
@@ -302,24 +297,13 @@ def _earthdata(world: Any, capture: Capture, tmp: Path) -> None:
 def _sas(world: Any, capture: Capture, tmp: Path) -> None:
     e = world.endpoints
     item = next(i for i in items_of(world, "pc-sentinel-2-l2a") if "B04" in i["assets"])
-    href = item["assets"]["B04"]["href"]
     signer = credentials.SasSigner(
         e.http + "/sas/token/{account}/{container}",
         account="sentinel2l2a01",
         container="sentinel2-l2",
     )
     creds = {"rules": [(f"{e.http}/pc/*", signer)]}
-    ds = xr.open_dataset(item, engine="stacasset", asset="B04", credentials=creds)
-    chunked = xr.open_dataset(item, engine="stacasset", asset="B04", credentials=creds, chunks={})
-    name = next(iter(ds.data_vars))
-    describe_dataset(capture, "SAS dataset", ds)
-    describe_dataset(capture, "SAS dataset (chunks={})", chunked)
-    pickles_of(capture, "the SAS dataset", ds, name)
-    pickles_of(capture, "the SAS dataset (chunks={})", chunked, name)
-    written_netcdf(capture, "the SAS dataset", ds, tmp / "pc.nc")
-
-    broker = credentials.broker_from(creds)
-    describe_credential(capture, "SAS", broker, href)
+    exercise(capture, "SAS", item, "B04", creds, tmp / "pc.nc")
     assert signer.requests >= 1
     for scope, material in signer._tokens.items():
         capture.secret(f"SAS sig= value ({scope})", parse_qs(material.query.reveal())["sig"][0])
