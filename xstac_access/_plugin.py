@@ -20,7 +20,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
     engine="stacasset")``. Parameters beyond xarray's own: ``asset`` (key in the item),
     ``reader`` (force a reader), ``storage_options`` (fsspec/s3fs options, e.g. an S3 endpoint),
     ``credentials`` (a ``credentials.Broker`` or a dict like ``credentials.configure`` takes,
-    for this call), ``overview_level`` (GDAL overview index for COGs).
+    for this call), ``overview_level`` (GDAL overview index for COGs), ``group`` (a group of a
+    Zarr or netCDF asset), ``member`` (a file inside a zip asset, glob allowed).
     """
 
     description = "Open STAC items and assets (COG/GeoTIFF, ...) lazily, format chosen for you"
@@ -34,6 +35,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         "storage_options",
         "credentials",
         "overview_level",
+        "group",
+        "member",
     )
     supports_groups = True
 
@@ -59,6 +62,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         storage_options: dict[str, Any] | None = None,
         overview_level: int | None = None,
         credentials: Any = None,
+        group: str | None = None,
+        member: str | None = None,
     ):
         from .engine import open_dataset
 
@@ -71,6 +76,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
             overview_level=overview_level,
             mask_and_scale=mask_and_scale,
             drop_variables=drop_variables,
+            **{k: v for k, v in (("group", group), ("member", member)) if v is not None},
         )
 
     def open_datatree(
