@@ -202,3 +202,25 @@ def test_public_biomass_previews_resolve_but_are_not_rasters_yet(local_world):
     assert target.href.endswith("_map.kml")
     with pytest.raises(errors.UnsupportedFormatError, match="KML document"):
         xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
+
+
+def test_a_whole_item_opens_as_a_tree_of_its_data_assets(local_world, files):
+    item = replica_item(local_world, "sentinel-2-l2a")
+    tree = xr.open_datatree(item, engine="stacasset")
+    data = sorted(k for k, a in item["assets"].items() if "data" in (a.get("roles") or []))
+    assert sorted(tree.children) == data
+    assert tree.attrs["stac_item_id"] == item["id"]
+    assert tree.attrs["asset:thumbnail"].endswith("thumbnail.jpg")
+    assert "red" in tree["red"].dataset and tree["red"].dataset.rio.crs is not None
+    log = files.stats()["log"]
+    assert len(log) <= 2 * len(data)  # headers only: no tile was read
+    assert sum(e["bytes"] for e in log) <= len(data) * 65536  # header reads, not tiles
+
+
+def test_item_tree_can_be_limited_and_survives_a_broken_asset(local_world, files):
+    item = replica_item(local_world, "sentinel-2-l2a")
+    item["assets"]["nir"]["href"] += ".gone"
+    with pytest.warns(UserWarning, match="asset 'nir' left out"):
+        tree = xr.open_datatree(item, engine="stacasset", assets=["red", "nir", "scl"])
+    assert sorted(tree.children) == ["red", "scl"]
+    assert tree.attrs["unopened_assets"] == ["nir"]

@@ -18,7 +18,7 @@ from .credentials.broker import Broker, Rule
 from .credentials.config import broker_from
 from .credentials.providers import S3Credentials
 from .readers import reader_for
-from .resolve import Target, resolve
+from .resolve import Target, item_of, resolve
 
 Credentials = Broker | dict[str, Any] | None
 
@@ -67,7 +67,14 @@ def open_datatree(
 ) -> xr.DataTree:
     """Open ``obj`` as a :class:`xarray.DataTree`: the reader's own tree, or a one-node tree."""
     base = broker_from(credentials)
-    target = resolve(obj, asset, purpose="datatree", broker=base)
+    try:
+        target = resolve(obj, asset, purpose="datatree", broker=base)
+    except errors.AmbiguousAssetError:  # no single tree asset: the whole item as a tree
+        from .itemtree import open_item_tree
+
+        item = item_of(obj, broker=base)
+        tree = open_item_tree(item, base, **options)
+        return _checked(tree, xr.DataTree, Target(href="", item=item), "item")
     broker = call_broker(target, base, storage_options)
     module, guess = reader_for(target, reader, broker=broker)
     if hasattr(module, "open_datatree"):

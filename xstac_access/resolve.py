@@ -100,6 +100,12 @@ def resolve(
     return _target(assets[key], key, item, base)
 
 
+def item_of(obj: Any, *, broker: Any = None) -> Mapping[str, Any] | None:
+    """The item dict behind ``obj`` (absolute hrefs), or ``None`` when ``obj`` is one asset."""
+    item, _base, asset_dict, _key = _normalise(obj, broker)
+    return item if asset_dict is None else None
+
+
 def choose_asset(item: Mapping[str, Any], purpose: Purpose = "dataset") -> str:
     """The key of the asset to open when the caller named none (see module docstring)."""
     assets: Mapping[str, Any] = item["assets"]

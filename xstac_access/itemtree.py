@@ -1,0 +1,73 @@
+"""A whole STAC item as a DataTree: one node per data asset, the item's properties at the root.
+
+Used by ``xr.open_datatree(item, engine="stacasset")`` when no single asset is the obvious tree
+(an EOPF ``product`` asset is; twenty Sentinel-2 band COGs are not). Each data asset is opened
+by its reader, lazily (headers only); previews and metadata assets (roles ``thumbnail``,
+``overview``, ``metadata``...) are not opened but listed in the root's attributes with their
+hrefs, unless ``include_previews=True``. An asset that cannot be opened does not sink the
+others: it is named in the root's ``unopened_assets`` attribute and a warning says why.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import xarray as xr
+
+from . import errors
+from ._hrefs import safe_href
+from .credentials.broker import Broker
+from .readers import reader_for
+from .readers._attrs import stac_attrs
+from .resolve import Target, resolve
+
+PREVIEW_ROLES = {"thumbnail", "overview", "visual", "metadata", "tiles", "archive"}
+
+
+def open_item_tree(
+    item: Mapping[str, Any],
+    broker: Broker,
+    *,
+    assets: Iterable[str] | None = None,
+    include_previews: bool = False,
+    **options: Any,
+) -> xr.DataTree:
+    """The item as a tree (see the module docstring); ``assets=`` limits it to those keys."""
+    keys = list(assets) if assets is not None else list(item["assets"])
+    unknown = [k for k in keys if k not in item["assets"]]
+    if unknown:
+        raise errors.AssetKeyError(
+            f"item {item.get('id')!r} has no asset(s) {unknown}; its "
+            f"assets are: {', '.join(sorted(item['assets']))}"
+        )
+    nodes: dict[str, xr.Dataset] = {}
+    root_attrs = _root_attrs(item)
+    unopened: list[str] = []
+    for key in keys:
+        target = resolve(item, key)
+        if _is_preview(target) and not include_previews and assets is None:
+            root_attrs[f"asset:{key}"] = safe_href(target.href)
+            continue
+        try:
+            module, _ = reader_for(target, broker=broker)
+            nodes[key] = module.open_dataset(target, broker=broker, **options)
+        except errors.XStacError as exc:
+            unopened.append(key)
+            warnings.warn(f"asset {key!r} left out of the tree: {exc}", UserWarning, stacklevel=3)
+    if unopened:
+        root_attrs["unopened_assets"] = unopened
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=root_attrs), **nodes})
+    return tree
+
+
+def _is_preview(target: Target) -> bool:
+    roles = set(target.roles)
+    return bool(roles) and "data" not in roles and roles <= PREVIEW_ROLES
+
+
+def _root_attrs(item: Mapping[str, Any]) -> dict[str, Any]:
+    attrs = stac_attrs(Target(href="", item=item))
+    attrs.pop("stac_href", None)
+    return attrs
