@@ -6,6 +6,8 @@ over the wire, not what the client believes it asked for.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pystac
 import pytest
@@ -18,8 +20,9 @@ from xstac_access.resolve import resolve
 
 
 def replica_item(world, collection: str, index: int = 0) -> dict:
+    """A copy of a replica item: tests may change it without touching the session's world."""
     items = [i for i in world.replica.items if i["collection"] == collection]
-    return sorted(items, key=lambda i: i["id"])[index]
+    return copy.deepcopy(sorted(items, key=lambda i: i["id"])[index])
 
 
 def served_path(world, href: str) -> str:
@@ -196,12 +199,15 @@ def test_login_page_instead_of_data_is_an_auth_error(local_world, files):
         xr.open_dataset(item, engine="stacasset", asset="swir16")
 
 
-def test_public_biomass_previews_resolve_but_are_not_rasters_yet(local_world):
+def test_public_biomass_previews_open_without_credentials(local_world):
     item = replica_item(local_world, "BiomassLevel1a")
     target = resolve(item, "quicklook_kml")
     assert target.href.endswith("_map.kml")
-    with pytest.raises(errors.UnsupportedFormatError, match="KML document"):
-        xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
+    footprint = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
+    assert footprint.sizes == {"corner": 4}
+    picture = xr.open_dataset(item, engine="stacasset", asset="quicklook_png")
+    assert picture["quicklook_png"].dims == ("band", "y", "x")
+    assert picture.attrs["quad_longitude"] == footprint["longitude"].values.tolist()
 
 
 def test_a_whole_item_opens_as_a_tree_of_its_data_assets(local_world, files):

@@ -21,7 +21,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
     ``reader`` (force a reader), ``storage_options`` (fsspec/s3fs options, e.g. an S3 endpoint),
     ``credentials`` (a ``credentials.Broker`` or a dict like ``credentials.configure`` takes,
     for this call), ``overview_level`` (GDAL overview index for COGs), ``group`` (a group of a
-    Zarr or netCDF asset), ``member`` (a file inside a zip asset, glob allowed).
+    Zarr or netCDF asset), ``member`` (a file inside a zip asset, glob allowed),
+    ``georeference``/``kml`` (pictures: georeference from the item's KML quad, or this one).
     """
 
     description = "Open STAC items and assets (COG/GeoTIFF, ...) lazily, format chosen for you"
@@ -37,6 +38,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         "overview_level",
         "group",
         "member",
+        "georeference",
+        "kml",
     )
     supports_groups = True
 
@@ -64,6 +67,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         credentials: Any = None,
         group: str | None = None,
         member: str | None = None,
+        georeference: bool | None = None,
+        kml: str | None = None,
     ):
         from .engine import open_dataset
 
@@ -76,7 +81,16 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
             overview_level=overview_level,
             mask_and_scale=mask_and_scale,
             drop_variables=drop_variables,
-            **{k: v for k, v in (("group", group), ("member", member)) if v is not None},
+            **{
+                k: v
+                for k, v in (
+                    ("group", group),
+                    ("member", member),
+                    ("georeference", georeference),
+                    ("kml", kml),
+                )
+                if v is not None
+            },
         )
 
     def open_datatree(

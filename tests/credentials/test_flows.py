@@ -26,9 +26,9 @@ from xstac_access.transport import fetch
 
 
 def items_of(world, collection: str) -> list[dict]:
-    return sorted(
-        (i for i in world.replica.items if i["collection"] == collection), key=lambda i: i["id"]
-    )
+    """Copies of the replica's items of a collection: tests may change them freely."""
+    items = (i for i in world.replica.items if i["collection"] == collection)
+    return copy.deepcopy(sorted(items, key=lambda i: i["id"]))
 
 
 def host(url: str) -> str:
@@ -200,7 +200,7 @@ def test_cdse_password_once_then_refresh_and_auth_survives_the_trusted_redirect(
 
 
 def test_a_redirect_to_an_untrusted_host_carries_no_authorization(world):
-    item = copy.deepcopy(items_of(world, "BiomassLevel1a")[0])
+    item = items_of(world, "BiomassLevel1a")[0]
     public = items_of(world, "sentinel-2-l2a")[0]["assets"]["red"]["href"]
     target = public[len(world.endpoints.http) :]
     config = dict(world.replica.server_config)

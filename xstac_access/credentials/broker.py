@@ -138,8 +138,16 @@ class BrokerHandle:
         self.rules = tuple((r.pattern, r.provider.id) for r in broker.rules)
 
     def access(self, href: str) -> Access:
+        """The credential for ``href``: its own rule's, else that of a provider trusting its
+        host (fsspec follows redirects itself, so the origin of a hop is not known here)."""
         if self._broker is not None:
-            return self._broker.access(href)
+            access = self._broker.access(href)
+            if access.provider is None:
+                trusting = next(
+                    (r.provider for r in self._broker.rules if r.provider.trusts(href)), None
+                )
+                access = Access(href, trusting)
+            return access
         for pattern, provider_id in self.rules:
             if pattern_matches(pattern, href):
                 access = Access(href, registered(provider_id))

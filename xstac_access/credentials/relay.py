@@ -90,7 +90,8 @@ def _publish(client: Any, name: str, provider: Provider, href: str) -> None:
                 time.sleep(5.0)
                 continue
             lifetime = max(material.expires_at - time.time(), 0.0)
-            time.sleep(max(0.2, lifetime - max(2 * WORKER_MARGIN, lifetime / 4)))
+            margin = min(lifetime / 2, max(2 * WORKER_MARGIN, lifetime / 4))
+            time.sleep(max(0.2, lifetime - margin))
             material = _publish_once(client, name, provider, href)
             log.debug("relayed fresh material %s", material.version)
     except Exception as exc:  # the client closed, or the token endpoint failed: say so

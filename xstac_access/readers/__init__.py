@@ -37,6 +37,11 @@ class Reader(Protocol):
 #: Formats that have a reader, and the module implementing each.
 READERS: dict[str, str] = {
     "geotiff": "xstac_access.readers.geotiff",
+    "zip": "xstac_access.readers.zip",
+    "netcdf": "xstac_access.readers.netcdf",
+    "kml": "xstac_access.readers.kml",
+    "image": "xstac_access.readers.image",
+    "zarr": "xstac_access.readers.zarr",
 }
 
 #: Every format the dispatch can recognise, with the words used in messages.

@@ -105,6 +105,7 @@ class RasterSource:
                     self.access.invalidate(material)
                     clear_vsicurl_cache(self.path(material))
                     continue
+                clear_vsicurl_cache(self.path(material))  # a login page must not stay cached
                 raise diagnose(self, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -72,10 +72,14 @@ def open_dataset(
     overview_level: int | None = None,
     mask_and_scale: bool = True,
     drop_variables: Iterable[str] | None = None,
+    source: RasterSource | None = None,
     **unused: Any,
 ) -> xr.Dataset:
-    """Open ``target`` lazily; see the module docstring for names, chunks and georeferencing."""
-    source = raster_source(target, broker, overview_level=overview_level)
+    """Open ``target`` lazily; see the module docstring for names, chunks and georeferencing.
+
+    ``source`` replaces the target's own when the raster lives elsewhere (a zip member).
+    """
+    source = source or raster_source(target, broker, overview_level=overview_level)
     meta = source.run(_read_header)
     names = band_names(target, meta["count"], meta["descriptions"])
     stac_bands = _stac_bands(target.asset)

@@ -1,0 +1,190 @@
+"""netCDF4 / HDF5 assets (and netCDF3 classic) as lazy Datasets or DataTrees.
+
+netCDF4 and HDF5 go through h5netcdf. Remote files are read through the broker's fsspec
+filesystem (:func:`~xstac_access.credentials.filesystems.filesystem_for`): a seekable file that
+reads by HTTP Range (or S3 ranged GETs) with the asset's credential, cached in modest blocks, so
+opening reads the superblock and object headers, and a slice of a variable reads its chunks,
+never the whole file. Local paths are opened directly. Decoding (CF scale/offset, fill values,
+times) is xarray's own. A first 8-byte read tells the flavour and turns a refused or missing
+file, or a login page, into a typed error before h5py sees it.
+
+netCDF3 (``CDF\\x01``/``CDF\\x02``) goes through scipy when it is installed; scipy reads variables
+when the file is opened, which suits the small files that format is used for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import xarray as xr
+
+from .. import errors
+from .._hrefs import host_of, local_path, safe_href, scheme_of
+from ..credentials.broker import Broker
+from ..resolve import Target
+from ..transport import fetch
+from ._attrs import stac_attrs
+
+#: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
+#: so many small blocks kept in an LRU beat one large read-ahead buffer.
+BLOCK_SIZE = 256 * 1024
+CACHE_BLOCKS = 64
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+NETCDF3_MAGICS = (b"CDF\x01", b"CDF\x02")
+#: xarray decoding options passed through when given.
+DECODE_OPTIONS = (
+    "decode_times",
+    "decode_timedelta",
+    "decode_coords",
+    "use_cftime",
+    "concat_characters",
+    "decode_cf",
+)
+
+
+def open_dataset(
+    target: Target,
+    *,
+    broker: Broker,
+    group: str | None = None,
+    mask_and_scale: bool = True,
+    drop_variables: Iterable[str] | None = None,
+    **options: Any,
+) -> xr.Dataset:
+    """Open ``target`` (or one ``group`` of it) lazily, CF-decoded as ``xr.open_dataset`` does."""
+    engine, handle = _open(target, broker)
+    kwargs = _kwargs(engine, mask_and_scale, drop_variables, options)
+    if group is not None:
+        if engine == "scipy":
+            raise errors.AssetKeyError(
+                f"{target.label} is a netCDF3 file, which has no groups (group={group!r})"
+            )
+        kwargs["group"] = group
+    try:
+        ds = xr.open_dataset(handle, engine=engine, **kwargs)
+    except (OSError, KeyError, ValueError) as exc:
+        raise _explain(target, handle, engine, group, exc) from None
+    return _finish(ds, target, root=True)
+
+
+def open_datatree(
+    target: Target,
+    *,
+    broker: Broker,
+    mask_and_scale: bool = True,
+    drop_variables: Iterable[str] | None = None,
+    **options: Any,
+) -> xr.DataTree:
+    """Every group of ``target`` as one lazy tree (a one-node tree for netCDF3)."""
+    engine, handle = _open(target, broker)
+    kwargs = _kwargs(engine, mask_and_scale, drop_variables, options)
+    if engine == "scipy":
+        tree = xr.DataTree(xr.open_dataset(handle, engine=engine, **kwargs))
+    else:
+        try:
+            tree = xr.open_datatree(handle, engine=engine, **kwargs)
+        except (OSError, KeyError, ValueError) as exc:
+            raise _explain(target, handle, engine, None, exc) from None
+    for node in tree.subtree:
+        _finish(node.dataset, target, root=node is tree)  # encodings, shared with the node
+    tree.attrs = {**stac_attrs(target), **tree.attrs}
+    return tree
+
+
+def _kwargs(
+    engine: str, mask_and_scale: bool, drop_variables: Iterable[str] | None, options: dict
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"mask_and_scale": mask_and_scale}
+    if drop_variables is not None:
+        kwargs["drop_variables"] = list(drop_variables)
+    kwargs.update({k: options[k] for k in DECODE_OPTIONS if k in options})
+    if engine == "h5netcdf":
+        kwargs["phony_dims"] = options.get("phony_dims", "access")  # plain HDF5 files too
+    return kwargs
+
+
+def _open(target: Target, broker: Broker) -> tuple[str, Any]:
+    """The xarray engine for the file, and what to hand it: a local path or a ranged file."""
+    head = fetch(target.href, byte_range=(0, 8), broker=broker, what=target.label)
+    if head.startswith(HDF5_MAGIC):
+        engine = "h5netcdf"
+    elif head.startswith(NETCDF3_MAGICS):
+        engine = "scipy"
+        try:
+            import scipy.io  # noqa: F401
+        except ImportError:
+            raise errors.UnsupportedFormatError(
+                f"{_where(target)} is a netCDF3 classic file; reading it needs scipy "
+                "(pip install scipy)"
+            ) from None
+    elif head.startswith(b"CDF\x05"):
+        raise errors.UnsupportedFormatError(
+            f"{_where(target)} is a netCDF3 64-bit-data (CDF-5) file, which neither h5netcdf "
+            "nor scipy reads; open a local copy with engine='netcdf4'"
+        )
+    else:
+        raise errors.FormatError(
+            f"{_where(target)} is not netCDF/HDF5: it starts with {head[:8]!r}. The "
+            "catalogue's media type may be wrong; choose another asset or pass reader=."
+        )
+    if scheme_of(target.href) == "file":
+        return engine, local_path(target.href)
+    from ..credentials.filesystems import filesystem_for
+
+    fs = filesystem_for(target.href, broker)
+    handle = fs.open(
+        target.href, "rb", block_size=BLOCK_SIZE, cache_type="blockcache",
+        cache_options={"maxblocks": CACHE_BLOCKS},
+    )  # fmt: skip
+    return engine, handle
+
+
+def _finish(ds: xr.Dataset, target: Target, *, root: bool) -> xr.Dataset:
+    """Stamp the safe href as every variable's source; the item's attrs on the root."""
+    source = safe_href(target.href)
+    ds.encoding["source"] = source
+    for variable in ds.variables.values():
+        variable.encoding["source"] = source
+    if root:
+        ds.attrs = {**stac_attrs(target), **ds.attrs}
+    return ds
+
+
+def _explain(
+    target: Target, handle: Any, engine: str, group: str | None, exc: Exception
+) -> errors.XStacError:
+    """A typed error for a failed open: a missing group (with the groups there are), or damage."""
+    where = _where(target)
+    if group is not None:
+        groups = _groups(handle)
+        if groups is not None and group.strip("/") not in groups:
+            return errors.AssetKeyError(
+                f"{where} has no group {group!r}; its groups are: "
+                + (", ".join(sorted(groups)) or "none (only the root)")
+            )
+    return errors.FormatError(f"{where} cannot be read as {engine} netCDF/HDF5: {exc}")
+
+
+def _where(target: Target) -> str:
+    """How messages name the file: its label, href (once) and host."""
+    shown = safe_href(target.href)
+    label = target.label if shown in target.label else f"{target.label} at {shown}"
+    return f"{label} (host {host_of(target.href)})"
+
+
+def _groups(handle: Any) -> list[str] | None:
+    """Paths of every group in an HDF5 file, or ``None`` when it cannot be opened at all."""
+    import h5py
+
+    try:
+        if hasattr(handle, "seek"):
+            handle.seek(0)
+        with h5py.File(handle, "r") as f:
+            found: list[str] = []
+            f.visititems(
+                lambda name, obj: found.append(name) if isinstance(obj, h5py.Group) else None
+            )
+            return found
+    except (OSError, ValueError):
+        return None
