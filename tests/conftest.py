@@ -22,3 +22,12 @@ def load_item(name: str) -> dict:
     matches = sorted((DATA / "items").glob(f"{name}*.json"))
     assert len(matches) == 1, matches
     return json.loads(matches[0].read_text())
+
+
+@pytest.fixture
+def files(local_world):
+    """The file server's admin client, with counters reset and no faults (cleared after too)."""
+    local_world.files.reset()
+    local_world.files.clear_faults()
+    yield local_world.files
+    local_world.files.clear_faults()

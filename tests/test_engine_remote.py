@@ -35,14 +35,6 @@ def local_copy(world, href: str):
     return world.replica.files_root / served_path(world, href).lstrip("/")
 
 
-@pytest.fixture
-def files(local_world):
-    local_world.files.reset()
-    local_world.files.clear_faults()
-    yield local_world.files
-    local_world.files.clear_faults()
-
-
 @pytest.fixture(scope="module")
 def noisy_cog(local_world):
     """A 4096 x 4096 COG of incompressible noise (about 32 MB), served by the file server.

@@ -197,14 +197,6 @@ def local_picture(world, href: str) -> np.ndarray:
         return np.moveaxis(np.asarray(img), -1, 0)
 
 
-@pytest.fixture
-def files(local_world):
-    local_world.files.reset()
-    local_world.files.clear_faults()
-    yield local_world.files
-    local_world.files.clear_faults()
-
-
 def biomass_corners(world, item: dict) -> list[tuple[float, float]]:
     """The amplitude image's corner GCPs, in KML spec order (what the quad should say)."""
     tiff = item["assets"]["enclosure_i_abs_tiff"]["href"]

@@ -260,14 +260,6 @@ def served(world, href: str) -> str:
     return href[len(world.endpoints.http) :]
 
 
-@pytest.fixture
-def files(local_world):
-    local_world.files.reset()
-    local_world.files.clear_faults()
-    yield local_world.files
-    local_world.files.clear_faults()
-
-
 def test_biomass_quicklook_kml_in_one_request(local_world, files):
     item = biomass_item(local_world)
     href = item["assets"]["quicklook_kml"]["href"]
