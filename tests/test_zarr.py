@@ -165,3 +165,56 @@ def test_older_items_alternate_xarray_blocks(local_world):
     ds = xr.open_dataset(item, engine="stacasset", asset="B02_10m")
     assert [str(v).lower() for v in ds.data_vars] == ["b02"]
     assert ds.sizes["x"] > 0
+
+
+GROUPSPEC = DATA / "zarr" / "groupspec"
+
+
+def write_groupspec(spec: dict, path) -> None:
+    """Write a store's metadata (no chunks) from a pydantic-zarr style hierarchy description."""
+    path.mkdir(parents=True, exist_ok=True)
+    node = {k: v for k, v in spec.items() if k != "members"}
+    if spec.get("zarr_format") == 3:
+        node.setdefault("node_type", "array" if "shape" in spec else "group")
+        (path / "zarr.json").write_text(json.dumps(node))
+    elif "shape" in spec:
+        (path / ".zarray").write_text(
+            json.dumps({k: v for k, v in node.items() if k != "attributes"})
+        )
+        (path / ".zattrs").write_text(json.dumps(spec.get("attributes", {})))
+    else:
+        (path / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+        (path / ".zattrs").write_text(json.dumps(spec.get("attributes", {})))
+    for name, member in (spec.get("members") or {}).items():
+        write_groupspec(member, path / name)
+
+
+@pytest.mark.parametrize("name", ["s1_examples", "s2_examples"])
+def test_real_eopf_hierarchies_of_2025_products_open(name, tmp_path):
+    import zarr
+
+    (source,) = GROUPSPEC.glob(f"{name}__*.json")
+    spec = json.loads(source.read_text())
+    store = tmp_path / (source.stem.split("__")[1] + ".zarr")
+    write_groupspec(spec, store)
+    zarr.consolidate_metadata(str(store))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = xr.open_datatree(str(store), engine="stacasset")
+    assert set(tree.children) == set(spec["members"])
+    if name == "s1_examples":  # GRD: the GCP grid arrays of each polarisation
+        (pol,) = [m for m in spec["members"] if m.endswith("_VH")]
+        gcp = tree[f"{pol}/conditions/gcp"].dataset
+        assert {"latitude", "longitude", "height"} <= set(gcp.variables)
+    else:
+        assert "stac_discovery" in tree.attrs
+
+
+def test_a_real_geozarr_v3_hierarchy_is_refused_with_the_reason(tmp_path):
+    (source,) = GROUPSPEC.glob("optimized_geozarr_examples__*.json")
+    store = tmp_path / "S2A_MSIL2A_20251008T100041_N0511_R122_T32TQM_20251008T122613.zarr"
+    write_groupspec(json.loads(source.read_text()), store)
+    item = load_item("eopf_explorer_geozarr_sentinel-2-l2a_S2A_MSIL2A_20251008T100041")
+    item["assets"]["reflectance"]["href"] = f"{store}/measurements/reflectance"
+    with pytest.raises(errors.FormatError, match="Zarr v3"):
+        xr.open_dataset(item, engine="stacasset", asset="reflectance")

@@ -14,6 +14,7 @@ that variable.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -37,11 +38,12 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
     kwargs = {**hints, **_user(options)}
     store = _store(root, broker)
     if _analysis(kwargs):
-        tree = _guard(target, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
+        tree = _guard(target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
     else:
         kwargs = _native(kwargs)
         tree = _guard(
             target,
+            store,
             lambda **extra: xr.open_datatree(
                 store, engine="zarr", group=group or None, decode_timedelta=False, **kwargs, **extra
             ),
@@ -72,13 +74,14 @@ def open_dataset(
             kwargs.setdefault("resolution", resolution)
         if keep:
             kwargs.setdefault("variables", keep)
-        ds = _guard(target, lambda **extra: xr.open_dataset(store, **kwargs, **extra))
+        ds = _guard(target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra))
     else:
         kwargs = _native(kwargs)
         path, array = _split_array(store, path)
         keep = keep or ([array] if array else [])
         ds = _guard(
             target,
+            store,
             lambda **extra: xr.open_dataset(
                 store,
                 engine="zarr",
@@ -173,17 +176,20 @@ def _split_array(store: Any, path: str) -> tuple[str, str | None]:
 
 
 def _consolidated(store: Any) -> bool:
+    return _has_key(store, ".zmetadata")
+
+
+def _has_key(store: Any, key: str) -> bool:
+    """Whether the store's root holds ``key`` (a local directory or an fsspec mapper)."""
     try:
-        return (
-            ".zmetadata" in store
-            if not isinstance(store, str)
-            else __import__("os").path.exists(f"{store}/.zmetadata")
-        )
+        if isinstance(store, str):
+            return os.path.exists(os.path.join(store, key))
+        return key in store
     except OSError:
         return False
 
 
-def _guard(target: Target, opener: Any) -> Any:
+def _guard(target: Target, store: Any, opener: Any) -> Any:
     """Run ``opener``; turn a missing or unreadable store into a typed error.
 
     Time units xarray cannot decode (seen in real EOPF products) do not make the whole product
@@ -194,6 +200,9 @@ def _guard(target: Target, opener: Any) -> Any:
     except errors.XStacError:
         raise
     except (FileNotFoundError, KeyError) as exc:
+        if _has_key(store, "zarr.json"):
+            v3 = ValueError("the store has zarr.json (zarr_format 3)")
+            raise _format_error(target, v3) from None
         raise errors.HrefNotFoundError(
             f"{target.label} at {safe_href(target.href)}: no Zarr group or array there "
             f"({exc.__class__.__name__}: {exc}). Check the href and group=.",
