@@ -1,8 +1,8 @@
 """OIDC token providers: the ESA MAAP offline-token exchange and the CDSE password grant.
 
 Both hand out ``Authorization: Bearer <access token>`` and refresh it before it expires (a margin
-of a quarter of its lifetime, at most 60 s, read from ``expires_in`` or the JWT's ``exp``), and
-once more after a 401. Refreshing is single-flight: threads needing a token while one is being
+of a quarter of its lifetime, at most 60 s, from the earlier of ``expires_in`` and the JWT's
+``exp``), and once more after a 401. Refreshing is single-flight: threads needing a token while one is being
 fetched wait for it instead of each asking the server. Rotating refresh tokens replace the old
 one in memory, and in the user's token file when one was configured (written atomically,
 mode 0600). The password is sent once; afterwards the refresh token is used, because every
@@ -149,9 +149,12 @@ class _OidcProvider(Provider):
         if isinstance(body.get("refresh_token"), str):
             self._keep_refresh_token(Secret(body["refresh_token"]))
         now = time.time()
-        expires_at = (
-            now + float(body["expires_in"]) if body.get("expires_in") else jwt_expiry(access)
-        )
+        # The earlier of the two: a JWT's whole-second ``exp`` can end up to a second before
+        # ``now + expires_in`` (and ``now`` is already later than the moment of issue).
+        candidates = [jwt_expiry(access)]
+        if body.get("expires_in"):
+            candidates.append(now + float(body["expires_in"]))
+        expires_at = min((c for c in candidates if c is not None), default=None)
         self._lifetime = (expires_at - now) if expires_at else 300.0
         return Material.build(
             headers={"Authorization": Secret(f"Bearer {access}")}, expires_at=expires_at
