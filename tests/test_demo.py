@@ -23,4 +23,6 @@ def test_demo_command_runs_offline_and_reports_costs():
     assert requests <= 4 and moved < size / 5
     assert "bands ['HH', 'HV', 'VH', 'VV']" in out and "121 GCPs" in out
     assert "token requests: {'maap:refresh_token': 1}" in out
+    assert "groups ['conditions', 'measurements', 'quality']" in out
+    assert "footprint: POLYGON ((" in out
     assert out.rstrip().endswith("Done: every server was stopped.")

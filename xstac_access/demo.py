@@ -77,6 +77,7 @@ def run_demo(*, latency_ms: int = 0, out: TextIO = sys.stdout) -> None:
             f"mean DN {np.nanmean(window):.1f}"
         )
         _maap_step(say, world, catalog)
+        _eopf_step(say, catalog)
     say()
     say("Done: every server was stopped.")
 
@@ -141,3 +142,19 @@ def _file_size(world, path: str) -> int:
 
 def _indent(text: str) -> str:
     return "\n".join("   " + line for line in text.splitlines())
+
+
+def _eopf_step(say, catalog) -> None:
+    """EOPF Zarr: the product as a DataTree from its catalogue hints, and a KML footprint."""
+    say()
+    say("5. EOPF Sentinel-2 L2A product as a DataTree; a Biomass footprint from its KML")
+    item = next(catalog.search(collections=["eopf-sentinel-2-l2a"], max_items=1).items())
+    tree = xr.open_datatree(item, engine="stacasset", chunks={})
+    r10m = tree["measurements/reflectance/r10m"]
+    say(
+        f"   {item.id}: groups {sorted(tree.children)}; r10m {sorted(r10m.data_vars)} "
+        f"{dict(r10m.sizes)}, chunks {r10m['b04'].data.chunksize}"
+    )
+    biomass = next(catalog.search(collections=["BiomassLevel1a"], max_items=1).items())
+    footprint = xr.open_dataset(biomass, engine="stacasset", asset="quicklook_kml")
+    say(f"   footprint: {footprint.attrs['footprint_wkt'][:72]}...")
