@@ -2,11 +2,11 @@
 
 Both hand out ``Authorization: Bearer <access token>`` and refresh it before it expires (a margin
 of a quarter of its lifetime, at most 60 s, from the earlier of ``expires_in`` and the JWT's
-``exp``), and once more after a 401. Refreshing is single-flight: threads needing a token while one is being
-fetched wait for it instead of each asking the server. Rotating refresh tokens replace the old
-one in memory, and in the user's token file when one was configured (written atomically,
-mode 0600). The password is sent once; afterwards the refresh token is used, because every
-password grant opens a new session that counts against the user's quota at CDSE.
+``exp``), and once more after a 401. Refreshing is single-flight: threads needing a token while one
+is being fetched wait for it instead of each asking the server. Rotating refresh tokens replace the
+old one in memory, and in the user's token file when one was configured (written atomically, mode
+0600). The password is sent once; afterwards the refresh token is used, because every password
+grant opens a new session that counts against the user's quota at CDSE.
 """
 
 from __future__ import annotations
