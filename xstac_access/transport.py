@@ -173,13 +173,41 @@ def _default_broker() -> Broker:
     return get_broker()
 
 
+def fetch_tail(
+    href: str, length: int, *, access: Access, broker: Broker | None = None, what: str = "asset"
+) -> tuple[int, bytes]:
+    """``(total size, last length bytes)`` of an http(s) href, from one suffix-range GET.
+
+    For formats whose index sits at the end (zip): the size is learnt from ``Content-Range``
+    instead of a request of its own. A server that ignores ranges sends the whole file.
+    """
+    resp, landing = _response(href, f"bytes=-{length}", what, access, broker or _default_broker())
+    body = resp.content
+    if looks_like_html(body):
+        raise login_page_error(landing.href, what)
+    total = resp.headers.get("Content-Range", "").rpartition("/")[2]
+    if resp.status_code == 206 and total.isdigit():
+        return int(total), body
+    return len(body), body[-length:]
+
+
 def _fetch_http(
     href: str, byte_range: tuple[int, int] | None, what: str, access: Access, broker: Broker
 ) -> tuple[bytes, Landing]:
+    header = None if byte_range is None else f"bytes={byte_range[0]}-{byte_range[1] - 1}"
+    resp, landing = _response(href, header, what, access, broker)
+    body = resp.content
+    if byte_range is not None and resp.status_code == 200:
+        body = body[byte_range[0] : byte_range[1]]  # server ignored Range
+    return body, landing
+
+
+def _response(href: str, range_header: str | None, what: str, access: Access, broker: Broker):
+    """The final response for ``href`` (redirects followed, one refresh after a refusal)."""
     retried = False
     while True:
         material = access.material()
-        resp, landing = _follow(href, byte_range, what, access, material, broker)
+        resp, landing = _follow(href, range_header, what, access, material, broker)
         if resp.status_code in (401, 403) and access.needed and not retried:
             log.info(
                 "%s refused the credential for %s; refreshing once", host_of(landing.href), what
@@ -188,15 +216,12 @@ def _fetch_http(
             retried = True
             continue
         raise_for_status(resp.status_code, landing.href, what)
-        body = resp.content
-        if byte_range is not None and resp.status_code == 200:
-            body = body[byte_range[0] : byte_range[1]]  # server ignored Range
-        return body, landing
+        return resp, landing
 
 
 def _follow(
     href: str,
-    byte_range: tuple[int, int] | None,
+    range_header: str | None,
     what: str,
     access: Access,
     material: Material,
@@ -204,12 +229,10 @@ def _follow(
 ):
     import requests
 
-    range_header = {}
-    if byte_range is not None:
-        range_header["Range"] = f"bytes={byte_range[0]}-{byte_range[1] - 1}"
+    range_headers = {"Range": range_header} if range_header else {}
     url, provider, login = href, access.provider, None
     for _ in range(MAX_REDIRECTS):
-        headers = {**range_header, **material.http_headers()}
+        headers = {**range_headers, **material.http_headers()}
         try:
             resp = _session().get(
                 material.sign(url), headers=headers, timeout=TIMEOUT, allow_redirects=False

@@ -17,7 +17,7 @@ from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
 from ..credentials.broker import Access, Broker
 from ..resolve import Target
-from ..transport import TIMEOUT, fetch, land, login_page_error, looks_like_html, raise_for_status
+from ..transport import fetch, fetch_tail, land, login_page_error, looks_like_html
 
 #: The EOCD is 22 bytes plus a comment of at most 65535: this tail always holds it.
 TAIL_BYTES = 22 + 65535
@@ -85,61 +85,12 @@ def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     if scheme_of(href) in ("http", "https"):
         landing = land(href, access=access, broker=broker, what=target.label)
         href, access = landing.href, Access(landing.href, landing.provider)
-        size, tail = _http_tail(href, access, target.label)
+        size, tail = fetch_tail(href, TAIL_BYTES, access=access, broker=broker, what=target.label)
     else:
         size = _size(href, broker, target.label)
         tail = fetch(href, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
     archive = Archive(href, access, size, target.label)
     return archive, _central_directory(archive, tail)
-
-
-def _http_tail(href: str, access: Access, label: str) -> tuple[int, bytes]:
-    """The archive size and its last bytes, from one suffix-range GET (``Range: bytes=-N``).
-
-    ``transport.fetch`` takes absolute ranges only, and the size is not known yet: this one
-    request asks for the tail and learns the size from ``Content-Range``.
-    """
-    import requests
-
-    for attempt in (1, 2):
-        material = access.material()
-        headers = {"Range": f"bytes=-{TAIL_BYTES}", **material.http_headers()}
-        with requests.Session() as session:
-            session.trust_env = False  # no ~/.netrc credentials beside the broker's
-            try:
-                resp = session.get(
-                    material.sign(href), headers=headers, timeout=TIMEOUT,
-                    allow_redirects=False, stream=True,
-                )  # fmt: skip
-            except requests.RequestException as exc:
-                raise errors.AccessError(
-                    f"cannot reach {host_of(href)} for {label} at {safe_href(href)}: "
-                    f"{exc.__class__.__name__}",
-                    href=safe_href(href),
-                    host=host_of(href),
-                ) from None
-            with resp:
-                if resp.status_code in (401, 403) and attempt == 1 and access.needed:
-                    access.invalidate(material)
-                    continue
-                raise_for_status(resp.status_code, href, label)
-                total = resp.headers.get("Content-Range", "").rpartition("/")[2]
-                if resp.status_code == 206 and total.isdigit():
-                    body = resp.content
-                    if looks_like_html(body):
-                        raise login_page_error(href, label)
-                    return int(total), body
-                length = resp.headers.get("Content-Length", "")
-        if not length.isdigit():
-            raise errors.AccessError(
-                f"{label} at {safe_href(href)}: host {host_of(href)} serves neither byte ranges "
-                "nor a length, so the zip cannot be read in parts",
-                href=safe_href(href),
-                host=host_of(href),
-            )
-        size = int(length)  # suffix ranges unsupported: ask again with an absolute one
-        return size, fetch(href, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _size(href: str, broker: Broker, label: str) -> int:
