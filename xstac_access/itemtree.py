@@ -21,9 +21,7 @@ from ._hrefs import safe_href
 from .credentials.broker import Broker
 from .readers import reader_for
 from .readers._attrs import stac_attrs
-from .resolve import Target, resolve
-
-PREVIEW_ROLES = {"thumbnail", "overview", "visual", "metadata", "tiles", "archive"}
+from .resolve import PREVIEW_ROLES, Target, resolve
 
 
 def open_item_tree(

@@ -28,7 +28,8 @@ HINT_KEYS = (
     "xarray:open_kwargs",
     "xarray:storage_options",
 )
-_NON_DATA_ROLES = {"thumbnail", "overview", "metadata", "visual", "tiles", "archive"}
+#: Roles of assets that accompany the data (previews, metadata) rather than being it.
+PREVIEW_ROLES = {"thumbnail", "overview", "metadata", "visual", "tiles", "archive"}
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -133,7 +134,7 @@ def _score(asset: Mapping[str, Any], purpose: Purpose) -> tuple[int, int, int]:
     roles = set(asset.get("roles") or ())
     if "data" in roles:
         role = 2 + (purpose == "datatree" and "metadata" in roles)
-    elif roles and roles <= _NON_DATA_ROLES:
+    elif roles and roles <= PREVIEW_ROLES:
         role = -1
     else:
         role = 0

@@ -245,19 +245,23 @@ def _maap(world: Any, capture: Capture, tmp: Path) -> None:
     capture.secret("MAAP current refresh token", provider._refresh_token.reveal())
 
 
+def cdse_options(e: Any, password: str) -> dict[str, Any]:
+    """The CDSE preset pointed at the local token server and OData/download hosts."""
+    return {
+        "username": "cdse-user",
+        "password": password,
+        "token_url": f"{e.oidc}/realms/cdse/protocol/openid-connect/token",
+        "hosts": [f"{e.http}/cdse/odata/*"],
+        "trusted_hosts": [e.http_alt.split("://")[1]],
+    }
+
+
 def _cdse(world: Any, capture: Capture) -> None:
     e = world.endpoints
     item = items_of(world, "cdse-sentinel-2-l2a")[0]
     href = item["assets"]["PRODUCT"]["href"]
     capture.secret("CDSE password", CDSE_PASSWORD)
-    cdse = {
-        "username": "cdse-user",
-        "password": CDSE_PASSWORD,
-        "token_url": f"{e.oidc}/realms/cdse/protocol/openid-connect/token",
-        "hosts": [f"{e.http}/cdse/odata/*"],
-        "trusted_hosts": [e.http_alt.split("://")[1]],
-    }
-    broker = credentials.broker_from({"cdse": cdse})
+    broker = credentials.broker_from({"cdse": cdse_options(e, CDSE_PASSWORD)})
     assert fetch(href, byte_range=(0, 100), broker=broker)[:4] == b"PK\x03\x04"  # via redirect
     describe_credential(capture, "CDSE", broker, href)
     provider = broker.provider_for(href)
@@ -328,14 +332,7 @@ def _failures(world: Any, capture: Capture) -> None:
     describe_error(capture, "the garbage-offline-token error", raised.value)
 
     cdse_item = items_of(world, "cdse-sentinel-2-l2a")[0]
-    cdse = {
-        "username": "cdse-user",
-        "password": WRONG_CDSE_PASSWORD,
-        "token_url": f"{e.oidc}/realms/cdse/protocol/openid-connect/token",
-        "hosts": [f"{e.http}/cdse/odata/*"],
-        "trusted_hosts": [e.http_alt.split("://")[1]],
-    }
-    broker = credentials.broker_from({"cdse": cdse})
+    broker = credentials.broker_from({"cdse": cdse_options(e, WRONG_CDSE_PASSWORD)})
     with pytest.raises(errors.AuthError) as raised:
         fetch(cdse_item["assets"]["PRODUCT"]["href"], byte_range=(0, 100), broker=broker)
     describe_error(capture, "the wrong-CDSE-password error", raised.value)

@@ -111,10 +111,6 @@ class Broker:
         """A picklable stand-in (patterns and provider ids) for code that runs in workers."""
         return BrokerHandle(self)
 
-    def describe(self, href: str) -> str:
-        provider = self.provider_for(href)
-        return f"{safe_href(href)} -> {provider!r}" if provider else f"{safe_href(href)} -> none"
-
     def __repr__(self) -> str:
         return (
             f"Broker({len(self.rules)} rules: "
@@ -247,7 +243,7 @@ class Access:
 
     def __reduce__(self):
         provider = self.provider
-        if provider is not None and provider.relayable:
+        if provider is not None:
             from . import relay
 
             relay.offer(provider, self.href)

@@ -53,10 +53,6 @@ class Material:
             parts[name] = MappingProxyType(dict(parts.get(name) or {}))
         return cls(**parts, version=digest.hexdigest()[:12])
 
-    @property
-    def empty(self) -> bool:
-        return not (self.headers or self.cookies or self.query or self.s3)
-
     def expires_within(self, seconds: float) -> bool:
         return self.expires_at is not None and time.time() + seconds >= self.expires_at
 

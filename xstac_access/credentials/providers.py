@@ -34,8 +34,6 @@ class Provider:
     """
 
     kind = "provider"
-    #: Whether short-lived material may be relayed to dask workers (see ``relay``).
-    relayable = True
 
     def __init__(self, *, trusted_hosts: Iterable[str] = ()) -> None:
         self.trusted_hosts = tuple(trusted_hosts)
