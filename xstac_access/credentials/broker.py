@@ -107,6 +107,11 @@ class Broker:
         data host's callback path, which no data pattern covers), if any."""
         return _cookie_keeper(((r.pattern, r.provider) for r in self.rules), href)
 
+    def describe(self, href: str) -> str:
+        """Which provider serves ``href``, secret-free (for messages and the CLI)."""
+        provider = self.provider_for(href)
+        return f"{safe_href(href)} -> {provider!r}" if provider else f"{safe_href(href)} -> none"
+
     def handle(self) -> BrokerHandle:
         """A picklable stand-in (patterns and provider ids) for code that runs in workers."""
         return BrokerHandle(self)
