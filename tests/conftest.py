@@ -31,3 +31,25 @@ def files(local_world):
     local_world.files.clear_faults()
     yield local_world.files
     local_world.files.clear_faults()
+
+
+GROUPSPEC = DATA / "zarr" / "groupspec"
+
+
+def write_groupspec(spec: dict, path) -> None:
+    """Write a store's metadata (no chunks) from a pydantic-zarr style hierarchy description."""
+    path.mkdir(parents=True, exist_ok=True)
+    node = {k: v for k, v in spec.items() if k != "members"}
+    if spec.get("zarr_format") == 3:
+        node.setdefault("node_type", "array" if "shape" in spec else "group")
+        (path / "zarr.json").write_text(json.dumps(node))
+    elif "shape" in spec:
+        (path / ".zarray").write_text(
+            json.dumps({k: v for k, v in node.items() if k != "attributes"})
+        )
+        (path / ".zattrs").write_text(json.dumps(spec.get("attributes", {})))
+    else:
+        (path / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+        (path / ".zattrs").write_text(json.dumps(spec.get("attributes", {})))
+    for name, member in (spec.get("members") or {}).items():
+        write_groupspec(member, path / name)

@@ -22,19 +22,25 @@ log = get_logger(__name__)
 _SECRET_HEADERS = ("Authorization", "Cookie")
 
 
-def filesystem_for(href: str, broker: Broker) -> Any:
-    """An fsspec filesystem able to read ``href`` with the credential the broker assigns."""
+def filesystem_for(href: str, broker: Broker, *, asynchronous: bool = False) -> Any:
+    """An fsspec filesystem able to read ``href`` with the credential the broker assigns.
+
+    ``asynchronous=True`` gives the coroutine interface zarr 3 stores drive from their own
+    event loop (HTTP and S3 only; a local path gets the plain local filesystem).
+    """
     import fsspec
 
     scheme = scheme_of(href)
     if scheme in ("http", "https"):
         return fsspec.filesystem(
             "http", get_client=functools.partial(_client_session, broker.handle()),
-            skip_instance_cache=True,
+            skip_instance_cache=True, asynchronous=asynchronous,
         )  # fmt: skip
     if scheme == "s3":
         options = broker.access(href).material().s3_options() or {"anon": True}
-        return fsspec.filesystem("s3", skip_instance_cache=True, **options)
+        return fsspec.filesystem(
+            "s3", skip_instance_cache=True, asynchronous=asynchronous, **options
+        )
     return fsspec.filesystem("file")
 
 

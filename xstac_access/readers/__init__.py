@@ -136,6 +136,8 @@ def detect_format(target: Target, *, broker: Broker | None = None) -> FormatGues
             return FormatGuess(_MEDIA_TYPES[base], f"media type {target.media_type!r}")
     if target.extension in _EXTENSIONS:
         return FormatGuess(_EXTENSIONS[target.extension], f"extension {target.extension!r}")
+    if ".zarr/" in target.href.split("?")[0]:
+        return FormatGuess("zarr", "a path inside a .zarr store")
     for role in target.roles:
         if role in _ROLES:
             return FormatGuess(_ROLES[role], f"role {role!r}")

@@ -7,6 +7,13 @@ by windowed reads when asked, and ``encoding["preferred_chunks"]`` carries the f
 so ``chunks={}`` gives tile-aligned dask chunks. Georeferencing lands where rioxarray looks for
 it (the ``spatial_ref`` coordinate), GCPs included, so ``ds.rio`` works and GCP-only SAR images
 can be geocoded later.
+
+Each band variable's ``encoding`` says where it came from: ``source`` (the href, no query
+string), ``overviews`` (the file's overview decimation factors, finest first, so level ``i`` is
+about ``shape / overviews[i]``), ``raster_source`` (the picklable, secret-free
+:class:`~xstac_access.readers._gdal.RasterSource`) and ``raster_band`` (its 1-based band
+index). With the last two, ``.eo.quicklook`` rereads a band at a coarse overview level through
+the same credential instead of reading the full-resolution image.
 """
 
 from __future__ import annotations
@@ -94,8 +101,11 @@ def open_dataset(
     ds = _write_georeferencing(ds, meta)
     if mask_and_scale:
         ds = xr.decode_cf(ds, mask_and_scale=True, decode_times=False, decode_coords=False)
+    bands = {name: index + 1 for index, name in enumerate(names)}
     for name in ds.data_vars:
-        ds[name].encoding.update(_encoding(meta, target))
+        ds[name].encoding.update(
+            _encoding(meta, target), raster_source=source, raster_band=bands[name]
+        )
     return ds
 
 

@@ -14,7 +14,6 @@ that variable.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -22,11 +21,11 @@ from typing import Any
 import xarray as xr
 
 from .. import errors
-from .._hrefs import host_of, local_path, safe_href, scheme_of
+from .._hrefs import host_of, safe_href
 from ..credentials.broker import Broker
-from ..credentials.filesystems import filesystem_for
 from ..resolve import Target
 from ._attrs import stac_attrs
+from ._zarrstore import open_store
 
 _NATIVE = {"engine", "op_mode"}
 
@@ -36,8 +35,8 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
     href, hints = _hinted(target, "open_datatree_kwargs")
     root, group = split_root(href)
     kwargs = {**hints, **_user(options)}
-    store = _store(root, broker)
-    if _analysis(kwargs):
+    store = open_store(root, broker)
+    if _analysis(kwargs, root):
         tree = _guard(target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
     else:
         kwargs = _native(kwargs)
@@ -45,7 +44,7 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
             target,
             store,
             lambda **extra: xr.open_datatree(
-                store, engine="zarr", group=group or None, decode_timedelta=False, **kwargs, **extra
+                store, engine="zarr", group=group or None, **kwargs, **extra
             ),
         )
     tree.attrs.update(stac_attrs(target))
@@ -57,19 +56,26 @@ def open_dataset(
     *,
     broker: Broker,
     group: str | None = None,
+    overview_level: int | None = None,
     mask_and_scale: bool = True,
     drop_variables: Iterable[str] | None = None,
     **options: Any,
 ) -> xr.Dataset:
-    """One group of the store (the href's, joined with ``group=``), or one array of it."""
+    """One group of the store (the href's, joined with ``group=``), or one array of it.
+
+    A GeoZarr ``multiscales`` group opens at its finest level, or at ``overview_level`` ``k``
+    (the ``k+1``-th level of its layout, as GDAL counts overviews); the levels are listed in
+    ``attrs["multiscales_levels"]``.
+    """
     href, hints = _hinted(target, "open_dataset_kwargs")
     root, href_group = split_root(href)
     path = "/".join(p for p in (href_group, (group or "").strip("/")) if p)
     kwargs = {**hints, **_user(options)}
     keep = [b.lower() for b in kwargs.pop("bands", None) or []]
     resolution = kwargs.pop("spatial_res", None)
-    store = _store(root, broker)
-    if _analysis(kwargs):
+    store = open_store(root, broker)
+    levels: list[str] = []
+    if _analysis(kwargs, root):
         if resolution is not None:
             kwargs.setdefault("resolution", resolution)
         if keep:
@@ -77,7 +83,7 @@ def open_dataset(
         ds = _guard(target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra))
     else:
         kwargs = _native(kwargs)
-        path, array = _split_array(store, path)
+        path, array, levels = _locate(target, store, path, overview_level)
         keep = keep or ([array] if array else [])
         ds = _guard(
             target,
@@ -88,7 +94,6 @@ def open_dataset(
                 group=path or None,
                 mask_and_scale=mask_and_scale,
                 drop_variables=drop_variables,
-                decode_timedelta=False,
                 **kwargs,
                 **extra,
             ),
@@ -101,6 +106,8 @@ def open_dataset(
                     + ", ".join(sorted(map(str, ds.data_vars)))
                 )
             ds = ds[keep]
+    if levels:
+        ds.attrs.update(multiscales_level=path.rpartition("/")[2], multiscales_levels=levels)
     ds.attrs.update(stac_attrs(target))
     return ds
 
@@ -128,7 +135,7 @@ def _hinted(target: Target, name: str) -> tuple[str, dict[str, Any]]:
 
 def _user(options: dict[str, Any]) -> dict[str, Any]:
     """The caller's options that are zarr/eopf keywords (the engine passes ours too)."""
-    ignore = {"overview_level", "member", "storage_options"}
+    ignore = {"member", "storage_options"}
     return {k: v for k, v in options.items() if k not in ignore and v is not None}
 
 
@@ -138,55 +145,82 @@ def _native(kwargs: dict[str, Any]) -> dict[str, Any]:
     xarray wraps whatever a backend returns in its own lazy arrays, so chunking here would be
     undone; the arrays carry the store's chunking in ``encoding["preferred_chunks"]`` and the
     caller's ``chunks={}`` (as the catalogue's hint suggests) gives dask chunks matching it.
+    Defaults the caller may override: durations stay numbers (EOPF stores some that xarray
+    cannot decode), and ``grid_mapping`` variables (GeoZarr's ``spatial_ref``) become
+    coordinates, where rioxarray finds the CRS.
     """
-    return {k: v for k, v in kwargs.items() if k not in _NATIVE and k != "chunks"}
+    native = {k: v for k, v in kwargs.items() if k not in _NATIVE and k != "chunks"}
+    return {"decode_timedelta": False, "decode_coords": "all", **native}
 
 
-def _analysis(kwargs: dict[str, Any]) -> bool:
-    if kwargs.get("engine") == "eopf-zarr" and kwargs.get("op_mode", "analysis") == "analysis":
-        kwargs.setdefault("op_mode", "analysis")
-        return True
-    return False
+def _analysis(kwargs: dict[str, Any], root: str) -> bool:
+    """Whether xarray-eopf's analysis mode is asked for; if so, complete its keywords.
 
-
-def _store(root: str, broker: Broker) -> Any:
-    if scheme_of(root) == "file":
-        return local_path(root)
-    return filesystem_for(root, broker).get_mapper(root)
-
-
-def _split_array(store: Any, path: str) -> tuple[str, str | None]:
-    """``(group, array)`` when ``path`` names an array in the store, else ``(path, None)``."""
-    if not path:
-        return path, None
-    try:
-        import zarr
-
-        node = (
-            zarr.open_consolidated(store, mode="r")
-            if _consolidated(store)
-            else zarr.open(store, mode="r")
-        )
-        if isinstance(node.get(path), zarr.Array):
-            group, _, array = path.rpartition("/")
-            return group, array
-    except (KeyError, ValueError, OSError):
-        pass
-    return path, None
-
-
-def _consolidated(store: Any) -> bool:
-    return _has_key(store, ".zmetadata")
-
-
-def _has_key(store: Any, key: str) -> bool:
-    """Whether the store's root holds ``key`` (a local directory or an fsspec mapper)."""
-    try:
-        if isinstance(store, str):
-            return os.path.exists(os.path.join(store, key))
-        return key in store
-    except OSError:
+    xarray-eopf recognises the product type from a path or URL, not from a zarr store object,
+    so the type it recognises in the store's href is passed on explicitly.
+    """
+    if kwargs.get("engine") != "eopf-zarr" or kwargs.get("op_mode", "analysis") != "analysis":
         return False
+    kwargs.setdefault("op_mode", "analysis")
+    if not kwargs.get("product_type"):
+        from xarray_eopf.amode import AnalysisMode
+
+        mode = AnalysisMode.from_source(root)
+        if mode is not None:
+            kwargs["product_type"] = mode.product_type
+    return True
+
+
+def _locate(
+    target: Target, store: Any, path: str, overview_level: int | None
+) -> tuple[str, str | None, list[str]]:
+    """``(group to open, array to keep or None, multiscales level names or [])`` for ``path``.
+
+    An href may name an array (its group is opened and the array kept) or a GeoZarr
+    multiscales group (one of its levels is opened). Anything else is opened as it is, and a
+    missing node is left for xarray to report.
+    """
+    import zarr
+
+    try:
+        root = zarr.open_group(store, mode="r")
+        node = root.get(path) if path else root
+    except (KeyError, ValueError, OSError, zarr.errors.BaseZarrError):
+        node = None
+    if isinstance(node, zarr.Array):
+        group, _, array = path.rpartition("/")
+        return group, array, []
+    layout = _layout(node)
+    if not layout:
+        if overview_level is not None:
+            raise errors.FormatError(
+                f"{target.label}: overview_level={overview_level} asks for a multiscales level, "
+                f"but group {path or '/'!r} has no GeoZarr multiscales layout. Open a group "
+                "that has one, or leave overview_level out."
+            )
+        return path, None, []
+    index = 0 if overview_level is None else overview_level + 1
+    if not 0 <= index < len(layout):
+        raise errors.FormatError(
+            f"{target.label}: overview_level={overview_level} is out of range; "
+            f"group {path or '/'!r} has {len(layout) - 1} overview level(s) below "
+            f"{layout[0]!r} ({', '.join(layout[1:])}): use 0 to {len(layout) - 2}."
+        )
+    return "/".join(p for p in (path, layout[index]) if p), None, layout
+
+
+def _layout(node: Any) -> list[str]:
+    """The level names of a GeoZarr ``multiscales`` group, finest first ([] if it is none)."""
+    try:
+        multiscales = dict(node.attrs).get("multiscales") if node is not None else None
+    except AttributeError:
+        return []
+    entries = multiscales.get("layout") if isinstance(multiscales, dict) else None
+    if not isinstance(entries, list):
+        return []
+    names = [e["asset"] for e in entries if isinstance(e, dict) and isinstance(e.get("asset"), str)]
+    roots = [e["asset"] for e in entries if isinstance(e, dict) and "derived_from" not in e]
+    return [*roots, *[n for n in names if n not in roots]]
 
 
 def _guard(target: Target, store: Any, opener: Any) -> Any:
@@ -200,9 +234,6 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
     except errors.XStacError:
         raise
     except (FileNotFoundError, KeyError) as exc:
-        if _has_key(store, "zarr.json"):
-            v3 = ValueError("the store has zarr.json (zarr_format 3)")
-            raise _format_error(target, v3) from None
         raise errors.HrefNotFoundError(
             f"{target.label} at {safe_href(target.href)}: no Zarr group or array there "
             f"({exc.__class__.__name__}: {exc}). Check the href and group=.",
@@ -228,13 +259,7 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
 
 
 def _format_error(target: Target, exc: Exception) -> errors.FormatError:
-    hint = ""
-    if "zarr_format" in str(exc) or "zarr.json" in str(exc) or "version" in str(exc):
-        hint = (
-            " It may be a Zarr v3 store (GeoZarr multiscales), which needs zarr>=3; "
-            "xarray-eopf pins zarr<3, so xstac-access reads Zarr v2 only for now."
-        )
     return errors.FormatError(
         f"{target.label} at {safe_href(target.href)} (host {host_of(target.href)}) could not "
-        f"be opened as Zarr: {exc.__class__.__name__}: {exc}.{hint}"
+        f"be opened as Zarr: {exc.__class__.__name__}: {exc}."
     )

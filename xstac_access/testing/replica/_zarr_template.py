@@ -104,13 +104,13 @@ def write_store(root: Path, meta: dict[str, Any], values: Values) -> None:
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         (root / key).write_bytes(_dump(doc))
     (root / ".zmetadata").write_bytes(_dump({"metadata": meta, "zarr_consolidated_format": 1}))
-    store = zarr.DirectoryStore(str(root))
+    store = zarr.storage.LocalStore(root)
     for key in sorted(meta):
         if not key.endswith(".zarray"):
             continue
         path = key[: -len("/.zarray")] if "/" in key else ""
         attrs = meta.get(f"{path}/.zattrs", {})
-        array = zarr.open_array(store=store, path=path, mode="r+")
+        array = zarr.open_array(store=store, path=path, mode="r+", zarr_format=2)
         data = values(path, meta[key], attrs)
         array[...] = np.broadcast_to(encode(data, meta[key], attrs), array.shape)
 
