@@ -1,15 +1,17 @@
 """xstac-access: open any STAC item or asset with xarray.
 
 ``import xstac_access`` is enough to use ``xr.open_dataset(item, engine="stacasset")``; the
-engine itself is registered through the ``xarray.backends`` entry point. Submodules load on
-first use, so importing the package (as xarray does when it lists its engines, and as the local
-test servers do) costs almost nothing.
+engine itself is registered through the ``xarray.backends`` entry point, and importing the
+package registers the ``.eo`` accessor. Other submodules load on first use, so importing the
+package costs little beyond xarray itself.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from .eo import accessor as _accessor  # noqa: F401  (registers .eo on Dataset, DataArray, DataTree)
 
 if TYPE_CHECKING:
     from . import errors

@@ -1,0 +1,401 @@
+"""Where the data lies: ``.eo.stac``, ``.eo.footprint()`` and ``.eo.explore()``.
+
+``stac_of`` gathers the item metadata the readers attached to the attributes (``stac_item_id``,
+``stac_collection``, ``stac_asset``/``stac_href``/``stac_media_type``, the item's flat
+properties, ``asset:<key>`` hrefs of an item tree) and, for EOPF products, the item the product
+embeds in its ``stac_discovery`` attribute. ``{}`` when there is none.
+
+``footprint`` answers with a shapely geometry in longitude/latitude (WGS 84), taken from the first
+of these that the object has:
+
+1. a KML footprint: the Dataset of the KML reader (its ``longitude``/``latitude`` corners, one
+   polygon per ``polygon`` number) or a picture the image reader pinned with a KML quad (its
+   ``quad_longitude``/``quad_latitude`` attributes); the corners are kept exactly;
+2. the STAC geometry: ``stac_geometry`` (GeoJSON, text or mapping) in the attributes, or the
+   ``geometry`` of an embedded EOPF ``stac_discovery`` item; used as the catalogue gives it (STAC
+   geometries are already split at the antimeridian, as RFC 7946 asks);
+3. 2-D ``latitude``/``longitude`` coordinates (a swath): the outer ring of the pixel centres,
+   at most :data:`EDGE_POINTS` points per edge, read edge by edge (never the whole arrays);
+4. a regular grid in a known CRS (rioxarray's ``spatial_ref``): its bounds, densified and
+   transformed to WGS 84;
+5. GCPs: the ring of the ground control points on the image border.
+
+Rings from 1, 3, 4 and 5 get continuous longitudes first (no jump of more than 180° between
+neighbours) and are oriented counter-clockwise; a polygon that then passes ±180° is cut there
+and comes back as a MultiPolygon of pieces inside [-180, 180]. A DataTree answers with its root's
+STAC geometry, else with the footprint of its first group that has one.
+
+``explore`` draws the footprint on a folium map (the optional extra ``explore``) and, where it is
+cheap, the quicklook under it: when the data carries its own geolocation (2-D latitude/longitude,
+such as a swath or a KML-pinned picture, or a regular grid in a known CRS). GCP-only images get
+the footprint alone (geocoding them is not cheap).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+from ..readers.kml import unwrap
+
+if TYPE_CHECKING:
+    import folium
+    from shapely.geometry.base import BaseGeometry
+
+    from .quicklook import Picture
+
+#: Points kept along each edge of a swath (or each side of a grid's bounds) for its footprint.
+EDGE_POINTS = 64
+#: Long side, in pixels, of the quicklook drawn under the footprint by :func:`explore`.
+OVERLAY_SIZE = 512
+
+_ENGINE_KEYS = {"stac_item_id": "id", "stac_collection": "collection"}
+_ASSET_KEYS = {"stac_asset": "key", "stac_href": "href", "stac_media_type": "type"}
+#: Item properties without an extension prefix (those with one contain ``:``).
+_CORE_PROPERTIES = frozenset(
+    {
+        "datetime", "start_datetime", "end_datetime", "created", "updated", "published",
+        "title", "description", "license", "platform", "instruments", "constellation",
+        "mission", "gsd", "keywords",
+    }
+)  # fmt: skip
+_LONGITUDE = ("longitude", "lon")
+_LATITUDE = ("latitude", "lat")
+
+
+def stac_of(obj: xr.Dataset | xr.DataArray | xr.DataTree) -> dict[str, Any]:
+    """The STAC item metadata attached to ``obj`` as a dict shaped like an item; ``{}`` if none.
+
+    Keys: ``id``, ``collection``, ``properties``, ``asset`` (``key``, ``href``, ``type`` of the
+    asset opened), ``assets`` (hrefs listed by an item tree), and ``geometry``/``bbox`` when the
+    object carries them (see the module docstring). A DataTree answers for its root.
+    """
+    attrs = _attrs_of(obj)
+    embedded = attrs.get("stac_discovery")
+    embedded = embedded if isinstance(embedded, Mapping) else {}
+    if not embedded and not any(key in attrs for key in (*_ENGINE_KEYS, *_ASSET_KEYS)):
+        return {}
+    item: dict[str, Any] = json.loads(json.dumps(embedded, default=str))  # a detached copy
+    properties = dict(item.get("properties") or {})
+    for key, value in attrs.items():
+        if key in _ENGINE_KEYS:
+            item[_ENGINE_KEYS[key]] = value
+        elif key in _ASSET_KEYS:
+            item.setdefault("asset", {})[_ASSET_KEYS[key]] = value
+        elif key.startswith("asset:"):
+            item.setdefault("assets", {})[key.removeprefix("asset:")] = {"href": value}
+        elif ":" in key or key in _CORE_PROPERTIES:
+            properties[key] = value
+    if "stac_geometry" in attrs:
+        geometry = attrs["stac_geometry"]
+        item["geometry"] = json.loads(geometry) if isinstance(geometry, str) else dict(geometry)
+    if "stac_bbox" in attrs:
+        item["bbox"] = [float(v) for v in attrs["stac_bbox"]]
+    item["properties"] = properties
+    return item
+
+
+def footprint(obj: xr.Dataset | xr.DataArray | xr.DataTree) -> BaseGeometry:
+    """The footprint of ``obj`` in WGS 84 longitude/latitude (see the module docstring).
+
+    Raises ValueError when ``obj`` has nothing to take a footprint from.
+    """
+    from shapely.geometry import shape
+
+    geometry = stac_of(obj).get("geometry")
+    if isinstance(obj, xr.DataTree):
+        groups = (_own_footprint(node.to_dataset()) for node in obj.subtree)
+        found = shape(geometry) if geometry else next((g for g in groups if g is not None), None)
+    else:
+        found = _kml_footprint(obj)
+        if found is None:
+            found = shape(geometry) if geometry else _own_footprint(obj)
+    if found is None:
+        raise ValueError(
+            "no footprint: this object has no KML corners, no STAC geometry, no 2-D "
+            "latitude/longitude, no grid in a known CRS and no GCPs"
+        )
+    return found
+
+
+def explore(
+    obj: xr.Dataset | xr.DataArray | xr.DataTree,
+    m: folium.Map | None = None,
+    quicklook: bool = True,
+    **folium_kwargs: Any,
+) -> folium.Map:
+    """A folium map with the footprint of ``obj`` and, when cheap, its quicklook under it.
+
+    ``m``: a map to draw on (else a new one, made with ``folium_kwargs``, e.g. ``tiles=``).
+    ``quicklook=False`` skips the picture. The map is zoomed to the footprint.
+    """
+    try:
+        import folium
+    except ImportError as exc:
+        raise ImportError(
+            "explore() draws with folium, which is not installed: pip install xstac-access[explore]"
+        ) from exc
+    from shapely.geometry import mapping
+
+    if m is not None and folium_kwargs:
+        raise TypeError(f"folium options {sorted(folium_kwargs)} only apply to a new map (m=None)")
+    geometry = footprint(obj)
+    m = m if m is not None else folium.Map(**folium_kwargs)
+    overlay = _overlay(obj) if quicklook else None
+    if overlay is not None:
+        image, bounds = overlay
+        folium.raster_layers.ImageOverlay(image, bounds, name="quicklook", opacity=0.9).add_to(m)
+    label = stac_of(obj).get("id")
+    folium.GeoJson(
+        mapping(geometry),
+        name="footprint",
+        tooltip=str(label) if label else None,
+        style_function=lambda _: {"color": "#d62728", "weight": 2, "fillOpacity": 0.05},
+    ).add_to(m)
+    west, south, east, north = geometry.bounds
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def lonlat_coords(obj: xr.Dataset | xr.DataArray) -> tuple[xr.DataArray, xr.DataArray] | None:
+    """The 2-D longitude and latitude coordinates of ``obj`` (on the same two dims), or None.
+
+    Found by ``standard_name`` or by the names ``longitude``/``lon`` and ``latitude``/``lat``.
+    """
+    lon = _coord(obj, "longitude", _LONGITUDE)
+    lat = _coord(obj, "latitude", _LATITUDE)
+    if lon is None or lat is None or lon.ndim != 2 or lon.dims != lat.dims:
+        return None
+    return lon, lat
+
+
+def continuous_lon(lon: np.ndarray) -> np.ndarray:
+    """Longitudes of a scene narrower than 180° made continuous across the antimeridian.
+
+    When the values span more than 180°, the scene is taken to cross ±180° and its negative
+    longitudes move up by 360° (so 179, -179 become 179, 181); otherwise nothing changes.
+    """
+    lon = np.asarray(lon, dtype="float64")
+    finite = lon[np.isfinite(lon)]
+    if finite.size and finite.max() - finite.min() > 180.0:
+        return np.where(lon < 0, lon + 360.0, lon)
+    return lon
+
+
+def split_at_antimeridian(geometry: BaseGeometry) -> BaseGeometry:
+    """``geometry`` (continuous longitudes, possibly beyond ±180°) cut at the antimeridian.
+
+    The pieces are shifted by 360° into [-180, 180] and returned as a MultiPolygon; a geometry
+    already inside [-180, 180] comes back unchanged.
+    """
+    from shapely import affinity
+    from shapely.geometry import MultiPolygon, box
+
+    west, _, east, _ = geometry.bounds
+    if west >= -180.0 and east <= 180.0:
+        return geometry
+    pieces = []
+    for turn in range(math.floor((west + 180.0) / 360.0), math.floor((east + 180.0) / 360.0) + 1):
+        window = box(-180.0 + 360.0 * turn, -90.0, 180.0 + 360.0 * turn, 90.0)
+        piece = affinity.translate(geometry.intersection(window), xoff=-360.0 * turn)
+        pieces.extend(getattr(piece, "geoms", [piece]))
+    return MultiPolygon([p for p in pieces if p.geom_type == "Polygon" and not p.is_empty])
+
+
+def _attrs_of(obj: Any) -> Mapping[str, Any]:
+    return obj.root.attrs if isinstance(obj, xr.DataTree) else obj.attrs
+
+
+def _coord(obj: Any, standard_name: str, names: tuple[str, ...]) -> xr.DataArray | None:
+    for coord in obj.coords.values():
+        if coord.attrs.get("standard_name") == standard_name:
+            return coord
+    return next((obj.coords[n] for n in names if n in obj.coords), None)
+
+
+def _own_footprint(obj: xr.Dataset | xr.DataArray) -> BaseGeometry | None:
+    """From the object's own geolocation: swath edge, grid bounds or GCPs (in that order)."""
+    for ring in (_swath_ring, _grid_ring, _gcp_ring):
+        found = ring(obj)
+        if found is not None:
+            return _polygon(*found)
+    return None
+
+
+def _kml_footprint(obj: xr.Dataset | xr.DataArray) -> BaseGeometry | None:
+    """Corners from the KML reader's Dataset, or from a picture pinned by a KML quad."""
+    from shapely.geometry import MultiPolygon
+
+    attrs = obj.attrs
+    if "quad_longitude" in attrs and "quad_latitude" in attrs:
+        return _polygon(attrs["quad_longitude"], attrs["quad_latitude"])
+    if "footprint_kind" not in attrs or not isinstance(obj, xr.Dataset):
+        return None
+    if "longitude" not in obj or "latitude" not in obj:
+        return None
+    lon, lat = obj["longitude"].values, obj["latitude"].values
+    numbers = obj["polygon"].values if "polygon" in obj.coords else np.zeros(lon.size, int)
+    parts = [_polygon(lon[numbers == n], lat[numbers == n]) for n in np.unique(numbers)]
+    if len(parts) == 1:
+        return parts[0]
+    return MultiPolygon([p for part in parts for p in getattr(part, "geoms", [part])])
+
+
+def _polygon(lon: Any, lat: Any) -> BaseGeometry:
+    """A counter-clockwise polygon from an open or closed ring, cut at the antimeridian."""
+    import shapely
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
+    polygon = orient(Polygon(zip(unwrap(list(lon)), list(lat), strict=True)), 1.0)
+    if not polygon.is_valid:
+        polygon = shapely.make_valid(polygon)
+    return split_at_antimeridian(polygon)
+
+
+def _swath_ring(obj: xr.Dataset | xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The outer ring of the pixel centres of 2-D longitude/latitude, edge by edge."""
+    found = lonlat_coords(obj)
+    if found is None:
+        return None
+    lon, lat = found
+    rows, cols = lon.dims
+    edges = (
+        {rows: 0},  # first row, left to right
+        {cols: -1},  # last column, top to bottom
+        {rows: -1},  # last row, right to left
+        {cols: 0},  # first column, bottom to top
+    )
+    ring_lon, ring_lat = [], []
+    for index, edge in enumerate(edges):
+        picked = {d: _edge_points(lon.sizes[d]) for d in (rows, cols) if d not in edge}
+        xs = lon.isel(edge).isel(picked).values
+        ys = lat.isel(edge).isel(picked).values
+        if index >= 2:
+            xs, ys = xs[::-1], ys[::-1]
+        ring_lon.append(xs[:-1])  # the last point starts the next edge
+        ring_lat.append(ys[:-1])
+    xs, ys = np.concatenate(ring_lon), np.concatenate(ring_lat)
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    return (xs[keep], ys[keep]) if keep.sum() >= 3 else None
+
+
+def _edge_points(size: int) -> np.ndarray:
+    return np.unique(np.linspace(0, size - 1, min(size, EDGE_POINTS)).round().astype(int))
+
+
+def _grid_ring(obj: xr.Dataset | xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The bounds of a regular grid in a known CRS, densified and transformed to WGS 84."""
+    import rioxarray  # noqa: F401  (registers .rio)
+    from pyproj import Transformer
+
+    if "x" not in obj.coords or "y" not in obj.coords or obj.rio.crs is None:
+        return None
+    west, south, east, north = obj.rio.bounds()
+    corners = np.array([(west, south), (east, south), (east, north), (west, north), (west, south)])
+    along = np.linspace(0.0, 1.0, EDGE_POINTS)[:-1, np.newaxis]
+    ring = np.concatenate([a + along * (b - a) for a, b in itertools.pairwise(corners)])
+    transformer = Transformer.from_crs(obj.rio.crs, "EPSG:4326", always_xy=True)
+    return transformer.transform(ring[:, 0], ring[:, 1])
+
+
+def _gcp_ring(obj: xr.Dataset | xr.DataArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The GCPs on the image border, walked around it (top, right, bottom, left)."""
+    import rioxarray  # noqa: F401  (registers .rio)
+    from pyproj import Transformer
+
+    if "spatial_ref" not in obj.coords or "gcps" not in obj.coords["spatial_ref"].attrs:
+        return None
+    gcps = obj.rio.get_gcps()
+    rows = np.array([g.row for g in gcps])
+    cols = np.array([g.col for g in gcps])
+    top, bottom, left, right = rows.min(), rows.max(), cols.min(), cols.max()
+    order: list[int] = []
+    for on_edge, key in (
+        (rows == top, cols),
+        (cols == right, rows),
+        (rows == bottom, -cols),
+        (cols == left, -rows),
+    ):
+        for i in np.flatnonzero(on_edge)[np.argsort(key[on_edge])]:
+            if i not in order:  # corners sit on two edges
+                order.append(int(i))
+    if len(order) < 3:
+        return None
+    xs = np.array([gcps[i].x for i in order])
+    ys = np.array([gcps[i].y for i in order])
+    transformer = Transformer.from_crs(obj.rio.crs, "EPSG:4326", always_xy=True)
+    return transformer.transform(xs, ys)
+
+
+def _overlay(obj: Any) -> tuple[np.ndarray, list[list[float]]] | None:
+    """The quicklook warped to Web Mercator and its longitude/latitude bounds, when cheap."""
+    from .quicklook import dataset_of, picture
+
+    data = dataset_of(obj)
+    if not _geolocated(data):
+        return None
+    return _in_web_mercator(picture(data, max_size=OVERLAY_SIZE))
+
+
+def _geolocated(obj: xr.Dataset | xr.DataArray) -> bool:
+    """True when ``obj`` knows where its pixels are without geocoding (see ``explore``)."""
+    if lonlat_coords(obj) is not None:
+        return True
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    return "x" in obj.coords and "y" in obj.coords and obj.rio.crs is not None
+
+
+def _in_web_mercator(pic: Picture) -> tuple[np.ndarray, list[list[float]]] | None:
+    """The first panel of ``pic`` warped (nearest neighbour) to Web Mercator, as the map's tiles
+    are, transparent outside the data; with its longitude/latitude bounds. The long side keeps
+    the picture's number of pixels. None when the picture has no usable geolocation.
+    """
+    from pyproj import Transformer
+    from rasterio.crs import CRS
+    from rasterio.transform import Affine, from_bounds
+    from rasterio.warp import Resampling, reproject, transform_bounds
+
+    mercator = CRS.from_epsg(3857)
+    if pic.lon is not None and pic.lat is not None:
+        lon, lat = continuous_lon(pic.lon), np.clip(pic.lat, -85.0, 85.0)
+        if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+            return None
+        x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)
+        bounds = (x.min(), y.min(), x.max(), y.max())
+        source = {"src_geoloc_array": np.stack([lon, lat]), "src_crs": CRS.from_epsg(4326)}
+    elif pic.x is not None and pic.y is not None and pic.crs is not None:
+        dx, dy = pic.x[1] - pic.x[0], pic.y[1] - pic.y[0]
+        crs = CRS.from_user_input(pic.crs)
+        transform = Affine(dx, 0.0, pic.x[0] - dx / 2, 0.0, dy, pic.y[0] - dy / 2)
+        left, top = transform * (0, 0)
+        right, bottom = transform * (pic.x.size, pic.y.size)
+        edges = (min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+        bounds = transform_bounds(crs, mercator, *edges, densify_pts=EDGE_POINTS)
+        source = {"src_transform": transform, "src_crs": crs}
+    else:
+        return None
+    west, south, east, north = bounds
+    ratio = (east - west) / max(north - south, 1e-9)
+    side = max(pic.shape)
+    width, height = (side, round(side / ratio)) if ratio >= 1 else (round(side * ratio), side)
+    image = np.zeros((4, max(height, 1), max(width, 1)), dtype=np.uint8)
+    reproject(
+        np.moveaxis(pic.rgba(0), -1, 0),
+        image,
+        dst_transform=from_bounds(west, south, east, north, image.shape[2], image.shape[1]),
+        dst_crs=mercator,
+        resampling=Resampling.nearest,
+        **source,
+    )
+    (lon_w, lon_e), (lat_s, lat_n) = Transformer.from_crs(3857, 4326, always_xy=True).transform(
+        [west, east], [south, north]
+    )
+    return np.moveaxis(image, 0, -1), [[lat_s, lon_w], [lat_n, lon_e]]

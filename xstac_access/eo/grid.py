@@ -1,0 +1,585 @@
+"""Swath data with 2-D latitude/longitude onto a regular grid: ``ds.eo.grid(resolution=0.01)``.
+
+Satellite swaths (Sentinel-1 OCN, Sentinel-3 OLCI, ...) come on (rows, cols) with a latitude and
+a longitude per pixel. Users grid them with ``scipy.interpolate.griddata``, which triangulates
+millions of points from scratch, takes minutes, and fills the whole convex hull, inventing data
+in the gaps. The swath already is a mesh: its neighbouring pixels form quads. So this module
+splits each quad into two triangles and rasterises them in one compiled pass (see
+:mod:`._raster_kernels`), which is linear interpolation on the swath's own triangles, hundreds of
+times faster, and never fills a cell outside the swath.
+
+Geometry and values are separate steps. :func:`build_lookup` computes a :class:`SwathLookup`
+(per target cell: the source triangle and its weights, or for ``"mean"`` the target cell of every
+source pixel) from latitude/longitude only; :func:`grid` then gathers every variable through it,
+and accepts a ready table (``lookup=``) to grid more variables or products with the same
+geolocation without redoing the geometry.
+
+Behaviour worth knowing:
+
+* **Methods.** ``"linear"``: barycentric interpolation in the swath triangle that holds the cell
+  centre. ``"nearest"``: the vertex of that triangle with the largest weight. ``"mean"`` (for
+  targets coarser than the source): the mean of the non-NaN source pixels whose centres fall into
+  the cell; a NaN pixel does not blank a cell that has valid ones. Integer, boolean, datetime
+  and flag variables (attributes ``flag_values``/``flag_masks``/``flag_meanings``) are never
+  averaged: with ``"linear"`` they take the nearest vertex, with ``"mean"`` the source pixel whose
+  centre lies nearest the cell centre. Their dtype is kept; cells outside the swath get the
+  variable's ``_FillValue`` (attribute or encoding) or, failing one, the dtype's minimum
+  (signed) or maximum (unsigned), written to the ``_FillValue`` attribute; booleans get False.
+* **Coverage.** The result has a boolean ``coverage`` coordinate on (y, x): True where the cell
+  lies inside the swath (for ``"mean"``: where at least one source pixel centre falls). A NaN
+  there is missing data; a NaN where coverage is False is outside the swath. NaN data reaches the
+  cells whose value it carries weight in; NaN geolocation drops only the triangles touching it.
+* **max_distance** (target CRS units): triangles with an edge longer than this are not filled,
+  which keeps gaps between bursts or scans open.
+* **Coordinates.** 1-D ``x`` (ascending) and ``y`` (descending) cell centres, CRS and transform
+  written the rioxarray way (``.rio.crs``, ``.rio.transform()``). Source latitude/longitude are
+  taken as WGS 84 and transformed with pyproj to projected CRSs (e.g. EPSG:3413 near the poles).
+  In a geographic CRS longitudes are unwrapped to one continuous range: a swath crossing the
+  antimeridian is gridded there in one piece. Without a bbox its western edge stays in
+  [-180, 180) and ``x`` runs on past 180 (e.g. 175 ... 185); with a bbox, ``x`` follows the bbox
+  (e.g. -185 ... -175). ``((x + 180) % 360) - 180`` wraps it back, at the price of a jump.
+* **Target grid.** ``resolution`` in CRS units, one number or (xres, yres). ``bbox`` =
+  (xmin, ymin, xmax, ymax) in the target CRS: the grid starts at xmin/ymax and covers the box in
+  whole cells. Without it the swath's extent is snapped outwards to multiples of the resolution.
+* **Dimensions.** Variables on both swath dimensions are gridded (other dimensions, such as
+  ``band`` or ``time``, are kept and each slice gridded); variables on neither are kept as they
+  are; variables and coordinates on one swath dimension only (per-row times...) are dropped, as
+  are latitude and longitude themselves.
+* **Dask.** Building the table computes latitude/longitude only. A dask-backed variable comes back
+  as a dask array whose blocks are output tiles (``chunks``, default the source chunk size within
+  256 ... 4096), each reading only the source window its cells need. Nothing else is computed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import dask
+import dask.array as da
+import numpy as np
+import pyproj
+import rioxarray  # noqa: F401  (registers the .rio accessor the result is written with)
+import xarray as xr
+from affine import Affine
+from dask.highlevelgraph import HighLevelGraph
+
+from ..errors import XStacError
+from . import _raster_kernels as _rk
+
+Method = Literal["linear", "nearest", "mean"]
+METHODS = ("linear", "nearest", "mean")
+MAX_CELLS = 2_000_000_000
+_LAT_NAMES = ("latitude", "lat")
+_LON_NAMES = ("longitude", "lon")
+_FLAG_ATTRS = ("flag_values", "flag_masks", "flag_meanings")
+# Encoding that describes values (packing, fill, time units), not the source's chunks or files.
+_ENCODING_KEPT = frozenset(
+    ["dtype", "_FillValue", "missing_value", "scale_factor", "add_offset", "units", "calendar"]
+)
+_WGS84 = pyproj.CRS.from_epsg(4326)
+
+
+class GridError(XStacError, ValueError):
+    """The swath cannot be gridded as asked (arguments, geolocation, dtypes)."""
+
+
+class GeolocationNotFoundError(GridError):
+    """No 2-D latitude/longitude pair was found; the message lists what the object has."""
+
+
+class GridTooLargeError(GridError):
+    """The target grid would have an absurd number of cells; the message suggests a resolution."""
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SwathLookup:
+    """The geometry of one swath on one target grid, reusable for any variable on that swath.
+
+    ``kind`` is ``"triangles"`` (methods linear and nearest: ``triangle`` holds per target cell
+    the id of the source triangle, -1 outside the swath, and ``weights`` (y, x, 2) the
+    barycentric weights of its second and third vertex; see :mod:`._raster_kernels` for the id
+    layout, whose column field is ``jbits`` wide) or ``"bins"``
+    (method mean: ``cell`` holds per source pixel its flat target cell, -1 outside the grid, and
+    ``nearest`` per target cell the flat source index of the pixel nearest its centre, -1 none).
+    """
+
+    kind: Literal["triangles", "bins"]
+    crs: pyproj.CRS
+    transform: Affine
+    shape: tuple[int, int]
+    source_shape: tuple[int, int]
+    triangle: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    cell: np.ndarray | None = None
+    nearest: np.ndarray | None = None
+    jbits: int = 0
+    token: str = field(default_factory=lambda: uuid.uuid4().hex, init=False)
+    _windows: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, init=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"<SwathLookup {self.kind} {self.source_shape} -> {self.shape} "
+            f"res={self.resolution} crs={self.crs.to_string()}>"
+        )
+
+    @property
+    def resolution(self) -> tuple[float, float]:
+        """(xres, yres), both positive."""
+        return self.transform.a, -self.transform.e
+
+    @property
+    def layout(self) -> tuple[int, int, int]:
+        """(jbits, source columns, target columns): what the kernels need to decode indices."""
+        return self.jbits, self.source_shape[1], self.shape[1]
+
+    @property
+    def x(self) -> np.ndarray:
+        """Cell-centre x coordinates, ascending."""
+        return self.transform.c + (np.arange(self.shape[1]) + 0.5) * self.transform.a
+
+    @property
+    def y(self) -> np.ndarray:
+        """Cell-centre y coordinates, descending."""
+        return self.transform.f + (np.arange(self.shape[0]) + 0.5) * self.transform.e
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """True where a target cell lies inside the swath (has a source triangle or pixel)."""
+        return (self.triangle if self.kind == "triangles" else self.nearest) >= 0
+
+    def windows(self, tile: tuple[int, int]) -> np.ndarray:
+        """Per output tile of ``tile`` cells, the source window (r0, r1, c0, c1) it reads.
+
+        Shape (tiles in y, tiles in x, 4); ``r1 == -1`` marks a tile outside the swath.
+        """
+        if tile not in self._windows:
+            nty, ntx = -(-self.shape[0] // tile[0]), -(-self.shape[1] // tile[1])
+            win = np.empty((nty, ntx, 4), dtype=np.int64)
+            win[..., ::2] = np.iinfo(np.int64).max
+            win[..., 1::2] = -1
+            if self.kind == "triangles":
+                _rk.triangle_windows(self.triangle, self.jbits, *tile, win)
+            else:
+                _rk.bin_windows(self.cell, self.shape[1], *tile, win)
+            self._windows[tile] = win
+        return self._windows[tile]
+
+    def parts(self, ys: slice, xs: slice, window: tuple[int, int, int, int]) -> dict[str, Any]:
+        """The pieces of the table one output tile (``ys``, ``xs``) needs, given its window."""
+        if self.kind == "triangles":
+            return {"triangle": self.triangle[ys, xs], "weights": self.weights[ys, xs]}
+        r0, r1, c0, c1 = window
+        return {"cell": self.cell[r0:r1, c0:c1], "nearest": self.nearest[ys, xs]}
+
+
+def build_lookup(
+    lat: Any,
+    lon: Any,
+    resolution: float | Sequence[float],
+    crs: Any = "EPSG:4326",
+    bbox: Sequence[float] | None = None,
+    *,
+    method: Method = "linear",
+    max_distance: float | None = None,
+) -> SwathLookup:
+    """The :class:`SwathLookup` of a swath on a target grid (arguments as for :func:`grid`).
+
+    ``lat``/``lon`` are 2-D (rows, cols) arrays: numpy, dask (computed here) or DataArrays.
+    Only the geometry is computed, so the table serves every variable sharing this geolocation.
+    """
+    _check_method(method)
+    xres, yres = _resolution(resolution)
+    if max_distance is not None and not max_distance > 0:
+        raise GridError(f"max_distance must be positive (target CRS units), got {max_distance!r}")
+    if max_distance is not None and method == "mean":
+        raise GridError(
+            "max_distance applies to the triangle methods 'linear' and 'nearest', "
+            "not to 'mean' (which only bins source pixel centres)"
+        )
+    lat, lon = _load_geolocation(lat, lon)
+    target = pyproj.CRS.from_user_input(crs)
+    x, y = _project(lat, lon, target, bbox)
+    transform, shape = _grid_extent(x, y, xres, yres, bbox)
+    common = {"crs": target, "transform": transform, "shape": shape, "source_shape": lat.shape}
+    if method == "mean":
+        cell = np.empty(lat.shape, dtype=np.int32)
+        nearest = np.full(shape, -1, dtype=np.int32)
+        _rk.bin_pixels(x, y, transform.c, transform.f, xres, yres, cell, nearest)
+        return SwathLookup("bins", cell=cell, nearest=nearest, **common)
+    ibits, jbits = ((n - 2).bit_length() for n in lat.shape)
+    triangle = np.full(shape, -1, dtype=np.int32 if ibits + jbits + 2 < 32 else np.int64)
+    weights = np.empty((*shape, 2), dtype=np.float32)
+    origin, edge2 = (transform.c, transform.f), (max_distance or 0.0) ** 2
+    _rk.rasterise_triangles(x, y, jbits, *origin, xres, yres, edge2, triangle, weights)
+    return SwathLookup("triangles", triangle=triangle, weights=weights, jbits=jbits, **common)
+
+
+def grid(
+    obj: xr.Dataset | xr.DataArray,
+    resolution: float | Sequence[float] | None = None,
+    crs: Any = None,
+    bbox: Sequence[float] | None = None,
+    method: Method = "linear",
+    max_distance: float | None = None,
+    lookup: SwathLookup | None = None,
+    *,
+    chunks: int | tuple[int, int] | None = None,
+) -> xr.Dataset | xr.DataArray:
+    """Grid a swath Dataset or DataArray (2-D latitude/longitude) onto a regular grid.
+
+    ``resolution`` is in target CRS units; ``crs`` defaults to EPSG:4326; ``bbox`` (xmin, ymin,
+    xmax, ymax, target CRS) defaults to the swath's extent snapped to the resolution. With
+    ``lookup`` (from :func:`build_lookup`), the grid, CRS and max_distance come from the table
+    and must not be passed again. ``chunks`` sets the output tile size of dask-backed variables.
+    See the module docstring for methods, flags, fill values, the ``coverage`` coordinate, the
+    antimeridian and dask.
+    """
+    _check_method(method)
+    lat, lon = find_geolocation(obj)
+    if lookup is None:
+        crs = "EPSG:4326" if crs is None else crs
+        kw = {"method": method, "max_distance": max_distance}
+        lookup = build_lookup(lat, lon, resolution, crs, bbox, **kw)
+    else:
+        _check_reuse(lookup, lat.shape, method, resolution, crs, bbox, max_distance)
+    swath = lat.dims
+    tile = _tile(chunks)
+    if isinstance(obj, xr.DataArray):
+        out: xr.Dataset | xr.DataArray = _grid_array(obj, swath, lookup, method, tile)
+    else:
+        variables = {}
+        for name, var in obj.data_vars.items():
+            on = set(var.dims) & set(swath)
+            if name in (lat.name, lon.name) or (on and on != set(swath)):
+                continue
+            variables[name] = _grid_array(var, swath, lookup, method, tile) if on else var
+        out = xr.Dataset(variables, coords=_kept_coords(obj, swath), attrs=obj.attrs)
+    out = out.assign_coords(
+        y=("y", lookup.y),
+        x=("x", lookup.x),
+        coverage=(
+            ("y", "x"),
+            lookup.coverage,
+            {
+                "long_name": "target cell inside the swath",
+                "comment": "False: outside the swath; NaN where True: missing source data",
+            },
+        ),
+    )
+    out.rio.write_crs(lookup.crs, inplace=True).rio.write_transform(lookup.transform, inplace=True)
+    return out.rio.write_coordinate_system(inplace=True)
+
+
+def find_geolocation(obj: xr.Dataset | xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """The 2-D latitude and longitude of a swath, from coordinates or data variables.
+
+    Looked for by name (latitude/lat, longitude/lon, any case) and then by ``standard_name``.
+    """
+    candidates = dict(obj.coords)
+    if isinstance(obj, xr.Dataset):
+        candidates.update(obj.data_vars)
+    lat = _find(candidates, _LAT_NAMES, "latitude")
+    lon = _find(candidates, _LON_NAMES, "longitude")
+    if lat is None or lon is None:
+        have = ", ".join(f"{n}{tuple(v.dims)}" for n, v in candidates.items()) or "nothing"
+        raise GeolocationNotFoundError(
+            "no 2-D latitude/longitude to grid with: looked for coordinates or data variables "
+            f"named {'/'.join(_LAT_NAMES)} and {'/'.join(_LON_NAMES)} (or with standard_name "
+            f"latitude/longitude) on two dimensions; the object has: {have}"
+        )
+    if lat.dims != lon.dims:
+        raise GeolocationNotFoundError(
+            f"latitude {lat.name!r} is on {lat.dims} but longitude "
+            f"{lon.name!r} on {lon.dims}: they must share dimensions"
+        )
+    return lat, lon
+
+
+def _find(
+    candidates: dict[Hashable, xr.DataArray], names: Sequence[str], standard_name: str
+) -> xr.DataArray | None:
+    two_d = {n: v for n, v in candidates.items() if v.ndim == 2}
+    by_name = [v for n, v in two_d.items() if str(n).lower() in names]
+    by_standard = [v for v in two_d.values() if v.attrs.get("standard_name") == standard_name]
+    return (by_name + by_standard or [None])[0]
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise GridError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+
+
+def _resolution(resolution: Any) -> tuple[float, float]:
+    if resolution is None:
+        raise GridError(
+            "resolution is required (target CRS units, e.g. 0.01 for EPSG:4326 "
+            "degrees or 300 for metres), or pass lookup= from build_lookup()"
+        )
+    res = np.broadcast_to(np.asarray(resolution, dtype=float), (2,))
+    if not (np.all(np.isfinite(res)) and np.all(res > 0)):
+        raise GridError(
+            f"resolution must be positive, one number or (xres, yres); got {resolution!r}"
+        )
+    return float(res[0]), float(res[1])
+
+
+def _load_geolocation(lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
+    lat, lon = (v.data if isinstance(v, xr.DataArray) else v for v in (lat, lon))
+    lat, lon = dask.compute(lat, lon)
+    lat = np.ascontiguousarray(lat, dtype=np.float64)
+    lon = np.ascontiguousarray(lon, dtype=np.float64)
+    if lat.ndim != 2 or lat.shape != lon.shape or min(lat.shape) < 2:
+        raise GridError(
+            f"latitude and longitude must be 2-D, of one shape, at least 2 x 2; "
+            f"got {lat.shape} and {lon.shape}"
+        )
+    return lat, lon
+
+
+def _project(
+    lat: np.ndarray, lon: np.ndarray, target: pyproj.CRS, bbox: Sequence[float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Swath coordinates in the target CRS; geographic longitudes unwrapped to one range.
+
+    Longitudes are brought within 180 degrees of the bbox centre or, without a bbox, of the
+    swath's circular mean and then shifted so that the western edge lies in [-180, 180).
+    """
+    if target != _WGS84:
+        transformer = pyproj.Transformer.from_crs(_WGS84, target, always_xy=True)
+        lon, lat = transformer.transform(lon, lat)
+    if not target.is_geographic:
+        return lon, lat
+    centre = (bbox[0] + bbox[2]) / 2 if bbox is not None else _circular_mean(lon)
+    west, east, _, _ = _rk.finite_extent(lon, lat)
+    x = lon  # already continuous around the centre: no copy
+    if not (centre - 180.0 <= west and east < centre + 180.0):
+        x = lon - (centre - 180.0)
+        np.mod(x, 360.0, out=x)
+        x += centre - 180.0
+        west = _rk.finite_extent(x, lat)[0]
+    if bbox is None and west < -180.0:
+        x = x + 360.0
+    return x, lat
+
+
+def _circular_mean(lon: np.ndarray) -> float:
+    step = max(1, int(math.sqrt(lon.size / 1e5)))
+    sample = np.radians(lon[::step, ::step])
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        raise GridError("the swath has no finite latitude/longitude to grid")
+    return math.degrees(math.atan2(np.sin(sample).mean(), np.cos(sample).mean()))
+
+
+def _grid_extent(
+    x: np.ndarray, y: np.ndarray, xres: float, yres: float, bbox: Sequence[float] | None
+) -> tuple[Affine, tuple[int, int]]:
+    if bbox is None:
+        xmin, xmax, ymin, ymax = _rk.finite_extent(x, y)
+        if xmin > xmax:
+            raise GridError("the swath has no finite latitude/longitude to grid")
+        xmin, ymin = math.floor(xmin / xres) * xres, math.floor(ymin / yres) * yres
+        xmax = max(math.ceil(xmax / xres) * xres, xmin + xres)
+        ymax = max(math.ceil(ymax / yres) * yres, ymin + yres)
+    else:
+        xmin, ymin, xmax, ymax = (float(v) for v in bbox)
+        if not (xmax > xmin and ymax > ymin):
+            raise GridError(f"bbox must be (xmin, ymin, xmax, ymax) with max > min; got {bbox}")
+    nx = max(1, math.ceil((xmax - xmin) / xres - 1e-9))
+    ny = max(1, math.ceil((ymax - ymin) / yres - 1e-9))
+    if nx * ny > MAX_CELLS:
+        suggested = math.sqrt((xmax - xmin) * (ymax - ymin) / x.size)
+        raise GridTooLargeError(
+            f"the target grid would be {ny} x {nx} = {nx * ny:.3g} cells (limit {MAX_CELLS:.0e}) "
+            f"for a swath of {x.size} pixels: use a coarser resolution, e.g. {suggested:.3g} "
+            "(about the swath's own pixel spacing), or a smaller bbox"
+        )
+    return Affine(xres, 0.0, xmin, 0.0, -yres, ymax), (ny, nx)
+
+
+def _check_reuse(table: SwathLookup, shape: tuple[int, ...], method: str, *grid_args: Any) -> None:
+    if any(a is not None for a in grid_args):
+        raise GridError(
+            "resolution, crs, bbox and max_distance come from lookup=; "
+            "pass either lookup or those arguments"
+        )
+    if table.source_shape != shape:
+        raise GridError(
+            f"the lookup was built for a swath of {table.source_shape}, this one is {shape}"
+        )
+    if (table.kind == "bins") != (method == "mean"):
+        raise GridError(
+            f"a {table.kind} lookup cannot grid with method={method!r}: build one "
+            f"with build_lookup(..., method={method!r})"
+        )
+
+
+def _tile(chunks: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    if chunks is None:
+        return None
+    tile = tuple(int(c) for c in np.broadcast_to(chunks, (2,)))
+    if min(tile) < 1:
+        raise GridError(f"chunks must be positive; got {chunks!r}")
+    return tile
+
+
+def _kept_coords(obj: xr.Dataset | xr.DataArray, swath: tuple[Hashable, ...]) -> dict:
+    return {n: c for n, c in obj.coords.items() if not set(c.dims) & set(swath)}
+
+
+def _grid_array(
+    var: xr.DataArray,
+    swath: tuple[Hashable, ...],
+    table: SwathLookup,
+    method: str,
+    tile: tuple[int, int] | None,
+) -> xr.DataArray:
+    """One variable on (..., rows, cols) gridded to (..., y, x) through ``table``."""
+    lead = [d for d in var.dims if d not in swath]
+    var = var.transpose(*lead, *swath)
+    mode, fill, attrs = _how(var, method)
+    data = var.data
+    if var.dtype.kind in "mM":
+        data = data.view(np.int64)
+    elif var.dtype.kind == "f" and var.dtype.itemsize < 4:  # numba has no float16 arithmetic
+        data = data.astype(np.float32)
+    if isinstance(data, da.Array):
+        if tile is None:
+            tile = tuple(min(4096, max(256, max(c))) for c in data.chunks[-2:])
+        values = _lazy(data, table, mode, fill, data.dtype, tile)
+    else:
+        window = (0, table.source_shape[0], 0, table.source_shape[1])
+        parts = table.parts(slice(None), slice(None), window)
+        values = np.asarray(data)
+        values = _gather(values, parts, window, (0, 0), table.layout, mode, fill, values.dtype)
+    if var.dtype.kind in "mM":
+        values = values.view(var.dtype)
+    out = xr.DataArray(
+        values, dims=(*lead, "y", "x"), coords=_kept_coords(var, swath), name=var.name, attrs=attrs
+    )
+    out.encoding = {k: v for k, v in var.encoding.items() if k in _ENCODING_KEPT}
+    return out
+
+
+def _how(var: xr.DataArray, method: str) -> tuple[str, Any, dict]:
+    """Gather mode, fill value and attributes of one variable."""
+    attrs = dict(var.attrs)
+    kind = var.dtype.kind
+    if kind not in "biufmM":
+        raise GridError(
+            f"variable {var.name!r} has dtype {var.dtype}, which cannot be gridded; "
+            "grid numbers (for complex data: the real and imaginary parts)"
+        )
+    categorical = kind in "buimM" or any(a in attrs for a in _FLAG_ATTRS)
+    if method == "mean":
+        mode = "mean-nearest" if categorical else "mean"
+    else:
+        mode = "nearest" if categorical or method == "nearest" else "linear"
+    if kind in "fb":
+        return mode, np.nan if kind == "f" else False, attrs
+    if kind in "mM":
+        return mode, np.iinfo(np.int64).min, attrs  # NaT
+    fill = attrs.get("_FillValue", var.encoding.get("_FillValue"))
+    if fill is None:
+        info = np.iinfo(var.dtype)
+        fill = info.min if kind == "i" else info.max
+        attrs["_FillValue"] = var.dtype.type(fill)
+    return mode, fill, attrs
+
+
+def _gather(
+    values: np.ndarray,
+    parts: dict[str, Any],
+    window: tuple[int, int, int, int],
+    origin: tuple[int, int],
+    layout: tuple[int, int, int],
+    mode: str,
+    fill: Any,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """One output tile (at ``origin`` in the grid) from a source ``window`` of ``values``.
+
+    ``values`` is (..., window rows, window cols); the leading dimensions are gridded one by one.
+    ``parts`` comes from :meth:`SwathLookup.parts`, ``layout`` from :attr:`SwathLookup.layout`.
+    """
+    key = "triangle" if "triangle" in parts else "nearest"
+    out = np.empty(values.shape[:-2] + parts[key].shape, dtype=dtype)
+    r0, c0 = window[0], window[2]
+    jbits, ncols, nx = layout
+    for idx in np.ndindex(values.shape[:-2]):
+        src, dst = values[idx], out[idx]
+        if mode == "linear":
+            _rk.gather_linear(src, r0, c0, jbits, parts["triangle"], parts["weights"], fill, dst)
+        elif mode == "nearest":
+            _rk.gather_nearest(src, r0, c0, jbits, parts["triangle"], parts["weights"], fill, dst)
+        elif mode == "mean":
+            _rk.bin_mean(src, parts["cell"], nx, *origin, fill, dst)
+        else:
+            _rk.gather_flat(src, r0, c0, ncols, parts["nearest"], fill, dst)
+    return out
+
+
+def _lazy(
+    data: da.Array, table: SwathLookup, mode: str, fill: Any, dtype: np.dtype, tile: tuple[int, int]
+) -> da.Array:
+    """A dask array of output tiles, each gathering from the source blocks under its window.
+
+    The graph is written by hand: one task per tile (and per block of the leading dimensions)
+    whose inputs are the source blocks its window overlaps and that tile's part of the table,
+    a task shared by every variable gridded through the same table.
+    """
+    windows = table.windows(tile)
+    ny, nx = table.shape
+    name = "grid-" + dask.base.tokenize(data.name, table.token, tile, mode, fill, dtype)
+    row_starts, col_starts = (np.cumsum((0, *c)) for c in data.chunks[-2:])
+    graph: dict = {}
+    for lead in itertools.product(*(range(len(c)) for c in data.chunks[:-2])):
+        lead_shape = tuple(data.chunks[d][b] for d, b in enumerate(lead))
+        for ty, tx in itertools.product(*(range(n) for n in windows.shape[:2])):
+            ys = slice(ty * tile[0], min((ty + 1) * tile[0], ny))
+            xs = slice(tx * tile[1], min((tx + 1) * tile[1], nx))
+            r0, r1, c0, c1 = (int(v) for v in windows[ty, tx])
+            if r1 < 0:
+                shape = (*lead_shape, ys.stop - ys.start, xs.stop - xs.start)
+                graph[(name, *lead, ty, tx)] = (np.full, shape, fill, dtype)
+                continue
+            rows, cols = _overlap(row_starts, r0, r1), _overlap(col_starts, c0, c1)
+            blocks = [[(data.name, *lead, i, j) for j in cols] for i in rows]
+            parts = f"swath-lookup-{table.token}-{tile[0]}x{tile[1]}-{ty}-{tx}"
+            graph[parts] = table.parts(ys, xs, (r0, r1, c0, c1))
+            window = (r0, r1, c0, c1, int(row_starts[rows[0]]), int(col_starts[cols[0]]))
+            origin = (ys.start, xs.start)
+            task = (_gather_blocks, blocks, window, parts, origin, table.layout, mode, fill, dtype)
+            graph[(name, *lead, ty, tx)] = task
+    tiles = [
+        tuple(min(t, n - s) for s in range(0, n, t)) for t, n in zip(tile, (ny, nx), strict=True)
+    ]
+    hlg = HighLevelGraph.from_collections(name, graph, dependencies=[data])
+    return da.Array(hlg, name, chunks=(*data.chunks[:-2], *tiles), dtype=dtype)
+
+
+def _overlap(starts: np.ndarray, lo: int, hi: int) -> range:
+    """The blocks (with these start offsets) that overlap [lo, hi)."""
+    return range(int(np.searchsorted(starts, lo, "right")) - 1, int(np.searchsorted(starts, hi)))
+
+
+def _gather_blocks(
+    blocks: list[list[np.ndarray]],
+    window: tuple[int, ...],
+    parts: dict[str, Any],
+    origin: tuple[int, int],
+    layout: tuple[int, int, int],
+    mode: str,
+    fill: Any,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """One output tile from the source blocks overlapping its window (r0, r1, c0, c1) whose
+    first block starts at (window[4], window[5])."""
+    r0, r1, c0, c1, br, bc = window
+    values = np.block(blocks)[..., r0 - br : r1 - br, c0 - bc : c1 - bc]
+    return _gather(values, parts, window[:4], origin, layout, mode, fill, dtype)
