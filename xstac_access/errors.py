@@ -65,3 +65,14 @@ class FormatError(XStacError, ValueError):
 
 class UnsupportedFormatError(FormatError):
     """The asset's format was recognised (or not) but no reader of xstac-access opens it."""
+
+
+class SearchError(XStacError):
+    """A catalogue search failed: input that is not valid (CQL2 that does not parse, an unknown
+    ``query`` operator), an unreachable catalogue, or a server answer no fallback could work
+    around. Carries the catalogue ``host`` and the HTTP ``status`` when there was one."""
+
+    def __init__(self, message: str, *, host: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.status = status

@@ -77,7 +77,9 @@ def test_state_is_json(world: LocalWorld, tmp_path: Path) -> None:
     state = json.loads(path.read_text())
     assert state["endpoints"] == world.endpoints.as_dict()
     assert state["pids"] == world.pids
-    assert set(state["pids"]) == {"oidc", "fileserver", "moto-s3", "postgres", "stac-api"}
+    assert set(state["pids"]) == {
+        "oidc", "fileserver", "moto-s3", "postgres", "stac-api", "stac-proxy"
+    }  # fmt: skip
     assert all(running(pid) for pid in state["pids"].values())
 
 

@@ -98,6 +98,7 @@ def _summary(world: LocalWorld) -> str:
         [
             f"local world up in {world.start_seconds:.1f} s (workdir {world.workdir})",
             f"  STAC API      {ep.stac}",
+            f"  STAC quirks   {ep.stac_quirks}/<personality>/  (noquery, nofilter, cmr, ...)",
             f"  files         {ep.http}  (second host: {ep.http_alt})",
             f"  S3 endpoint   {ep.s3}  buckets: {', '.join(world.replica.s3_buckets)}",
             f"  OIDC          {ep.oidc}/realms/<realm>/protocol/openid-connect/token",

@@ -11,8 +11,10 @@ class Endpoints:
 
     ``http`` is the data host, ``http_alt`` the same file server on a second port standing for
     another host (download host, login host, redirect target). ``s3`` is the S3-compatible
-    store's endpoint URL, ``oidc`` the token server's base (realms below ``/realms/<realm>``) and
-    ``stac`` the STAC API root.
+    store's endpoint URL, ``oidc`` the token server's base (realms below ``/realms/<realm>``),
+    ``stac`` the STAC API root and ``stac_quirks`` the proxy in front of it whose path prefixes
+    imitate real catalogues' search limits (``/noquery/``, ``/cmr/``, ...: see
+    :mod:`xstac_access.testing.stacproxy`).
     """
 
     http: str
@@ -20,6 +22,7 @@ class Endpoints:
     s3: str
     oidc: str
     stac: str
+    stac_quirks: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)

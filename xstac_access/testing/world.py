@@ -1,11 +1,12 @@
 """The whole local world: every server the library meets in the wild, started together.
 
 ``LocalWorld`` picks the ports first (the replica's hrefs need every endpoint before any server
-runs), then starts the OIDC server, the file server, moto and PostgreSQL concurrently in
-threads while the replica is built, and loads the replica into each as soon as both are ready.
-Everything is stopped by PID: on ``stop()``, on a failed start, and at interpreter exit. A
-world can also run detached (``python -m xstac_access.testing start --state FILE``): its state
-file records the PIDs so that ``stop_from_state`` can end it from another process.
+runs), then starts the OIDC server, the file server, moto, PostgreSQL and the STAC quirks
+proxy concurrently in threads while the replica is built, and loads the replica into each as
+soon as both are ready. Everything is stopped by PID: on ``stop()``, on a failed start, and at
+interpreter exit. A world can also run detached (``python -m xstac_access.testing start --state
+FILE``): its state file records the PIDs so that ``stop_from_state`` can end it from another
+process.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
+from xstac_access.testing import stacproxy
 from xstac_access.testing._procs import (
     LOOPBACK,
     ManagedProcess,
@@ -46,11 +48,13 @@ def default_cache_dir() -> Path:
 
 
 class LocalWorld:
-    """The local replica world: OIDC server, file server (two ports), S3 store, STAC API.
+    """The local replica world: OIDC server, file server (two ports), S3 store, STAC API and a
+    proxy in front of it imitating real catalogues' search limits.
 
     Use as a context manager or call ``start()``/``stop()``. After ``start()``: ``endpoints``
-    (base URLs), ``replica`` (what was served), ``files`` and ``oidc`` (admin clients of the file
-    and token servers), ``s3`` (the object store), ``pids`` and ``start_seconds``.
+    (base URLs), ``replica`` (what was served), ``files``, ``oidc`` and ``stac_quirks`` (admin
+    clients of the file server, the token server and the STAC proxy), ``s3`` (the object store),
+    ``pids`` and ``start_seconds``.
     """
 
     def __init__(
@@ -74,6 +78,7 @@ class LocalWorld:
         self.replica: Replica | None = None
         self.files: FileServerAdmin | None = None
         self.oidc: OidcAdmin | None = None
+        self.stac_quirks: stacproxy.StacProxyAdmin | None = None
         self.s3: S3Store | None = None
         self.pgstac: PgStac | None = None
         self.start_seconds: float | None = None
@@ -121,7 +126,8 @@ class LocalWorld:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self.stop)
-        ports = {name: free_port() for name in ("http", "http_alt", "s3", "oidc", "stac")}
+        names = ("http", "http_alt", "s3", "oidc", "stac", "stac_quirks")
+        ports = {name: free_port() for name in names}
         self.endpoints = Endpoints(
             **{name: f"http://{LOOPBACK}:{port}" for name, port in ports.items()}
         )
@@ -134,6 +140,7 @@ class LocalWorld:
             raise
         self.files = FileServerAdmin(self.endpoints.http)
         self.oidc = OidcAdmin(self.endpoints.oidc)
+        self.stac_quirks = stacproxy.StacProxyAdmin(self.endpoints.stac_quirks)
         self.start_seconds = time.monotonic() - self._began
         return self
 
@@ -146,7 +153,7 @@ class LocalWorld:
     def _start_all(self, ports: dict[str, int]) -> None:
         """Build the replica and start the servers concurrently; re-raise the first error."""
         build = partial(build_replica, seed=self.seed, scale=self.scale)
-        with ThreadPoolExecutor(max_workers=6, thread_name_prefix="world") as pool:
+        with ThreadPoolExecutor(max_workers=7, thread_name_prefix="world") as pool:
 
             def run(name: str, step: Callable[..., Any], *args: Any) -> Future:
                 return pool.submit(self._timed, name, step, *args)
@@ -156,7 +163,8 @@ class LocalWorld:
             api = run("stac", self._start_stac, run, replica)
             s3 = run("s3", self._start_s3, replica)
             files = run("fileserver", self._start_files, ports, replica)
-            errors = [f.exception() for f in (replica, oidc, api, s3, files)]
+            quirks = run("stac-proxy", self._start_stac_proxy, ports["stac_quirks"])
+            errors = [f.exception() for f in (replica, oidc, api, s3, files, quirks)]
         for error in errors:
             if error is not None:
                 raise error
@@ -184,6 +192,16 @@ class LocalWorld:
         ready = f"{self.endpoints.http}/__admin__/stats"
         proc = start_process("fileserver", argv, log_dir=self.log_dir, ready_url=ready)
         self._add("fileserver", proc)
+
+    def _start_stac_proxy(self, port: int) -> None:
+        """Start the proxy of catalogue personalities (it reaches pgstac only when asked)."""
+        argv = [
+            sys.executable, stacproxy.__file__, "--port", str(port),
+            "--upstream", self.endpoints.stac,
+        ]  # fmt: skip
+        ready = f"{self.endpoints.stac_quirks}/__admin__/stats"
+        proc = start_process("stac-proxy", argv, log_dir=self.log_dir, ready_url=ready)
+        self._add("stac-proxy", proc)
 
     def _start_s3(self, replica: Future) -> None:
         """Start moto with the replica's buckets preloaded (far faster than uploading)."""

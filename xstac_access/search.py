@@ -1,0 +1,323 @@
+"""Search STAC catalogues the way real ones force users to: resiliently, and saying what was done.
+
+:func:`search` (items) and :func:`collection_search` (collections, seed 000's ESA MAAP search)
+go through pystac-client with the broker's credentials for the catalogue host. They read the
+API's conformance classes and send each part of the search where it can be evaluated:
+
+- ``query`` (STAC Query extension) as such when declared; else, or when the server rejects it,
+  translated into a CQL2 filter when the API filters; else evaluated here.
+- ``filter`` (CQL2 text or JSON, parsed and validated here before any request) as CQL2-JSON in a
+  POST body, or as CQL2 text in a GET query string when that is what the API declares or when
+  the server rejects the other form (stac-fastapi-pgstac refuses text in POST); evaluated here
+  (with ``cql2``) when the API has no Filter extension or rejects both forms.
+- ``sortby`` by the server when declared and accepted, else here, after reading every match.
+- What a server filtered is checked here too, item by item: a catalogue that silently ignores a
+  filter (NASA CMR's cloud cover) is caught, its extra items dropped and a note added.
+  ``local=True`` evaluates ``query``, ``filter`` and ``sortby`` here only, without sending them;
+  ``local=False`` never evaluates here and raises instead.
+
+The result says what was done: ``result.strategy`` (a :class:`Strategy`) and ``result.notes``
+(sentences such as "the server rejected `query` (HTTP 400: ...); sent it as a CQL2-JSON
+filter"), each also logged at INFO on ``xstac_access.search``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pystac
+from pystac_client.collection_search import collection_matches
+from pystac_client.item_search import ItemSearch
+
+from . import errors
+from ._hrefs import host_of
+from ._search_io import open_io
+from ._search_plan import (
+    LOCAL,
+    SERVER,
+    Strategy,
+    collection_strategy,
+    item_strategy,
+    parse_filter,
+    query_to_cql2,
+    sort_keys,
+    sort_locally,
+)
+from ._search_run import (
+    Api,
+    Keep,
+    both,
+    checker,
+    combined,
+    first_page,
+    gather,
+    matcher,
+    noted,
+    page_size,
+    wire_filter,
+)
+from ._search_table import collections_frame, items_frame
+from .credentials.config import broker_from
+
+if TYPE_CHECKING:
+    from .credentials.broker import Broker
+
+__all__ = ["CollectionSearchResult", "SearchResult", "Strategy", "collection_search", "search"]
+
+
+class _Result:
+    """What both searches return: the documents, the count, the strategy and the notes."""
+
+    _key = ""
+
+    def __init__(
+        self,
+        catalog_url: str,
+        documents: list[dict[str, Any]],
+        matched: int | None,
+        strategy: Strategy,
+        notes: list[str],
+    ) -> None:
+        self.catalog_url = catalog_url
+        self.strategy = strategy
+        #: What was done differently from the plain request, in sentences, oldest first.
+        self.notes = notes
+        self._documents = documents
+        self._matched = matched
+
+    def matched(self) -> int | None:
+        """How many match in the whole catalogue: the server's count (``numberMatched``) when
+        it evaluated everything; the exact count when the search was evaluated here to the end;
+        else ``None`` (unknown)."""
+        return self._matched
+
+    def __len__(self) -> int:
+        return len(self._documents)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {len(self)} {self._key} from {host_of(self.catalog_url)}, "
+            f"matched={self._matched}, strategy={self.strategy}>"
+        )
+
+
+class SearchResult(_Result):
+    """Items found by :func:`search`."""
+
+    _key = "items"
+
+    @cached_property
+    def items(self) -> pystac.ItemCollection:
+        """The items as a ``pystac.ItemCollection`` (built once)."""
+        return pystac.ItemCollection([pystac.Item.from_dict(d) for d in self._documents])
+
+    def item_collection(self) -> pystac.ItemCollection:
+        """The items as a ``pystac.ItemCollection`` (as pystac-client's method of that name)."""
+        return self.items
+
+    def __iter__(self) -> Iterator[pystac.Item]:
+        return iter(self.items)
+
+    def to_dataframe(self) -> Any:
+        """One row per item: ``id``, ``collection``, one column per property (nested objects as
+        dotted names, ``proj:centroid.lat``; lists kept as lists; timestamps as UTC
+        datetimes), one ``asset:<key>`` column per asset with its href, and the footprint. A
+        ``geopandas.GeoDataFrame`` (EPSG:4326) when geopandas is installed, else a pandas
+        ``DataFrame`` whose ``geometry`` column holds the GeoJSON dicts."""
+        return items_frame(self._documents)
+
+    def to_geojson(self, path: str | os.PathLike[str]) -> Path:
+        """Write the items as a GeoJSON FeatureCollection at ``path`` and return it. Written to
+        a temporary file next to it, then renamed: a reader never sees half a file."""
+        path = Path(path)
+        text = json.dumps({"type": "FeatureCollection", "features": self._documents})
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+
+class CollectionSearchResult(_Result):
+    """Collections found by :func:`collection_search`."""
+
+    _key = "collections"
+
+    @property
+    def collections(self) -> list[pystac.Collection]:
+        return [pystac.Collection.from_dict(d) for d in self._documents]
+
+    def __iter__(self) -> Iterator[pystac.Collection]:
+        return iter(self.collections)
+
+    def to_dataframe(self) -> Any:
+        """One row per collection, every field but ``links`` flattened to dotted names
+        (``extent.temporal.interval``), as ``pandas.json_normalize`` does (seed 000)."""
+        return collections_frame(self._documents)
+
+
+def search(
+    catalog_url: str,
+    *,
+    collections: str | Sequence[str] | None = None,
+    bbox: Sequence[float] | str | None = None,
+    intersects: Mapping[str, Any] | Any | None = None,
+    datetime: Any = None,
+    ids: str | Sequence[str] | None = None,
+    query: Mapping[str, Any] | Sequence[str] | None = None,
+    filter: str | Mapping[str, Any] | None = None,
+    filter_lang: str | None = None,
+    sortby: str | Sequence[str] | Sequence[Mapping[str, str]] | None = None,
+    max_items: int | None = None,
+    limit: int | None = None,
+    local: bool | None = None,
+    scan_limit: int | None = 10_000,
+    credentials: Broker | Mapping[str, Any] | None = None,
+) -> SearchResult:
+    """Search the items of the STAC API at ``catalog_url``, working around what it lacks.
+
+    ``collections``, ``bbox``, ``intersects`` (GeoJSON or a shapely geometry), ``datetime``,
+    ``ids``, ``query``, ``sortby`` and ``limit`` (page size) take what pystac-client's
+    ``Client.search`` takes. ``filter`` is CQL2 text (``"eo:cloud_cover < 10"``) or CQL2-JSON;
+    ``filter_lang="cql2-json"`` marks a JSON *string*. The wire form is chosen here, from the
+    API's conformance classes (see the module docstring), as is where each part is evaluated:
+    ``local=None`` decides, ``True`` evaluates ``query``/``filter``/``sortby`` here without
+    sending them (for a catalogue known to mis-evaluate them), ``False`` never here.
+    ``max_items`` caps the items returned. ``scan_limit`` caps how many items may be read to
+    evaluate a search here (``None``: no cap). ``credentials``: a ``Broker`` or presets/rules
+    as for :func:`xstac_access.credentials.broker_from` (default: the configured broker).
+
+    Raises :class:`~xstac_access.errors.SearchError` (invalid CQL2 or ``query`` before any
+    request; unreachable catalogue; a server error no fallback could work around) or
+    :class:`~xstac_access.errors.AuthError` (401/403), naming the catalogue host.
+    """
+    io = open_io(broker_from(credentials))
+    filter_expr = parse_filter(filter, filter_lang).to_json() if filter is not None else None
+    given = _normalised(
+        io, limit=limit, ids=ids, collections=collections, bbox=bbox, intersects=intersects,
+        datetime=datetime, query=query, sortby=sortby,
+    )  # fmt: skip
+    query_dict, sortby_list = given.pop("query", None), given.pop("sortby", None)
+    exprs = {"query": query_to_cql2(query_dict) if query_dict else None, "filter": filter_expr}
+    api = Api.open(io, catalog_url)
+    strategy, planned = item_strategy(
+        api.caps, query=bool(query_dict), filter=filter is not None, sortby=bool(sortby_list),
+        local=local,
+    )  # fmt: skip
+    url = api.search_url()
+    notes = noted(planned, url)
+
+    def parts(s: Strategy, *where: str) -> dict[str, Any] | None:
+        return combined([exprs[p] for p in ("query", "filter") if getattr(s, p) in where])
+
+    def pages(s: Strategy) -> Iterator[dict[str, Any]]:
+        wire = given | {"limit": page_size(limit, max_items, bool(s.local_parts))}
+        return ItemSearch(
+            url, method=s.method, stac_io=io, **wire_filter(parts(s, "filter", SERVER), s),
+            query=query_dict if s.query == "query" else None,
+            sortby=sortby_list if s.sortby == SERVER else None,
+            **{k: v for k, v in wire.items() if v is not None},
+        ).pages_as_dicts()  # fmt: skip
+
+    strategy, first, rest = first_page(
+        pages, strategy, api, url, notes, local=local, doing="searching items"
+    )
+    found = gather(
+        first, rest, "features", url=url, notes=notes,
+        keep=matcher(parts(strategy, LOCAL)),
+        check=checker(parts(strategy, "query", "filter", SERVER)) if strategy.verified else None,
+        stop_at=None if strategy.sortby == LOCAL else max_items,
+        scan_limit=scan_limit, scanning=bool(strategy.local_parts),
+    )  # fmt: skip
+    documents = found.documents
+    if strategy.sortby == LOCAL:
+        documents = sort_locally(documents, sort_keys(sortby_list))[:max_items]
+    matched = found.matched(first, counted_here=bool(set(strategy.local_parts) - {"sortby"}))
+    return SearchResult(catalog_url, documents, matched, strategy, notes)
+
+
+def collection_search(
+    catalog_url: str,
+    *,
+    filter: str | Mapping[str, Any] | None = None,
+    filter_lang: str | None = None,
+    q: str | None = None,
+    bbox: Sequence[float] | str | None = None,
+    datetime: Any = None,
+    max_collections: int | None = None,
+    limit: int | None = None,
+    local: bool | None = None,
+    credentials: Broker | Mapping[str, Any] | None = None,
+) -> CollectionSearchResult:
+    """Search the collections of the STAC API at ``catalog_url`` (STAC Collection Search).
+
+    ``filter`` (CQL2 text or JSON, on the collections' top-level fields: seed 000's
+    ``"platform='Biomass' and parentIdentifier='EOP:ESA:MAAP'"``), ``q`` (free text in title,
+    description and keywords), ``bbox`` and ``datetime`` (overlapping the extent) go to the
+    server where the API declares the matching Collection Search conformance class and accepts
+    them, and are evaluated here over ``/collections`` otherwise. ``local``, ``credentials`` and
+    the errors are as for :func:`search`.
+    """
+    io = open_io(broker_from(credentials))
+    filter_expr = parse_filter(filter, filter_lang).to_json() if filter is not None else None
+    extent = _normalised(io, bbox=bbox, datetime=datetime)
+    api = Api.open(io, catalog_url)
+    strategy, planned = collection_strategy(
+        api.caps, filter=filter is not None, q=bool(q), extent=bool(extent), local=local
+    )
+    url = api.collections_url()
+    notes = noted(planned, url)
+
+    def pages(s: Strategy) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": page_size(limit, max_collections, bool(s.local_parts))}
+        wire = wire_filter(filter_expr, s)
+        if wire:
+            params["filter-lang"] = wire["filter_lang"]
+            text = wire["filter"]
+            params["filter"] = text if isinstance(text, str) else json.dumps(text)
+        if s.q == SERVER:
+            params["q"] = q
+        if s.extent == SERVER and "bbox" in extent:
+            params["bbox"] = ",".join(map(str, extent["bbox"]))
+        if s.extent == SERVER:
+            params["datetime"] = extent.get("datetime")
+        return io.get_pages(url, "GET", {k: v for k, v in params.items() if v is not None})
+
+    strategy, first, rest = first_page(
+        pages, strategy, api, url, notes, local=local, doing="searching collections"
+    )
+    keep = matcher(filter_expr if strategy.filter == LOCAL else None)
+    if strategy.q == LOCAL or strategy.extent == LOCAL:
+        keep = both(keep, _overlapping(
+            q if strategy.q == LOCAL else None, extent if strategy.extent == LOCAL else {}
+        ))  # fmt: skip
+    found = gather(
+        first, rest, "collections", url=url, notes=notes, keep=keep,
+        check=checker(filter_expr) if strategy.verified else None, stop_at=max_collections,
+    )  # fmt: skip
+    matched = found.matched(first, counted_here=bool(strategy.local_parts))
+    return CollectionSearchResult(catalog_url, found.documents, matched, strategy, notes)
+
+
+def _normalised(io: Any, **params: Any) -> dict[str, Any]:
+    """The parameters as pystac-client normalises (and checks) them, in POST form; no request."""
+    try:
+        return ItemSearch("", method="POST", stac_io=io, **params).get_parameters()
+    except Exception as exc:  # pystac-client raises bare Exceptions for bad values
+        raise errors.SearchError(f"invalid search parameters: {exc}") from None
+
+
+def _overlapping(q: str | None, extent: Mapping[str, Any]) -> Keep:
+    """Local free text and extent matching of collections, as pystac-client does it."""
+    bbox, interval = extent.get("bbox"), extent.get("datetime")
+    return lambda c: collection_matches(c, bbox=bbox, temporal_interval_str=interval, q=q)
