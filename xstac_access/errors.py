@@ -67,6 +67,21 @@ class UnsupportedFormatError(FormatError):
     """The asset's format was recognised (or not) but no reader of xstac-access opens it."""
 
 
+class ChecksumError(FormatError):
+    """Downloaded bytes differ from the catalogue's promise (``file:checksum``, ``file:size``)."""
+
+
+class DownloadError(XStacError):
+    """Some files of a :func:`xstac_access.download.download` call failed; ``report`` says which.
+
+    Raised only with ``raise_on_error=True``, after every other file was attempted.
+    """
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
 class SearchError(XStacError):
     """A catalogue search failed: input that is not valid (CQL2 that does not parse, an unknown
     ``query`` operator), an unreachable catalogue, or a server answer no fallback could work

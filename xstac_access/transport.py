@@ -1,7 +1,8 @@
 """Plain byte transport for the small reads the engine does itself, with credentials.
 
 Item JSON, the first bytes of a file for format sniffing, redirect resolution before GDAL opens a
-file, and the diagnosis of a failed open all go through :func:`fetch`. It speaks HTTP(S),
+file, and the diagnosis of a failed open all go through :func:`fetch`; downloads stream through
+:func:`stream` (HTTP(S) only, extra headers such as ``Range`` and ``If-Range``). It speaks HTTP(S),
 ``s3://`` (s3fs) and local paths, and turns every failure into a typed
 :mod:`xstac_access.errors` exception naming the host, never a secret.
 
@@ -15,8 +16,10 @@ expired signature) refreshes the credential once and retries.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
@@ -28,6 +31,8 @@ from .credentials.material import NO_MATERIAL, Material
 from .credentials.secrets import get_logger
 
 if TYPE_CHECKING:
+    import requests
+
     from .credentials.broker import Access, Broker
     from .credentials.providers import Provider
 
@@ -181,7 +186,8 @@ def fetch_tail(
     For formats whose index sits at the end (zip): the size is learnt from ``Content-Range``
     instead of a request of its own. A server that ignores ranges sends the whole file.
     """
-    resp, landing = _response(href, f"bytes=-{length}", what, access, broker or _default_broker())
+    headers = {"Range": f"bytes=-{length}"}
+    resp, landing = _response(href, headers, what, access, broker or _default_broker())
     body = resp.content
     if looks_like_html(body):
         raise login_page_error(landing.href, what)
@@ -191,51 +197,84 @@ def fetch_tail(
     return len(body), body[-length:]
 
 
+def stream(
+    href: str,
+    *,
+    headers: Mapping[str, str],
+    access: Access,
+    broker: Broker | None = None,
+    what: str = "asset",
+) -> tuple[requests.Response, Landing]:
+    """Open a streaming GET of an http(s) ``href``: ``(response, where it landed)``.
+
+    ``headers`` (``Range``, ``If-Range``, ``Accept-Encoding``...) go with every hop; credentials
+    are added per hop as in :func:`fetch`. The status is checked (>= 400 raises the typed error)
+    but the body is left unread, so a download can write it chunk by chunk without holding a
+    file in memory. The caller closes the response.
+    """
+    return _response(href, dict(headers), what, access, broker or _default_broker(), stream=True)
+
+
 def _fetch_http(
     href: str, byte_range: tuple[int, int] | None, what: str, access: Access, broker: Broker
 ) -> tuple[bytes, Landing]:
-    header = None if byte_range is None else f"bytes={byte_range[0]}-{byte_range[1] - 1}"
-    resp, landing = _response(href, header, what, access, broker)
+    headers = {} if byte_range is None else {"Range": f"bytes={byte_range[0]}-{byte_range[1] - 1}"}
+    resp, landing = _response(href, headers, what, access, broker)
     body = resp.content
     if byte_range is not None and resp.status_code == 200:
         body = body[byte_range[0] : byte_range[1]]  # server ignored Range
     return body, landing
 
 
-def _response(href: str, range_header: str | None, what: str, access: Access, broker: Broker):
+def _response(
+    href: str,
+    headers: dict[str, str],
+    what: str,
+    access: Access,
+    broker: Broker,
+    *,
+    stream: bool = False,
+):
     """The final response for ``href`` (redirects followed, one refresh after a refusal)."""
     retried = False
     while True:
         material = access.material()
-        resp, landing = _follow(href, range_header, what, access, material, broker)
+        resp, landing = _follow(href, headers, what, access, material, broker, stream)
         if resp.status_code in (401, 403) and access.needed and not retried:
             log.info(
                 "%s refused the credential for %s; refreshing once", host_of(landing.href), what
             )
+            resp.close()
             access.invalidate(material)
             retried = True
             continue
+        if resp.status_code >= 400:
+            resp.close()
         raise_for_status(resp.status_code, landing.href, what)
         return resp, landing
 
 
 def _follow(
     href: str,
-    range_header: str | None,
+    extra_headers: dict[str, str],
     what: str,
     access: Access,
     material: Material,
     broker: Broker,
+    stream: bool = False,
 ):
     import requests
 
-    range_headers = {"Range": range_header} if range_header else {}
     url, provider, login = href, access.provider, None
     for _ in range(MAX_REDIRECTS):
-        headers = {**range_headers, **material.http_headers()}
+        headers = {**extra_headers, **material.http_headers()}
         try:
             resp = _session().get(
-                material.sign(url), headers=headers, timeout=TIMEOUT, allow_redirects=False
+                material.sign(url),
+                headers=headers,
+                timeout=TIMEOUT,
+                allow_redirects=False,
+                stream=stream,
             )
         except requests.RequestException as exc:
             raise errors.AccessError(
@@ -248,6 +287,7 @@ def _follow(
             login.keep_cookies(url, dict(resp.cookies))
         if resp.status_code not in _REDIRECTS or "Location" not in resp.headers:
             return resp, Landing(url, provider)
+        resp.close()  # a streamed hop's body is unread: give its connection back
         url = urljoin(url, resp.headers["Location"])
         log.debug("%s redirected %s to %s", what, host_of(href), host_of(url))
         login = broker.login_provider(url) or login
@@ -277,10 +317,17 @@ def _fetch_s3(
     options = material.s3_options() or {"anon": True}
     fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
     path = href[len("s3://") :]
-    try:
+    with s3_errors(href, what):
         if byte_range is None:
             return fs.cat_file(path)
         return fs.cat_file(path, start=byte_range[0], end=byte_range[1])
+
+
+@contextlib.contextmanager
+def s3_errors(href: str, what: str) -> Iterator[None]:
+    """Turn the builtin errors of an s3fs call on ``href`` into typed errors naming the bucket."""
+    try:
+        yield
     except FileNotFoundError:
         raise errors.HrefNotFoundError(
             f"{what} at {safe_href(href)} does not exist in bucket {host_of(href)}",

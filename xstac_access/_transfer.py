@@ -1,0 +1,447 @@
+"""One file of a download: a ``.part`` file, resume, verification, then an atomic rename.
+
+Bytes go to ``<name>.part``; ``<name>.part.json`` beside it records where they come from (safe
+href, total size, ``ETag``/``Last-Modified``, never a credential). The final name appears only
+by ``os.replace`` once the size is complete and the checksum verified, so a crash or a cut
+connection leaves at most the ``.part`` pair, which the next call resumes:
+
+* HTTP: ``Range: bytes=<have>-`` with ``If-Range`` (the recorded ETag, else Last-Modified). The
+  answer is used only if it is a 206 whose ``Content-Range`` starts at ``<have>`` and ends at the
+  recorded size, with the same validators; a 200 (file changed, or ranges not supported) is
+  written from byte 0 instead, anything else restarts from zero.
+* S3: the object's size and ETag (from one ``HEAD``) must match the record; reads are ranged.
+
+Streams come from :func:`xstac_access.transport.stream` (per-hop credentials, redirects, one
+refresh on 401) and s3fs filesystems from :func:`~xstac_access.credentials.filesystems.
+filesystem_for`; this module only decides what to ask for and what to keep.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import errors, transport
+from ._hrefs import host_of, safe_href, scheme_of
+from ._multihash import Multihash
+from .credentials.broker import Broker
+from .credentials.secrets import get_logger
+
+log = get_logger(__name__)
+
+HTTP_CHUNK = 1 << 20  # bytes per read from a stream: few syscalls, smooth progress bars
+S3_CHUNK = 8 << 20  # bytes per ranged S3 GET
+#: HTTP statuses worth another try: the server was busy or a gateway hiccuped.
+TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to fetch: from where, to where, and what the catalogue promises about it."""
+
+    href: str
+    path: Path
+    label: str  # how messages name it, e.g. "asset 'red' of item 'S2A_…'"
+    size: int | None = None  # file:size
+    checksum: Multihash | None = None  # file:checksum, when it names a function we can compute
+    html_ok: bool = False  # the asset itself is an HTML page: do not take it for a login wall
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What fetching one file did: ``status`` fetched/resumed/skipped, file size, attempts.
+
+    Bytes received are counted by the :class:`Progress` the caller passes (it sees them all,
+    those of cut attempts included).
+    """
+
+    status: str
+    size: int
+    attempts: int
+
+
+class Progress(Protocol):
+    """Where a transfer reports its bytes (a progress bar, or nothing)."""
+
+    def start(self, total: int | None, done: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
+
+
+class Interrupted(errors.AccessError):
+    """The transfer stopped before the last byte (connection cut, short body): resumable."""
+
+
+@dataclass
+class _Body:
+    """An opened source: total size, the offset it starts at, its validators and its bytes."""
+
+    total: int | None
+    start: int
+    validators: dict[str, Any]
+    chunks: Iterator[bytes]
+    close: Callable[[], None]
+
+
+def fetch_file(
+    job: Job,
+    broker: Broker,
+    *,
+    resume: bool,
+    overwrite: bool,
+    retries: int,
+    progress: Progress,
+    stop: threading.Event,
+) -> Outcome:
+    """Fetch one file to ``job.path`` (see the module docstring); raise a typed error on failure.
+
+    ``retries`` more attempts follow a cut connection or a transient status (429, 503...), each
+    resuming from the ``.part`` when ``resume``. An existing final file is checked instead of
+    fetched unless ``overwrite``.
+    """
+    source = _source(job, broker)
+    if job.path.exists() and not overwrite:
+        outcome = _check_existing(job, source)
+        progress.start(outcome.size, outcome.size)  # complete already: count it as done
+        return outcome
+    part = _PartFile(job.path, job.href)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            start, size, hasher = _attempt(job, source, part, resume, progress, stop)
+            break
+        except errors.AccessError as exc:
+            if attempt > retries or stop.is_set() or not _retryable(exc):
+                raise
+            delay = min(0.25 * 2**attempt, 5.0)
+            log.info("%s: %s; trying again in %.1f s", job.label, exc, delay)
+            stop.wait(delay)
+    _verify(job, part, size, hasher)
+    part.commit()
+    return Outcome("resumed" if start > 0 else "fetched", size, attempt)
+
+
+def _source(job: Job, broker: Broker) -> _HttpSource | _S3Source:
+    scheme = scheme_of(job.href)
+    if scheme in ("http", "https"):
+        return _HttpSource(job, broker)
+    if scheme == "s3":
+        return _S3Source(job, broker)
+    raise errors.AccessError(
+        f"{job.label}: download reads http(s):// and s3:// hrefs, not {safe_href(job.href)}",
+        href=safe_href(job.href),
+        host=host_of(job.href),
+    )
+
+
+def _retryable(exc: errors.AccessError) -> bool:
+    """A cut transfer, an unreachable host or a transient status; not a refusal or a 404."""
+    if isinstance(exc, errors.AuthError | errors.HrefNotFoundError):
+        return False
+    return exc.status is None or exc.status in TRANSIENT
+
+
+def _attempt(
+    job: Job,
+    source: _HttpSource | _S3Source,
+    part: _PartFile,
+    resume: bool,
+    progress: Progress,
+    stop: threading.Event,
+) -> tuple[int, int, Any]:
+    """One try: open from the resume point, append to the ``.part``.
+
+    Returns ``(offset it started at, bytes now in the .part, the hasher fed all of them)``.
+    """
+    offset, saved = part.resume_point() if resume else (0, {})
+    body = source.open(offset, saved)
+    try:
+        if job.size is not None and body.total is not None and body.total != job.size:
+            part.discard()
+            raise errors.ChecksumError(
+                f"{job.label}: the server has {body.total} bytes but the catalogue's file:size "
+                f"says {job.size}; not downloaded (the catalogue or the file is out of date)"
+            )
+        if body.start == 0:
+            part.begin({"size": body.total, **body.validators})
+        hasher = job.checksum.new() if job.checksum is not None else None
+        if hasher is not None and body.start:
+            part.hash_prefix(body.start, hasher)
+        progress.start(body.total, body.start)
+        have = body.start + part.append(body.start, body.chunks, hasher, progress, stop)
+    finally:
+        body.close()
+    if body.total is not None and have != body.total:
+        raise Interrupted(
+            f"{job.label}: the transfer stopped at {have} of {body.total} bytes",
+            href=safe_href(job.href),
+            host=host_of(job.href),
+        )
+    return body.start, have, hasher
+
+
+def _verify(job: Job, part: _PartFile, size: int, hasher: Any) -> None:
+    """Check the complete ``.part`` against file:size and file:checksum; discard it if wrong."""
+    problem = None
+    if job.size is not None and size != job.size:
+        problem = f"has {size} bytes where the catalogue's file:size says {job.size}"
+    elif hasher is not None and not job.checksum.matches(hasher):
+        problem = f"does not match the catalogue's file:checksum ({job.checksum.name})"
+    if problem is not None:
+        part.discard()
+        raise errors.ChecksumError(
+            f"{job.label}: the downloaded file {problem}; it was not kept. Try again; if it "
+            f"persists, the catalogue or the copy at {host_of(job.href)} is wrong."
+        )
+
+
+def _check_existing(job: Job, source: _HttpSource | _S3Source) -> Outcome:
+    """An existing final file: skipped when size (and checksum) match, else an error."""
+    size = job.path.stat().st_size
+    expected = job.size if job.size is not None else source.probe_size()
+    if size != expected:
+        raise errors.ChecksumError(
+            f"{job.label}: {job.path} exists with {size} bytes but the asset has {expected}; "
+            "pass overwrite=True to replace it"
+        )
+    if job.checksum is not None and (hasher := job.checksum.new()) is not None:
+        _hash_file(job.path, size, hasher)
+        if not job.checksum.matches(hasher):
+            raise errors.ChecksumError(
+                f"{job.label}: {job.path} exists but does not match the catalogue's "
+                f"file:checksum ({job.checksum.name}); pass overwrite=True to replace it"
+            )
+    return Outcome("skipped", size, 0)
+
+
+def _hash_file(path: Path, length: int, hasher: Any) -> None:
+    with open(path, "rb") as fh:
+        while length > 0 and (block := fh.read(min(HTTP_CHUNK, length))):
+            hasher.update(block)
+            length -= len(block)
+
+
+class _PartFile:
+    """``<name>.part`` and its ``.part.json`` record: where a resume starts, what it must match."""
+
+    def __init__(self, final: Path, href: str) -> None:
+        self.final = final
+        self.path = final.with_name(final.name + ".part")
+        self.record = final.with_name(final.name + ".part.json")
+        self.href = safe_href(href)
+
+    def resume_point(self) -> tuple[int, dict[str, Any]]:
+        """``(bytes already here, recorded validators)``; ``(0, {})`` when nothing resumable."""
+        try:
+            saved = json.loads(self.record.read_text())
+            have = self.path.stat().st_size
+        except (OSError, ValueError):
+            return 0, {}
+        if not isinstance(saved, dict) or saved.get("href") != self.href or not have:
+            return 0, {}
+        if isinstance(saved.get("size"), int) and have >= saved["size"]:
+            return 0, {}  # as long as the whole file, yet never renamed: do not trust it
+        return have, saved
+
+    def begin(self, record: dict[str, Any]) -> None:
+        """Start from byte 0: an empty ``.part`` and a fresh record of the source."""
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_bytes(b"")
+        tmp = self.record.with_name(self.record.name + ".tmp")
+        tmp.write_text(json.dumps({"href": self.href, **record}))
+        os.replace(tmp, self.record)
+
+    def hash_prefix(self, length: int, hasher: Any) -> None:
+        _hash_file(self.path, length, hasher)
+
+    def append(
+        self,
+        start: int,
+        chunks: Iterator[bytes],
+        hasher: Any,
+        progress: Progress,
+        stop: threading.Event,
+    ) -> int:
+        """Write ``chunks`` from offset ``start`` (dropping anything after it); bytes written."""
+        written = 0
+        with open(self.path, "r+b") as fh:
+            fh.seek(start)
+            fh.truncate()
+            for chunk in chunks:
+                fh.write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                written += len(chunk)
+                progress.advance(len(chunk))
+                if stop.is_set():
+                    raise Interrupted("download cancelled", href=self.href)
+            fh.flush()
+            os.fsync(fh.fileno())  # the rename must never publish bytes still in flight
+        return written
+
+    def commit(self) -> None:
+        """Publish the verified ``.part`` under the final name (atomic), forget the record."""
+        os.replace(self.path, self.final)
+        self.record.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.record.unlink(missing_ok=True)
+
+
+class _HttpSource:
+    """An http(s) href through the transport: streamed, ranged, with the broker's credential."""
+
+    def __init__(self, job: Job, broker: Broker) -> None:
+        self.job = job
+        self.broker = broker
+        self.access = broker.access(job.href)
+
+    def probe_size(self) -> int:
+        """The remote size, from a one-byte ranged GET (what a HEAD would say, redirects and
+        credentials included)."""
+        total, _ = transport.fetch_tail(
+            self.job.href, 1, access=self.access, broker=self.broker, what=self.job.label
+        )
+        return total
+
+    def open(self, offset: int, saved: dict[str, Any]) -> _Body:
+        headers = {"Accept-Encoding": "identity"}  # byte offsets must be the file's own
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            validator = _if_range(saved)
+            if validator:
+                headers["If-Range"] = validator
+        try:
+            resp, landing = transport.stream(
+                self.job.href,
+                headers=headers,
+                access=self.access,
+                broker=self.broker,
+                what=self.job.label,
+            )
+        except errors.AccessError as exc:
+            if offset and exc.status == 416:  # the .part is not a prefix of this file
+                return self.open(0, {})
+            raise
+        validators = {
+            name: resp.headers[header]
+            for name, header in (("etag", "ETag"), ("last_modified", "Last-Modified"))
+            if header in resp.headers
+        }
+        start, total = 0, _int(resp.headers.get("Content-Length"))
+        if offset and resp.status_code == 206:
+            if not _continues(resp.headers.get("Content-Range", ""), offset, saved, validators):
+                log.info("%s changed since the .part was written; starting over", self.job.label)
+                resp.close()
+                return self.open(0, {})
+            start, total = offset, int(saved["size"])
+        elif offset:
+            log.info(
+                "%s: no ranged answer (HTTP %d); starting over", self.job.label, resp.status_code
+            )
+        chunks = _stream_chunks(resp, self.job.label)
+        try:
+            first = next(chunks, b"")
+            if not self.job.html_ok and (
+                is_html_type(resp.headers.get("Content-Type"))
+                or (start == 0 and transport.looks_like_html(first))
+            ):
+                raise transport.login_page_error(landing.href, self.job.label)
+        except BaseException:
+            resp.close()
+            raise
+        return _Body(total, start, validators, itertools.chain((first,), chunks), resp.close)
+
+
+def _stream_chunks(resp: Any, label: str) -> Iterator[bytes]:
+    """The body as it arrives (``read1``: what the socket has, up to a chunk), so a cut
+    connection loses nothing already received; a broken stream becomes :class:`Interrupted`."""
+    from urllib3.exceptions import HTTPError
+
+    try:
+        while chunk := resp.raw.read1(HTTP_CHUNK):
+            yield chunk
+    except HTTPError as exc:
+        host = host_of(resp.url)
+        raise Interrupted(
+            f"{label}: the connection to {host} broke off ({exc.__class__.__name__})",
+            href=safe_href(resp.url),
+            host=host,
+        ) from None
+
+
+def _if_range(saved: dict[str, Any]) -> str | None:
+    """The validator for ``If-Range``: a strong ETag, else Last-Modified (RFC 9110 13.1.5)."""
+    etag = saved.get("etag")
+    if isinstance(etag, str) and not etag.startswith("W/"):
+        return etag
+    modified = saved.get("last_modified")
+    return modified if isinstance(modified, str) else None
+
+
+def _continues(
+    content_range: str, offset: int, saved: dict[str, Any], validators: dict[str, Any]
+) -> bool:
+    """True when a 206 is the rest of the very file the ``.part`` holds the start of."""
+    match = _CONTENT_RANGE.fullmatch(content_range.strip())
+    if match is None or not isinstance(saved.get("size"), int):
+        return False
+    first, last, total = (int(g) for g in match.groups())
+    if (first, last, total) != (offset, saved["size"] - 1, saved["size"]):
+        return False
+    return all(saved.get(k) == v for k, v in validators.items() if saved.get(k) is not None)
+
+
+def is_html_type(content_type: str | None) -> bool:
+    """True for an HTML media type (parameters ignored)."""
+    return (content_type or "").split(";")[0].strip().lower() in (
+        "text/html",
+        "application/xhtml+xml",
+    )
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+class _S3Source:
+    """An ``s3://`` href through the broker's s3fs options: one HEAD, then ranged GETs."""
+
+    def __init__(self, job: Job, broker: Broker) -> None:
+        from .credentials.filesystems import filesystem_for
+
+        self.job = job
+        self.fs = filesystem_for(job.href, broker)
+        self.key = job.href[len("s3://") :]
+
+    def _info(self) -> dict[str, Any]:
+        with transport.s3_errors(self.job.href, self.job.label):
+            return self.fs.info(self.key)
+
+    def probe_size(self) -> int:
+        return int(self._info()["size"])
+
+    def open(self, offset: int, saved: dict[str, Any]) -> _Body:
+        info = self._info()
+        total = int(info["size"])
+        validators = {"etag": str(info["ETag"])} if info.get("ETag") else {}
+        if offset and (saved.get("size") != total or saved.get("etag") != validators.get("etag")):
+            log.info("%s changed since the .part was written; starting over", self.job.label)
+            offset = 0
+        return _Body(total, offset, validators, self._chunks(offset, total), lambda: None)
+
+    def _chunks(self, start: int, total: int) -> Iterator[bytes]:
+        for begin in range(start, total, S3_CHUNK):
+            with transport.s3_errors(self.job.href, self.job.label):
+                block = self.fs.cat_file(self.key, start=begin, end=min(begin + S3_CHUNK, total))
+            yield block

@@ -1,0 +1,396 @@
+"""Download STAC assets to disk: in parallel, resumable, verified, with the broker's credentials.
+
+``download(items_or_assets, dest)`` accepts what :func:`~xstac_access.resolve.resolve` accepts (a
+``pystac.Item`` or ``Asset``, an item dict or URL, an asset href) and also many of them: an
+``ItemCollection``, a FeatureCollection dict or any list of the above.
+
+Which assets (``assets=None``): per item, those with role ``data`` that are single files (Zarr
+stores are directories, not files, and are left out); when an item has both, archives (role
+``archive``: a zip repackaging the other data assets, like a Biomass ``product``) are left out
+too. An item with no ``data`` role anywhere (legacy items without roles) gets all its file
+assets; one whose data assets are all Zarr stores gets a failed entry per store saying so.
+``assets=`` takes keys or ``fnmatch`` patterns (``"B0*"``; ``"*"`` for every asset); a plain key
+an item lacks is a failed entry naming the keys it has.
+
+Where: ``dest/<item id>/<file name>``, the file name being the last segment of the href (query
+dropped). A name without an extension (``…/Products(…)/$value``) becomes ``<asset key>`` plus
+the media type's extension. Different files that would get one name are prefixed:
+``<asset key>-<name>``, or ``<8 hex of the href's sha256>-<name>`` for bare hrefs. Unsafe
+characters in ids and names become ``_``. A bare href goes to ``dest/<file name>``.
+
+How: see :mod:`xstac_access._transfer` (``.part`` files, resume with ``Range``/``If-Range``,
+checks, atomic rename). A file whose bytes fail ``file:checksum`` or ``file:size`` is deleted,
+``.part`` included, since resuming wrong bytes cannot make them right; a cut transfer keeps its
+``.part`` for the next call. A final file that is already there is skipped when its size (and
+checksum, if the item gives one) match: no request when the item gives ``file:size``, one
+1-byte request otherwise; when it differs it is left alone and reported as failed unless
+``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import mimetypes
+import os
+import re
+import sys
+import threading
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from . import _multihash, errors
+from ._hrefs import safe_href
+from ._progress import Bars
+from ._transfer import Job, Outcome, fetch_file, is_html_type
+from .credentials.config import broker_from
+from .credentials.secrets import get_logger
+from .resolve import Target, item_of, resolve
+
+__all__ = ["DownloadEntry", "DownloadReport", "download"]
+
+Status = Literal["fetched", "resumed", "skipped", "failed"]
+log = get_logger(__name__)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
+
+
+@dataclass(frozen=True)
+class DownloadEntry:
+    """One file of a download.
+
+    ``status``: ``fetched`` (downloaded whole), ``resumed`` (completed on top of bytes a former
+    attempt left in ``.part``), ``skipped`` (already complete) or ``failed`` (``error`` says why).
+    ``bytes`` counts what this call received over the network for it (a failed, cut transfer
+    included); ``size`` is the size of the final file. ``href`` never carries a query string.
+    ``exception`` is the typed error behind ``error`` (an :class:`~xstac_access.errors.AuthError`
+    for a login page, a :class:`~xstac_access.errors.ChecksumError` for wrong bytes...).
+    """
+
+    item: str | None
+    asset: str | None
+    href: str
+    path: Path | None  # None for an asset key the item does not have
+    status: Status
+    bytes: int = 0
+    size: int | None = None
+    error: str | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+    exception: Exception | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class DownloadReport:
+    """What a :func:`download` call did, file by file, with totals and a summary."""
+
+    entries: tuple[DownloadEntry, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.failed
+
+    @property
+    def failed(self) -> list[DownloadEntry]:
+        return [e for e in self.entries if e.status == "failed"]
+
+    @property
+    def paths(self) -> list[Path]:
+        """The complete files on disk (fetched, resumed or skipped), in input order."""
+        return [e.path for e in self.entries if e.status != "failed" and e.path is not None]
+
+    @property
+    def bytes(self) -> int:
+        """Bytes received over the network by this call."""
+        return sum(e.bytes for e in self.entries)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of files per status."""
+        return dict(Counter(e.status for e in self.entries))
+
+    def summary(self) -> str:
+        """One line of totals, then one line per failed file."""
+        counts = self.counts
+        parts = [f"{counts.get(s, 0)} {s}" for s in ("fetched", "resumed", "skipped", "failed")]
+        lines = [
+            f"{len(self.entries)} files: {', '.join(parts)}; "
+            f"{self.bytes / 1e6:.1f} MB received in {self.seconds:.1f} s"
+        ]
+        lines += [f"  failed: {e.error}" for e in self.failed]
+        return "\n".join(lines)
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~xstac_access.errors.DownloadError` (carrying this report) if any
+        file failed."""
+        if self.failed:
+            raise errors.DownloadError(self.summary(), self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def download(
+    items_or_assets: Any,
+    dest: str | os.PathLike[str],
+    *,
+    assets: str | Iterable[str] | None = None,
+    parallel: int = 4,
+    resume: bool = True,
+    verify: bool = True,
+    progress: bool = True,
+    overwrite: bool = False,
+    retries: int = 2,
+    raise_on_error: bool = False,
+    credentials: Any = None,
+) -> DownloadReport:
+    """Download assets to ``dest`` (see the module docstring for which, where and how).
+
+    ``parallel`` files move at once (threads). ``resume`` continues a ``.part`` left by an
+    earlier call or a cut attempt (``False``: always start from byte 0); ``retries`` more
+    attempts follow a cut connection or a transient HTTP status. ``verify`` checks
+    ``file:checksum`` when the item gives one (the size is always checked). ``progress`` shows a
+    tqdm bar per file and one for the set, on a terminal only. ``overwrite`` re-downloads files
+    that already exist. ``credentials`` is what ``open_dataset`` takes (a broker, or presets and
+    rules). One file failing does not stop the others: the report says which failed and why;
+    ``raise_on_error=True`` raises :class:`~xstac_access.errors.DownloadError` afterwards.
+    """
+    began = time.monotonic()
+    broker = broker_from(credentials)
+    planned = _plan(items_or_assets, Path(dest), assets, broker, verify)
+    jobs = [p for p in planned if isinstance(p, _Planned)]
+    bars = Bars([p.job for p in jobs], parallel, enabled=progress and sys.stderr.isatty())
+    stop = threading.Event()
+    options = {"resume": resume, "overwrite": overwrite, "retries": retries, "stop": stop}
+    results: dict[int, DownloadEntry] = {}
+    with bars, ThreadPoolExecutor(max(1, parallel), thread_name_prefix="download") as pool:
+        futures = {id(p): pool.submit(_run, p, broker, bars, options) for p in jobs}
+        try:
+            for planned_job in jobs:
+                results[id(planned_job)] = futures[id(planned_job)].result()
+        except BaseException:  # Ctrl-C: stop the transfers, leaving their .part files
+            stop.set()
+            for future in futures.values():
+                future.cancel()
+            raise
+    entries = tuple(p if isinstance(p, DownloadEntry) else results[id(p)] for p in planned)
+    report = DownloadReport(entries, time.monotonic() - began)
+    log.info("download: %s", report.summary())
+    if raise_on_error:
+        report.raise_for_errors()
+    return report
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A job and the names the report gives it."""
+
+    job: Job
+    item: str | None
+    asset: str | None
+
+
+def _run(planned: _Planned, broker: Any, bars: Bars, options: dict[str, Any]) -> DownloadEntry:
+    """Fetch one planned file; any failure becomes a failed entry, never an exception."""
+    job, began = planned.job, time.monotonic()
+    outcome: Outcome | None = None
+    failure: Exception | None = None
+    with bars.file(job) as bar:  # the bar also counts the bytes received
+        try:
+            outcome = fetch_file(job, broker, progress=bar, **options)
+        except Exception as exc:  # one file failing must not stop the others
+            failure = exc
+    base = {"item": planned.item, "asset": planned.asset, "href": safe_href(job.href)}
+    seconds = time.monotonic() - began
+    if outcome is None:
+        typed = isinstance(failure, errors.XStacError)  # their messages are secret-free
+        error = str(failure) if typed else _describe(failure, job)
+        log.info("%s failed: %s", job.label, error)
+        return DownloadEntry(
+            **base, path=job.path, status="failed", error=error, seconds=seconds,
+            bytes=bar.moved, exception=failure if typed else None,
+        )  # fmt: skip
+    return DownloadEntry(
+        **base,
+        path=job.path,
+        status=outcome.status,  # type: ignore[arg-type]
+        bytes=bar.moved,
+        size=outcome.size,
+        attempts=outcome.attempts,
+        seconds=seconds,
+    )
+
+
+def _describe(exc: Exception, job: Job) -> str:
+    """A message for an unexpected error; local I/O errors (disk full) keep their text."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{job.label}: {exc.strerror or exc.__class__.__name__} ({exc.filename})"
+    return f"{job.label}: {exc.__class__.__name__}"
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def _plan(
+    obj: Any, dest: Path, assets: str | Iterable[str] | None, broker: Any, verify: bool
+) -> list[_Planned | DownloadEntry]:
+    """Jobs for every selected asset, and failed entries for what cannot be downloaded."""
+    patterns = [assets] if isinstance(assets, str) else list(assets) if assets else None
+    found: list[tuple[Target, None] | tuple[None, DownloadEntry]] = []
+    for single in _inputs(obj):
+        item = item_of(single, broker=broker)
+        if item is None:
+            found.append((resolve(single, broker=broker), None))
+            continue
+        keys, missing = _select(item, patterns)
+        found += [(resolve(item, key, broker=broker), None) for key in keys]
+        for key in missing:
+            error = f"item {item.get('id')!r} has no asset {key!r}; its assets are: " + ", ".join(
+                sorted(item["assets"])
+            )
+            entry = DownloadEntry(item.get("id"), key, "", None, "failed", error=error)
+            found.append((None, entry))
+    paths = _paths([t for t, _ in found if t is not None], dest)
+    planned: list[_Planned | DownloadEntry] = []
+    seen: set[Path] = set()
+    for target, entry in found:
+        if target is None:
+            planned.append(entry)
+        elif paths[id(target)] not in seen:  # the same file asked for twice: fetched once
+            seen.add(paths[id(target)])
+            planned.append(_job(target, paths[id(target)], verify))
+    return planned
+
+
+def _inputs(obj: Any) -> Iterator[Any]:
+    """Each single item or asset in ``obj`` (collections and lists flattened)."""
+    import pystac
+
+    if isinstance(obj, pystac.ItemCollection):
+        yield from obj
+    elif isinstance(obj, Mapping) and obj.get("type") == "FeatureCollection":
+        for feature in obj.get("features") or ():
+            yield from _inputs(feature)
+    elif isinstance(obj, list | tuple):
+        for element in obj:
+            yield from _inputs(element)
+    else:
+        yield obj
+
+
+def _select(item: Mapping[str, Any], patterns: list[str] | None) -> tuple[list[str], list[str]]:
+    """``(keys to fetch, plain keys asked for but missing)`` (see the module docstring)."""
+    item_assets: Mapping[str, Any] = item.get("assets") or {}
+    if patterns is not None:
+        keys = [k for k in item_assets if any(fnmatch.fnmatchcase(k, p) for p in patterns)]
+        missing = [p for p in patterns if not _is_glob(p) and p not in item_assets]
+        return keys, missing
+    usable = {k: a for k, a in item_assets.items() if isinstance(a, Mapping)}
+    data = [k for k, a in usable.items() if "data" in (a.get("roles") or ())]
+    if not data:
+        return [k for k, a in usable.items() if not _is_store(a)], []
+    files = [k for k in data if not _is_store(usable[k])]
+    if not files:
+        return data, []  # only Zarr stores: each is reported as one
+    plain = [k for k in files if "archive" not in (usable[k].get("roles") or ())]
+    return plain or files, []
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def _is_store(asset: Mapping[str, Any]) -> bool:
+    """A Zarr store (a directory of objects), which a file download cannot copy."""
+    href = str(asset.get("href", ""))
+    return "zarr" in str(asset.get("type") or "").lower() or href.rstrip("/").endswith(".zarr")
+
+
+def _job(target: Target, path: Path, verify: bool) -> _Planned | DownloadEntry:
+    item_id = target.item.get("id") if target.item else None
+    if _is_store(target.asset) or target.href.endswith("/"):
+        return DownloadEntry(
+            item_id,
+            target.key,
+            safe_href(target.href),
+            path,
+            "failed",
+            error=f"{target.label} is a Zarr store (a directory): download copies single files; "
+            "open it with xarray instead",
+        )
+    size = target.asset.get("file:size")
+    job = Job(
+        href=target.href,
+        path=path,
+        label=target.label,
+        size=size if isinstance(size, int) and size >= 0 else None,
+        checksum=_checksum(target) if verify else None,
+        html_ok=is_html_type(target.media_type) or target.extension in (".html", ".htm"),
+    )
+    return _Planned(job, item_id, target.key)
+
+
+def _checksum(target: Target) -> _multihash.Multihash | None:
+    """The asset's ``file:checksum`` when it can be verified here; a warning when it cannot."""
+    value = target.asset.get("file:checksum")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = _multihash.parse(value)
+    except ValueError as exc:
+        warnings.warn(
+            f"{target.label}: file:checksum is not a multihash ({exc}); only its size is checked",
+            stacklevel=5,  # the caller of download()
+        )
+        return None
+    if parsed.new() is None:
+        warnings.warn(
+            f"{target.label}: file:checksum uses {parsed.name}, which xstac-access cannot "
+            "compute; only its size is checked",
+            stacklevel=5,  # the caller of download()
+        )
+        return None
+    return parsed
+
+
+def _paths(targets: list[Target], dest: Path) -> dict[int, Path]:
+    """Where each target goes (by ``id``): ``dest/<item id>/<name>``, collisions resolved."""
+    wanted: dict[int, Path] = {}
+    for target in targets:
+        item_id = target.item.get("id") if target.item else None
+        folder = dest / _safe(str(item_id)) if item_id else dest
+        wanted[id(target)] = folder / _file_name(target)
+    hrefs: dict[Path, set[str]] = {}
+    for target in targets:
+        hrefs.setdefault(wanted[id(target)], set()).add(target.href)
+    paths = {}
+    for target in targets:
+        path = wanted[id(target)]
+        if len(hrefs[path]) > 1:  # different files, same name: prefix the key (or a hash)
+            prefix = target.key or hashlib.sha256(target.href.encode()).hexdigest()[:8]
+            path = path.with_name(f"{_safe(prefix)}-{path.name}")
+        paths[id(target)] = path
+    return paths
+
+
+def _file_name(target: Target) -> str:
+    name = _safe(unquote(PurePosixPath(urlsplit(target.href).path).name))
+    if "." in name.strip("."):
+        return name
+    media = (target.media_type or "").split(";")[0].strip()
+    extension = mimetypes.guess_extension(media) if media else None
+    return _safe(target.key or name or "asset") + (extension or "")
+
+
+def _safe(component: str) -> str:
+    """A file-name component with only portable characters, never ``.``/``..`` or hidden."""
+    cleaned = _UNSAFE.sub("_", component).lstrip(".")
+    return cleaned or "_"
