@@ -23,6 +23,8 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
     for this call), ``overview_level`` (GDAL overview index for COGs), ``group`` (a group of a
     Zarr or netCDF asset), ``member`` (a file inside a zip asset, glob allowed),
     ``georeference``/``kml`` (pictures: georeference from the item's KML quad, or this one).
+    An ItemCollection, a list of items or a search result is loaded into one lazy cube (see
+    :func:`xstac_access.load`) with ``bands``, ``resolution``, ``crs`` and ``bbox``.
     """
 
     description = "Open STAC items and assets (COG/GeoTIFF, ...) lazily, format chosen for you"
@@ -40,17 +42,23 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         "member",
         "georeference",
         "kml",
+        "bands",
+        "resolution",
+        "crs",
+        "bbox",
     )
     supports_groups = True
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        """True for pystac Items/Assets and STAC dicts; never claims other engines' paths."""
+        """True for pystac Items, Assets, ItemCollections and STAC dicts, never for plain paths."""
         module = type(filename_or_obj).__module__ or ""
-        if module.startswith("pystac") and type(filename_or_obj).__name__ in ("Item", "Asset"):
+        kind = type(filename_or_obj).__name__
+        if module.startswith("pystac") and kind in ("Item", "Asset", "ItemCollection"):
             return True
         if isinstance(filename_or_obj, Mapping):
             return "stac_version" in filename_or_obj or (
-                filename_or_obj.get("type") == "Feature" and "assets" in filename_or_obj
+                filename_or_obj.get("type") in ("Feature", "FeatureCollection")
+                and ("assets" in filename_or_obj or "features" in filename_or_obj)
             )
         return False
 
@@ -69,6 +77,10 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         member: str | None = None,
         georeference: bool | None = None,
         kml: str | None = None,
+        bands: str | list[str] | None = None,
+        resolution: float | None = None,
+        crs: str | None = None,
+        bbox: list[float] | None = None,
     ):
         from .engine import open_dataset
 
@@ -88,6 +100,10 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
                     ("member", member),
                     ("georeference", georeference),
                     ("kml", kml),
+                    ("bands", bands),
+                    ("resolution", resolution),
+                    ("crs", crs),
+                    ("bbox", bbox),
                 )
                 if v is not None
             },

@@ -21,6 +21,20 @@ from .readers import reader_for
 from .resolve import Target, item_of, resolve
 
 Credentials = Broker | dict[str, Any] | None
+_CUBE = ("bands", "resolution", "crs", "bbox")
+
+
+def is_collection(obj: Any) -> bool:
+    """An ItemCollection, a FeatureCollection dict, a search result or a list of items."""
+    if type(obj).__name__ == "ItemCollection" or hasattr(obj, "item_collection"):
+        return True
+    if isinstance(obj, dict):
+        return obj.get("type") == "FeatureCollection"
+    return (
+        isinstance(obj, (list, tuple))
+        and bool(obj)
+        and all(type(i).__name__ == "Item" or (isinstance(i, dict) and "assets" in i) for i in obj)
+    )
 
 
 def open_dataset(
@@ -41,6 +55,16 @@ def open_dataset(
     rules as taken by :func:`xstac_access.credentials.configure`, for this call only;
     ``storage_options`` (s3fs style) configure access to an ``s3://`` asset's bucket.
     """
+    if is_collection(obj):  # many items: one cube through odc-stac, lazily
+        from .load import load
+
+        cube_options = {k: reader_options.pop(k) for k in _CUBE if k in reader_options}
+        if reader_options or asset or reader:
+            raise errors.ResolveError(
+                "a collection of items is loaded as one cube; it takes bands=, resolution=, "
+                f"crs= and bbox=, not {sorted([*reader_options, *(['asset'] if asset else [])])}"
+            )
+        return load(obj, chunks={}, credentials=credentials, **cube_options)
     base = broker_from(credentials)
     target = resolve(obj, asset, purpose="dataset", broker=base)
     broker = call_broker(target, base, storage_options)

@@ -75,23 +75,32 @@ class RasterSource:
     def run(self, operation: Callable[[Any], T]) -> T:
         """``operation(dataset)`` under this source's GDAL settings and credential.
 
-        A refusal (401/403) refreshes the credential and tries once more; any other GDAL
-        failure is explained by :func:`diagnose`. Called from the main thread, the work moves
-        to a helper thread: there ``rasterio.Env`` is thread-local, while in the main thread it
+        The dataset is opened (or taken from this thread's cache) inside :meth:`call`.
+        """
+        return self.call(lambda material: operation(self._dataset(material)))
+
+    def call(self, work: Callable[[Material], T]) -> T:
+        """``work(material)`` inside this source's GDAL settings and credential.
+
+        ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use):
+        the readers pass a dataset operation, the many-item loader odc-stac's own read. A
+        refusal (401/403) refreshes the credential and tries once more; any other GDAL failure
+        is explained by :func:`diagnose`. Called from the main thread, the work moves to a
+        helper thread: there ``rasterio.Env`` is thread-local, while in the main thread it
         would set process-wide options that other threads' reads would inherit, token included.
         """
         if threading.current_thread() is threading.main_thread():
-            return _main_thread_pool().submit(self._run, operation).result()
-        return self._run(operation)
+            return _main_thread_pool().submit(self._call, work).result()
+        return self._call(work)
 
-    def _run(self, operation: Callable[[Any], T]) -> T:
+    def _call(self, work: Callable[[Material], T]) -> T:
         from rasterio.errors import RasterioError
 
         for attempt in (1, 2):
             material = self.material()
             try:
                 with _env(material):
-                    return operation(self._dataset(material))
+                    return work(material)
             except RasterioError as exc:
                 if (
                     attempt == 1

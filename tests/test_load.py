@@ -1,0 +1,149 @@
+"""Many-item loads through odc-stac with the broker's credentials, against the file server."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from xstac_access import credentials
+from xstac_access.load import BrokeredRioDriver, load
+from xstac_access.testing.stack import BANDS, value, write_stack
+
+N_ITEMS, SIZE = 20, 256
+
+
+@pytest.fixture(scope="module")
+def stack(local_world):
+    """20 items x 4 bands of 256 x 256 COGs, under the MAAP-protected prefix of the file server."""
+    root = local_world.replica.files_root / "maap" / "data" / "_tests_stack"
+    items = write_stack(
+        root, f"{local_world.endpoints.http}/maap/data/_tests_stack", n_items=N_ITEMS, size=SIZE
+    )
+    yield items
+    shutil.rmtree(root)
+
+
+@pytest.fixture
+def maap(local_world):
+    credentials.reset()
+    local_world.oidc.reset()
+    e = local_world.endpoints
+    offline = local_world.oidc.offline_token("maap", "maap-user")
+    return credentials.broker_from({"maap": {
+        "offline_token": offline, "client_secret": "offline-token-public-secret",
+        "token_url": f"{e.oidc}/realms/maap/protocol/openid-connect/token",
+        "hosts": [f"{e.http}/maap/data/*"],
+    }}), offline  # fmt: skip
+
+
+def test_twenty_items_load_into_one_cube_equal_to_the_per_item_reads(stack, maap, files):
+    broker, _ = maap
+    cube = load(stack, bands=list(BANDS), credentials=broker)
+    assert cube.sizes == {"time": N_ITEMS, "y": SIZE, "x": SIZE}
+    assert set(cube.data_vars) == set(BANDS)
+    for i in (0, 7, N_ITEMS - 1):
+        single = xr.open_dataset(stack[i], engine="stacasset", asset="nir", credentials=broker)
+        np.testing.assert_array_equal(
+            cube["nir"].isel(time=i).values, single["nir"].values.astype(cube["nir"].dtype)
+        )
+    rows, cols = np.indices((SIZE, SIZE))
+    np.testing.assert_array_equal(cube["green"].isel(time=3).values, value(1, 3, rows, cols))
+    log = [e for e in files.stats()["log"] if "/_tests_stack/" in e["path"]]
+    assert log and all(e["authorization"] for e in log)  # every read carried the bearer
+    assert {e["status"] for e in log} <= {200, 206}
+
+
+def forget_cached_blocks(items) -> None:
+    """GDAL keeps blocks it has read per URL for the process: make the next load ask again."""
+    from xstac_access.readers._gdal import clear_vsicurl_cache
+
+    for item in items:
+        for asset in item["assets"].values():
+            clear_vsicurl_cache("/vsicurl/" + asset["href"])
+
+
+def test_a_coarse_resolution_reads_overviews_and_moves_fewer_bytes(local_world, maap, files):
+    broker, _ = maap
+    root = local_world.replica.files_root / "maap" / "data" / "_tests_stack_big"
+    base = f"{local_world.endpoints.http}/maap/data/_tests_stack_big"
+    big = write_stack(root, base, n_items=2, bands=("red",), size=1024)
+    try:
+        files.reset()
+        full = load(big, bands=["red"], credentials=broker)
+        moved_full = sent(files.stats(), "/_tests_stack_big/")
+        forget_cached_blocks(big)
+        files.reset()
+        coarse = load(big, bands=["red"], resolution=80, credentials=broker)
+        moved_coarse = sent(files.stats(), "/_tests_stack_big/")
+    finally:
+        shutil.rmtree(root)
+    assert full.sizes["x"] == 1024 and coarse.sizes["x"] == 1024 // 8
+    assert moved_coarse < moved_full / 8, (moved_coarse, moved_full)
+
+
+def sent(stats: dict, part: str) -> int:
+    return sum(e["bytes"] for e in stats["log"] if part in e["path"])
+
+
+def test_lazy_cube_pickles_without_the_token_and_computes(stack, maap, files):
+    broker, offline = maap
+    forget_cached_blocks(stack[:3])
+    cube = load(stack[:3], bands=["blue"], chunks={"x": 128, "y": 128}, credentials=broker)
+    assert cube["blue"].chunks is not None
+    assert not files.stats()["log"] or all(
+        "/_tests_stack/" not in e["path"] for e in files.stats()["log"]
+    )  # nothing read before compute
+    blob = pickle.dumps(cube["blue"].data.dask)
+    assert offline.encode() not in blob and b"Bearer" not in blob
+    values = cube["blue"].isel(time=1).values
+    assert values[0, 0] == value(2, 1, 0, 0)
+
+
+def test_the_driver_pickles_without_secrets(stack, maap):
+    broker, offline = maap
+    from xstac_access.load import _pystac_items, _sources
+
+    items = _pystac_items(stack[:2])
+    driver = BrokeredRioDriver(_sources(items, ["red"], broker))
+    assert len(driver.sources) == 2
+    blob = pickle.dumps(driver)
+    assert offline.encode() not in blob
+    assert driver.capture_env().get("GDAL_HTTP_HEADERS") is None
+
+
+def test_without_credentials_the_protected_stack_is_a_typed_auth_error(stack):
+    credentials.reset()
+    from xstac_access import errors
+
+    with pytest.raises(errors.AuthError, match="asset 'red' of item 'stack-test-000'"):
+        load(stack[:1], bands=["red"], credentials={})
+
+
+def test_an_item_collection_through_the_engine_is_a_lazy_cube(stack, maap, files):
+    import pystac
+
+    broker, _ = maap
+    collection = pystac.ItemCollection([pystac.Item.from_dict(i) for i in stack[:5]])
+    forget_cached_blocks(stack[:5])
+    files.reset()
+    cube = xr.open_dataset(
+        collection, engine="stacasset", bands=["red", "nir"], resolution=20, credentials=broker
+    )
+    assert sent(files.stats(), "/_tests_stack/") == 0  # lazy: nothing read yet
+    assert cube.sizes == {"time": 5, "y": SIZE // 2, "x": SIZE // 2}
+    chunked = xr.open_dataset(
+        collection, engine="stacasset", bands="nir", chunks={}, credentials=broker
+    )
+    assert chunked["nir"].chunks is not None
+    assert int(cube["red"].isel(time=2, x=0, y=0)) >= 1000 + 40
+    same = xr.open_dataset(
+        {"type": "FeatureCollection", "features": stack[:5]},
+        engine="stacasset", bands="red", resolution=20, credentials=broker,
+    )  # fmt: skip
+    xr.testing.assert_equal(same["red"].compute(), cube["red"].compute())
+    with pytest.raises(ValueError, match="takes bands=, resolution="):
+        xr.open_dataset(collection, engine="stacasset", group="x", credentials=broker)

@@ -1,0 +1,151 @@
+"""Many items into one cube: odc-stac's loader, reading through the broker's credentials.
+
+odc-stac plans the cube (common grid, groupby, overviews for coarse resolutions, dask chunks);
+its reads go through a reader driver of ours: each source href becomes a
+:class:`~xstac_access.readers._gdal.RasterSource` (resolved once in the calling process:
+redirects to trusted download hosts and logins are walked there), and every read runs inside
+that source's GDAL settings and credential, refreshed once on a 401/403. The driver pickles
+with :class:`~xstac_access.credentials.broker.Access` handles only, so dask workers get no
+secret in the graph: they fetch current material through the relay like every other reader.
+Nothing process-wide is configured: no ``configure_rio`` with a token in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import odc.stac
+import xarray as xr
+from odc.loader import RioDriver, RioReader
+
+from . import errors
+from ._hrefs import safe_href
+from .credentials import config
+from .credentials.broker import Access, Broker
+from .readers._gdal import BASE_CONFIG, RasterSource, raster_source
+
+
+def load(
+    items: Any,
+    bands: str | Sequence[str] | None = None,
+    *,
+    resolution: float | None = None,
+    crs: str | None = None,
+    bbox: Sequence[float] | None = None,
+    chunks: dict[str, int | str] | None = None,
+    groupby: str | None = "time",
+    credentials: Any = None,
+    **odc_kwargs: Any,
+) -> xr.Dataset:
+    """Load ``items`` (Items, item dicts, an ItemCollection or a search result) into one cube.
+
+    ``bands`` are asset keys (or ``eo:bands`` common names odc-stac knows); ``resolution`` and
+    ``crs`` define the output grid (default: the items' own), ``bbox`` is in EPSG:4326
+    (west, south, east, north); ``chunks`` gives a lazy dask-backed cube (``{}`` for odc-stac's
+    default). Coarse resolutions read COG overviews instead of full-resolution tiles. Other
+    keywords go to ``odc.stac.load`` (``groupby``, ``resampling``, ``geobox``, ``like``...).
+    """
+    broker = config.broker_from(credentials) if credentials is not None else config.get_broker()
+    stac_items = _pystac_items(items)
+    if not stac_items:
+        raise errors.ResolveError("load() got no items: pass Items, item dicts or a search result")
+    wanted = [bands] if isinstance(bands, str) else list(bands or [])
+    driver = BrokeredRioDriver(_sources(stac_items, wanted, broker))
+    given = {"resolution": resolution, "crs": crs, "bbox": bbox and tuple(bbox), "chunks": chunks}
+    return odc.stac.load(
+        stac_items,
+        bands=wanted or None,
+        groupby=groupby,
+        driver=driver,
+        **{k: v for k, v in given.items() if v is not None},
+        **odc_kwargs,
+    )
+
+
+def _pystac_items(items: Any) -> list[Any]:
+    import pystac
+
+    if hasattr(items, "item_collection"):  # a search result
+        items = items.item_collection()
+    if isinstance(items, dict) and items.get("type") == "FeatureCollection":
+        items = items.get("features", [])
+    if isinstance(items, (pystac.Item, dict)):
+        items = [items]
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = pystac.Item.from_dict(item, preserve_dict=False)
+        if not isinstance(item, pystac.Item):
+            raise errors.ResolveError(
+                f"load() takes STAC Items or item dicts, not {type(item).__name__}"
+            )
+        out.append(item)
+    return out
+
+
+class _Href:
+    """The little of a target that :func:`raster_source` needs."""
+
+    def __init__(self, href: str, label: str) -> None:
+        self.href, self.label = href, label
+
+
+def _sources(items: Iterable[Any], bands: list[str], broker: Broker) -> dict[str, RasterSource]:
+    """One credentialed source per asset href the load may read (keyed by the href)."""
+    sources: dict[str, RasterSource] = {}
+    for item in items:
+        for key, asset in item.assets.items():
+            if bands and key not in bands and not _common_name_in(asset, bands):
+                continue
+            if asset.href not in sources and _is_raster(asset):
+                label = f"asset {key!r} of item {item.id!r}"
+                sources[asset.href] = raster_source(_Href(asset.href, label), broker)
+    return sources
+
+
+def _common_name_in(asset: Any, bands: list[str]) -> bool:
+    names = {
+        b.get(k)
+        for b in asset.extra_fields.get("eo:bands", []) + asset.extra_fields.get("bands", [])
+        for k in ("name", "common_name")
+    }
+    return bool(names & set(bands))
+
+
+def _is_raster(asset: Any) -> bool:
+    media = (asset.media_type or "").lower()
+    return "tiff" in media or "jp2" in media or not media
+
+
+class BrokeredRioDriver(RioDriver):
+    """odc-loader's rasterio driver with each read inside its source's settings and credential."""
+
+    def __init__(self, sources: dict[str, RasterSource]) -> None:
+        super().__init__()
+        self.sources = sources
+
+    def capture_env(self) -> dict[str, Any]:
+        """What workers get: the non-secret base settings; credentials travel per read."""
+        return dict(BASE_CONFIG)
+
+    def open(self, src: Any, ctx: Any) -> _CredentialedReader:
+        source = self.sources.get(src.uri) or RasterSource(
+            src.uri, f"asset at {safe_href(src.uri)}", None, Access(src.uri, None)
+        )
+        return _CredentialedReader(src, ctx, source)
+
+
+class _CredentialedReader:
+    """One source's reads: odc's rasterio read, run by :meth:`RasterSource.call`."""
+
+    def __init__(self, src: Any, ctx: Any, source: RasterSource) -> None:
+        self._src, self._ctx, self._source = src, ctx, source
+
+    def read(self, cfg: Any, dst_geobox: Any, *, dst: Any = None, selection: Any = None) -> Any:
+        def work(material: Any) -> Any:
+            src = dataclasses.replace(self._src, uri=self._source.path(material))
+            return RioReader(src, self._ctx).read(cfg, dst_geobox, dst=dst, selection=selection)
+
+        return self._source.call(work)
