@@ -115,6 +115,42 @@ class LocalWorld:
             pids |= self.pgstac.pids
         return pids
 
+    def credentials(self) -> dict[str, dict[str, Any]]:
+        """The presets of the protected systems pointed at this world: MAAP (a fresh offline
+        token from the token server), CDSE (password grant; the download host trusted for its
+        redirect) and Earthdata (login on the second host). What a user writes for the real
+        catalogues, with the local endpoints; pass it as ``credentials=`` or to
+        ``credentials.configure(**...)``."""
+        e = self.endpoints
+        assert e is not None and self.oidc is not None, "start() the world first"
+        realm = f"{e.oidc}/realms/{{}}/protocol/openid-connect/token"
+        return {
+            "maap": {
+                "offline_token": self.oidc.offline_token("maap", "maap-user"),
+                "token_url": realm.format("maap"),
+                "client_secret": "offline-token-public-secret",
+                "hosts": [f"{e.http}/maap/data/*"],
+            },
+            "cdse": {
+                "username": "cdse-user",
+                "password": "cdse-pass",
+                "token_url": realm.format("cdse"),
+                "hosts": [f"{e.http}/cdse/*"],
+                "trusted_hosts": [e.http_alt.split("://", 1)[1]],
+            },
+            "earthdata": {
+                "username": "edl-user",
+                "password": "edl-pass",
+                "login_host": e.http_alt.split("://", 1)[1],
+                "hosts": [f"{e.http}/hls/protected/*"],
+            },
+        }
+
+    def s3_options(self) -> dict[str, Any]:
+        """``storage_options`` for the replica's buckets on this world's S3 store."""
+        assert self.endpoints is not None, "start() the world first"
+        return {"anon": True, "client_kwargs": {"endpoint_url": self.endpoints.s3}}
+
     def start(self) -> Self:
         """Start every server and load the replica; on any failure stop what started, raise."""
         if self._started:
