@@ -290,7 +290,9 @@ def _follow(
         resp.close()  # a streamed hop's body is unread: give its connection back
         url = urljoin(url, resp.headers["Location"])
         log.debug("%s redirected %s to %s", what, host_of(href), host_of(url))
-        login = broker.login_provider(url) or login
+        here = broker.login_provider(url)
+        if here is not None and provider in (None, here):
+            login = here  # a login host acts for its own chain, not for another's trusted hop
         if login is not None and login.is_login_host(url):
             material = _with_headers(login.basic_header(url))  # Basic: this hop only
             continue

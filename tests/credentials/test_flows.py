@@ -199,6 +199,22 @@ def test_cdse_password_once_then_refresh_and_auth_survives_the_trusted_redirect(
     assert all(e["status"] == 302 for e in log if e["host"] == "main")
 
 
+def test_every_preset_at_once_keeps_each_flow_apart(world):
+    """Here the CDSE download host is also the Earthdata login host: a CDSE redirect there must
+    carry the CDSE bearer (the host is trusted for it), not Earthdata's Basic login."""
+    broker = credentials.broker_from(world.credentials())
+    product = items_of(world, "cdse-sentinel-2-l2a")[0]["assets"]["PRODUCT"]["href"]
+    assert fetch(product, byte_range=(0, 4), broker=broker) == b"PK\x03\x04"
+    granule = items_of(world, "HLSS30_2.0")[0]["assets"]["B04"]["href"]
+    assert fetch(granule, byte_range=(0, 4), broker=broker) in (b"II*\x00", b"MM\x00*")
+    log = world.files.stats()["log"]
+    cdse_hop = [e for e in log if e["host"] == "alt" and e["path"].startswith("/cdse/")]
+    assert [e["status"] for e in cdse_hop] == [206] and cdse_hop[0]["authorization"]
+    assert world.oidc.token_requests("cdse", "password") == 1
+    logins = [e for e in log if e["path"] == "/oauth/authorize"]
+    assert len(logins) == 1 and logins[0]["authorization"]
+
+
 def test_a_redirect_to_an_untrusted_host_carries_no_authorization(world):
     item = items_of(world, "BiomassLevel1a")[0]
     public = items_of(world, "sentinel-2-l2a")[0]["assets"]["red"]["href"]
