@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 
 import cql2
 import pystac
@@ -293,6 +294,9 @@ def test_geojson_round_trip(quirks, tmp_path):
     assert [i.properties for i in back] == [i.properties for i in result]
     assert json.loads(path.read_text())["type"] == "FeatureCollection"
     assert [p.name for p in tmp_path.iterdir()] == ["found.geojson"]  # no temporary left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not a private one
 
 
 def test_result_is_a_sequence_of_pystac_items(quirks):
