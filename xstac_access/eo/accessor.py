@@ -8,9 +8,21 @@ registering the accessor costs nothing but xarray itself.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import xarray as xr
+
+if TYPE_CHECKING:
+    import folium
+    from matplotlib.axes import Axes
+    from shapely.geometry.base import BaseGeometry
+
+    from .geocode import Method as GeocodeMethod
+    from .grid import Method as GridMethod
+    from .grid import SwathLookup
+    from .quicklook import Db, Kind, Quicklook
 
 
 class _EoAccessor:
@@ -26,39 +38,78 @@ class _EoAccessor:
 
         return stac_of(self._obj)
 
-    def footprint(self) -> Any:
-        """The footprint as a shapely geometry (split at the antimeridian when it crosses it)."""
+    def footprint(self) -> BaseGeometry:
+        """The footprint as a shapely geometry in lon/lat (from the STAC geometry, the KML or
+        the swath's edge), split at the antimeridian when it crosses it."""
         from .footprint import footprint
 
         return footprint(self._obj)
 
-    def explore(self, **kwargs: Any) -> Any:
-        """A folium map with the footprint and, when cheap, the quicklook on it."""
+    def explore(
+        self, m: folium.Map | None = None, quicklook: bool = True, **folium_kwargs: Any
+    ) -> folium.Map:
+        """A folium map with the footprint and, when cheap, the quicklook under it (see
+        :func:`xstac_access.eo.footprint.explore`)."""
         from .footprint import explore
 
-        return explore(self._obj, **kwargs)
+        return explore(self._obj, m, quicklook, **folium_kwargs)
 
-    def quicklook(self, **kwargs: Any) -> Any:
-        """A sensible picture (RGB stretch, SAR in dB, polarisations side by side)."""
+    def quicklook(
+        self,
+        kind: Kind = "auto",
+        bands: str | Sequence[str] | None = None,
+        max_size: int = 1024,
+        stretch: tuple[float, float] = (2, 98),
+        per_band: bool = False,
+        db: Db = None,
+        cmap: str | None = None,
+        ax: Axes | Sequence[Axes] | None = None,
+        path: str | Path | None = None,
+    ) -> Quicklook:
+        """A sensible picture, read from the smallest sufficient overview: RGB with a percentile
+        stretch, SAR in dB with polarisations side by side, swaths on their lat/lon; saved as
+        PNG at ``path`` (see :func:`xstac_access.eo.quicklook.quicklook`)."""
         from .quicklook import quicklook
 
-        return quicklook(self._obj, **kwargs)
+        return quicklook(
+            self._obj, kind, bands, max_size, stretch, per_band, db, cmap, ax=ax, path=path
+        )
 
 
 class _RasterAccessor(_EoAccessor):
     """Dataset and DataArray: gridding and geocoding need the arrays themselves."""
 
-    def grid(self, **kwargs: Any) -> Any:
-        """Swath data with 2-D latitude/longitude onto a regular grid (see ``eo.grid.grid``)."""
+    def grid(
+        self,
+        resolution: float | Sequence[float] | None = None,
+        crs: Any = None,
+        bbox: Sequence[float] | None = None,
+        method: GridMethod = "linear",
+        max_distance: float | None = None,
+        lookup: SwathLookup | None = None,
+        *,
+        chunks: int | tuple[int, int] | None = None,
+    ) -> Any:
+        """Swath data with 2-D latitude/longitude onto a regular grid with 1-D x/y and a CRS
+        (see :func:`xstac_access.eo.grid.grid`)."""
         from .grid import grid
 
-        return grid(self._obj, **kwargs)
+        return grid(self._obj, resolution, crs, bbox, method, max_distance, lookup, chunks=chunks)
 
-    def geocode(self, **kwargs: Any) -> Any:
-        """Full-resolution 2-D latitude/longitude from GCPs (see ``eo.geocode.geocode``)."""
+    def geocode(
+        self,
+        gcps: Any = None,
+        method: GeocodeMethod = "spline",
+        *,
+        gcp_crs: Any = None,
+        dims: tuple[str, str] | None = None,
+        chunks: Any = None,
+    ) -> Any:
+        """Lazy full-resolution 2-D latitude/longitude from the GCPs (GeoTIFF, EOPF
+        ``conditions/gcp`` or a KML quad; see :func:`xstac_access.eo.geocode.geocode`)."""
         from .geocode import geocode
 
-        return geocode(self._obj, **kwargs)
+        return geocode(self._obj, gcps, method, gcp_crs=gcp_crs, dims=dims, chunks=chunks)
 
 
 def _register() -> None:
