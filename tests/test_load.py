@@ -147,3 +147,35 @@ def test_an_item_collection_through_the_engine_is_a_lazy_cube(stack, maap, files
     xr.testing.assert_equal(same["red"].compute(), cube["red"].compute())
     with pytest.raises(ValueError, match="takes bands=, resolution="):
         xr.open_dataset(collection, engine="stacasset", group="x", credentials=broker)
+
+
+def test_a_cube_computes_on_worker_processes_with_the_credential_relayed(
+    stack, maap, files, local_world
+):
+    """Two worker processes read the protected COGs: each gets short-lived access material from
+    this process, never the offline token, and the values equal the stack's known ones."""
+    from distributed import Client, LocalCluster
+
+    broker, offline = maap
+    forget_cached_blocks(stack[:4])
+    cube = load(stack[:4], bands=["red", "nir"], chunks={"x": 128, "y": 128}, credentials=broker)
+    graph = pickle.dumps(dict(cube.__dask_graph__()))
+    assert offline.encode() not in graph and b"Bearer" not in graph
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster),
+    ):
+        red, nir = (cube[b].values for b in ("red", "nir"))
+    band = {name: i for i, name in enumerate(BANDS)}
+    for t in range(4):
+        for y, x in ((0, 0), (SIZE - 1, SIZE - 1), (130, 7)):
+            assert red[t, y, x] == value(band["red"], t, y, x)
+            assert nir[t, y, x] == value(band["nir"], t, y, x)
+    reads = [e for e in files.stats()["log"] if "/_tests_stack/" in e["path"]]
+    assert reads and {e["status"] for e in reads} <= {200, 206}
+    assert all(e["authorization"] for e in reads)
+    grants = local_world.oidc.token_requests("maap", "refresh_token")
+    provider = broker.provider_for(stack[0]["assets"]["red"]["href"])
+    assert grants >= 1 and sum(provider.grants.values()) == grants  # all from this process

@@ -35,8 +35,9 @@ def value(band: int, item: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
     ``1000 + 1000 * band + 20 * item`` plus a 4-bit hash of the pixel (0..15).
     """
     h = np.asarray(rows, np.uint32) * np.uint32(65536) + np.asarray(cols, np.uint32)
-    for _ in range(2):  # an integer mixer: no pattern a compressor could find
-        h = (h ^ (h >> np.uint32(16))) * np.uint32(0x45D9F3B)
+    with np.errstate(over="ignore"):  # wrapping multiplication is the point of the mixer
+        for _ in range(2):  # an integer mixer: no pattern a compressor could find
+            h = (h ^ (h >> np.uint32(16))) * np.uint32(0x45D9F3B)
     h = h ^ (h >> np.uint32(16))
     return (1000 + 1000 * band + 20 * item + h % 16).astype(np.uint16)
 
