@@ -5,14 +5,40 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import PurePosixPath
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 REMOTE_SCHEMES = ("http", "https", "s3")
 
 
+def _split(href: str) -> SplitResult:
+    """``urlsplit`` that never raises: a malformed netloc (``http://[::1``) is kept as text."""
+    try:
+        return urlsplit(href)
+    except ValueError:
+        scheme, _, rest = href.partition("://")
+        rest, _, fragment = rest.partition("#")
+        rest, _, query = rest.partition("?")
+        netloc, slash, path = rest.partition("/")
+        return SplitResult(scheme, netloc, slash + path, query, fragment)
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port
+    except ValueError:  # not a number, or out of range
+        return None
+
+
+def _hostname(parts: SplitResult) -> str | None:
+    try:
+        return parts.hostname
+    except ValueError:
+        return None
+
+
 def scheme_of(href: str) -> str:
     """``"http"``, ``"https"``, ``"s3"`` or ``"file"`` (local paths and ``file://`` URLs)."""
-    parts = urlsplit(href)
+    parts = _split(href)
     if len(parts.scheme) <= 1:  # "" or a Windows drive letter
         return "file"
     return parts.scheme.lower()
@@ -24,14 +50,13 @@ def is_remote(href: str) -> bool:
 
 def host_of(href: str) -> str:
     """The host (with port) of an href: ``"127.0.0.1:8080"``, an S3 bucket, or ``"local"``."""
-    parts = urlsplit(href)
+    parts = _split(href)
     if scheme_of(href) == "file":
         return "local"
-    return (
-        parts.hostname + (f":{parts.port}" if parts.port else "")
-        if parts.hostname
-        else parts.netloc
-    )
+    host, port = _hostname(parts), _port(parts)
+    if not host:
+        return parts.netloc.rpartition("@")[2]  # never the user info
+    return host + (f":{port}" if port else "")
 
 
 def safe_href(href: str) -> str:
@@ -40,19 +65,17 @@ def safe_href(href: str) -> str:
     Query strings carry signatures (SAS tokens, presigned URLs) and user info carries passwords;
     both are replaced rather than shown.
     """
-    parts = urlsplit(href)
+    parts = _split(href)
     if scheme_of(href) == "file":
         return href
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    query = "<redacted>" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    netloc = host_of(href)
+    query = "<redacted>" if parts.query or "?" in href else ""
+    return urlunsplit((parts.scheme, netloc, parts.path.split("?")[0], query, ""))
 
 
 def local_path(href: str) -> str:
     """The filesystem path of a ``file://`` URL or plain path."""
-    parts = urlsplit(href)
+    parts = _split(href)
     if parts.scheme.lower() == "file":
         return parts.path
     return href
@@ -60,7 +83,7 @@ def local_path(href: str) -> str:
 
 def extension_of(href: str) -> str:
     """Lower-case file extension of the href's path (``".tif"``), or ``""``."""
-    path = urlsplit(href).path if scheme_of(href) != "file" else href
+    path = _split(href).path if scheme_of(href) != "file" else href
     suffix = PurePosixPath(path.rstrip("/")).suffix.lower()
     return suffix if len(suffix) <= 8 else ""
 
@@ -72,7 +95,10 @@ def resolve_relative(href: str, base: str | None) -> str:
     if scheme_of(base) == "file":
         return os.path.normpath(os.path.join(os.path.dirname(local_path(base)), href))
     if scheme_of(base) == "s3":
-        parts = urlsplit(base)
+        parts = _split(base)
         path = posixpath.normpath(posixpath.join(posixpath.dirname(parts.path), href))
         return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-    return urljoin(base, href)
+    try:
+        return urljoin(base, href)
+    except ValueError:  # a malformed base: nothing to resolve against
+        return href

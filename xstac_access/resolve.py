@@ -87,12 +87,17 @@ def resolve(
             )
         return _target(asset_dict, key, item, base)
     assets = item.get("assets")
-    if not isinstance(assets, Mapping) or not assets:
+    if not isinstance(assets, Mapping) or not any(isinstance(a, Mapping) for a in assets.values()):
         raise errors.ResolveError(f"item {item.get('id')!r} has no assets to open")
     if asset is None:
         key = choose_asset(item, purpose)
     elif asset in assets:
         key = asset
+        if not isinstance(assets[key], Mapping):
+            raise errors.ResolveError(
+                f"asset {key!r} of item {item.get('id')!r} is not a STAC asset object "
+                f"(it is a {type(assets[key]).__name__})"
+            )
     else:
         raise errors.AssetKeyError(
             f"item {item.get('id')!r} has no asset {asset!r}; its assets are: "
@@ -109,16 +114,16 @@ def item_of(obj: Any, *, broker: Any = None) -> Mapping[str, Any] | None:
 
 def choose_asset(item: Mapping[str, Any], purpose: Purpose = "dataset") -> str:
     """The key of the asset to open when the caller named none (see module docstring)."""
-    assets: Mapping[str, Any] = item["assets"]
+    assets = {k: a for k, a in item["assets"].items() if isinstance(a, Mapping)}
     if len(assets) == 1:
         return next(iter(assets))
-    scored = {key: _score(a, purpose) for key, a in assets.items() if isinstance(a, Mapping)}
+    scored = {key: _score(a, purpose) for key, a in assets.items()}
     best = max(scored.values())
     top = [key for key, score in scored.items() if score == best]
     if len(top) == 1 and best[1] >= 0:
         return top[0]
     if best[1] < 0:
-        top = sorted(assets)
+        top = list(assets)
     raise errors.AmbiguousAssetError(
         f"item {item.get('id')!r} has several assets that could be opened as a {purpose}: "
         + ", ".join(sorted(top))
@@ -131,14 +136,26 @@ def _score(asset: Mapping[str, Any], purpose: Purpose) -> tuple[int, int, int]:
         "xarray:open_datatree_kwargs" if purpose == "datatree" else "xarray:open_dataset_kwargs"
     )
     hint = 2 if hint_name in asset else 1 if "xarray:open_kwargs" in asset else 0
-    roles = set(asset.get("roles") or ())
+    roles = set(_roles(asset))
     if "data" in roles:
         role = 2 + (purpose == "datatree" and "metadata" in roles)
     elif roles and roles <= PREVIEW_ROLES:
         role = -1
     else:
         role = 0
-    return (hint, role, _media_rank(asset.get("type"), asset.get("href", "")))
+    return (hint, role, _media_rank(_text(asset, "type"), _text(asset, "href") or ""))
+
+
+def _text(asset: Mapping[str, Any], name: str) -> str | None:
+    """A string field of an asset, ``None`` when absent or of another type."""
+    value = asset.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _roles(asset: Mapping[str, Any]) -> tuple[str, ...]:
+    """The asset's roles that are strings (catalogues in the wild put other things there)."""
+    roles = asset.get("roles")
+    return tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list | tuple) else ()
 
 
 def _media_rank(media_type: str | None, href: str) -> int:
@@ -161,15 +178,12 @@ def _target(
         raise errors.ResolveError(f"asset {key!r} has no href")
     hints = {name.split(":", 1)[1]: asset[name] for name in HINT_KEYS if name in asset}
     alternates = asset.get("alternate")
-    roles = asset.get("roles") or ()
     return Target(
         href=resolve_relative(href, base),
         key=key,
-        media_type=asset.get("type") if isinstance(asset.get("type"), str) else None,
-        roles=tuple(r for r in roles if isinstance(r, str))
-        if isinstance(roles, list | tuple)
-        else (),
-        title=asset.get("title") if isinstance(asset.get("title"), str) else None,
+        media_type=_text(asset, "type"),
+        roles=_roles(asset),
+        title=_text(asset, "title"),
         asset=MappingProxyType(dict(asset)),
         item=MappingProxyType(dict(item)) if item is not None else None,
         hints=MappingProxyType(hints),
@@ -245,7 +259,8 @@ def _from_mapping(doc: Mapping[str, Any], base: str | None):
 
 
 def _self_href(doc: Mapping[str, Any]) -> str | None:
-    for link in doc.get("links") or ():
+    links = doc.get("links")
+    for link in links if isinstance(links, list | tuple) else ():
         if (
             isinstance(link, Mapping)
             and link.get("rel") == "self"

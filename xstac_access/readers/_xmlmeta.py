@@ -16,14 +16,20 @@ MAX_VALUE = 1000
 
 
 def parse_xml(data: bytes, what: str) -> Any:
-    """The root element of ``data``; a typed :class:`~xstac_access.errors.FormatError` if bad."""
+    """The root element of ``data``; a typed :class:`~xstac_access.errors.FormatError` if bad.
+
+    ``what`` starts the message (``"member 'x.xml' of ... is not usable"``); the reason follows:
+    refused unsafe XML (entities, DTDs) or malformed XML (syntax, an unknown encoding).
+    """
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import ParseError, fromstring
 
     try:
         return fromstring(data)
-    except (ParseError, DefusedXmlException) as exc:
-        raise errors.FormatError(f"{what} is not well-formed or safe XML: {exc}") from None
+    except DefusedXmlException as exc:
+        raise errors.FormatError(f"{what}: refused unsafe XML ({exc.__class__.__name__})") from None
+    except (ParseError, LookupError, ValueError) as exc:  # LookupError: declared encoding unknown
+        raise errors.FormatError(f"{what}: malformed XML ({exc})") from None
 
 
 def local_name(tag: Any) -> str:

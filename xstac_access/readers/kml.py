@@ -44,7 +44,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element
 
 import numpy as np
 import xarray as xr
@@ -54,6 +54,7 @@ from .._hrefs import host_of, resolve_relative, safe_href
 from ..resolve import Target
 from ..transport import fetch
 from ._attrs import stac_attrs
+from ._xmlmeta import parse_xml
 
 if TYPE_CHECKING:
     from ..credentials.broker import Broker
@@ -106,15 +107,7 @@ def read_footprint(target: Target, *, broker: Broker) -> Footprint:
 
 def parse_kml(body: bytes, target: Target) -> Footprint:
     """The :class:`Footprint` in ``body``, the KML document of ``target`` (used in messages)."""
-    import defusedxml
-    import defusedxml.ElementTree as SafeET
-
-    try:
-        root = SafeET.fromstring(body)
-    except defusedxml.DefusedXmlException as exc:
-        raise _bad(target, f"refused unsafe XML ({exc.__class__.__name__})") from None
-    except ParseError as exc:
-        raise _bad(target, f"malformed XML ({exc})") from None
+    root = parse_xml(body, _where(target))
     if _local(root.tag) != "kml":
         raise _bad(target, f"the root element is <{_local(root.tag)}>, not <kml>")
     for overlay in _all(root, "GroundOverlay"):
@@ -340,11 +333,15 @@ def _first_name(root: Element) -> str | None:
     return next(names, None)
 
 
-def _bad(target: Target, reason: str) -> errors.FormatError:
-    return errors.FormatError(
+def _where(target: Target) -> str:
+    return (
         f"{target.label} at {safe_href(target.href)} (host {host_of(target.href)}) is not a "
-        f"usable KML document: {reason}"
+        "usable KML document"
     )
+
+
+def _bad(target: Target, reason: str) -> errors.FormatError:
+    return errors.FormatError(f"{_where(target)}: {reason}")
 
 
 def _kmz_error(target: Target) -> errors.UnsupportedFormatError:

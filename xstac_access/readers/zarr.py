@@ -254,8 +254,13 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
             return opener(decode_times=False)
         except (ValueError, TypeError, OSError) as again:
             raise _format_error(target, again) from None
-    except (TypeError, OSError) as exc:
+    except _DAMAGE as exc:
         raise _format_error(target, exc) from None
+
+
+#: What zarr and xarray raise on metadata they cannot make sense of (wrong types, missing
+#: fields, impossible shapes): the store is damaged, and the user gets a FormatError.
+_DAMAGE = (TypeError, OSError, AttributeError, IndexError, ArithmeticError, NotImplementedError)
 
 
 def _format_error(target: Target, exc: Exception) -> errors.FormatError:
