@@ -19,8 +19,7 @@ filesystem_for`; this module only decides what to ask for and what to keep.
 from __future__ import annotations
 
 import itertools
-import json
-import os
+import random
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from typing import Any, Protocol
 from . import errors, transport
 from ._hrefs import host_of, safe_href, scheme_of
 from ._multihash import Multihash
+from ._partfile import Interrupted, PartFile, hash_file
 from .credentials.broker import Broker
 from .credentials.secrets import get_logger
 
@@ -76,10 +76,6 @@ class Progress(Protocol):
     def advance(self, n: int) -> None: ...
 
 
-class Interrupted(errors.AccessError):
-    """The transfer stopped before the last byte (connection cut, short body): resumable."""
-
-
 @dataclass
 class _Body:
     """An opened source: total size, the offset it starts at, its validators and its bytes."""
@@ -109,25 +105,32 @@ def fetch_file(
     """
     source = _source(job, broker)
     if job.path.exists() and not overwrite:
-        outcome = _check_existing(job, source)
-        progress.start(outcome.size, outcome.size)  # complete already: count it as done
-        return outcome
-    part = _PartFile(job.path, job.href)
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            start, size, hasher = _attempt(job, source, part, resume, progress, stop)
-            break
-        except errors.AccessError as exc:
-            if attempt > retries or stop.is_set() or not _retryable(exc):
-                raise
-            delay = min(0.25 * 2**attempt, 5.0)
-            log.info("%s: %s; trying again in %.1f s", job.label, exc, delay)
-            stop.wait(delay)
-    _verify(job, part, size, hasher)
-    part.commit()
+        return _skip(job, source, progress)
+    part = PartFile(job.path, job.href)
+    with part.exclusive(stop):  # one download of this file at a time, across processes too
+        if job.path.exists() and not overwrite:  # another one published it while we waited
+            return _skip(job, source, progress)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                start, size, hasher = _attempt(job, source, part, resume, progress, stop)
+                break
+            except errors.AccessError as exc:
+                if attempt > retries or stop.is_set() or not _retryable(exc):
+                    raise
+                delay = min(0.25 * 2**attempt, 5.0) * random.uniform(0.5, 1.0)  # noqa: S311
+                log.info("%s: %s; trying again in %.1f s", job.label, exc, delay)
+                stop.wait(delay)
+        _verify(job, part, size, hasher)
+        part.commit()
     return Outcome("resumed" if start > 0 else "fetched", size, attempt)
+
+
+def _skip(job: Job, source: _HttpSource | _S3Source, progress: Progress) -> Outcome:
+    outcome = _check_existing(job, source)
+    progress.start(outcome.size, outcome.size)  # complete already: count it as done
+    return outcome
 
 
 def _source(job: Job, broker: Broker) -> _HttpSource | _S3Source:
@@ -153,7 +156,7 @@ def _retryable(exc: errors.AccessError) -> bool:
 def _attempt(
     job: Job,
     source: _HttpSource | _S3Source,
-    part: _PartFile,
+    part: PartFile,
     resume: bool,
     progress: Progress,
     stop: threading.Event,
@@ -189,7 +192,7 @@ def _attempt(
     return body.start, have, hasher
 
 
-def _verify(job: Job, part: _PartFile, size: int, hasher: Any) -> None:
+def _verify(job: Job, part: PartFile, size: int, hasher: Any) -> None:
     """Check the complete ``.part`` against file:size and file:checksum; discard it if wrong."""
     problem = None
     if job.size is not None and size != job.size:
@@ -214,88 +217,13 @@ def _check_existing(job: Job, source: _HttpSource | _S3Source) -> Outcome:
             "pass overwrite=True to replace it"
         )
     if job.checksum is not None and (hasher := job.checksum.new()) is not None:
-        _hash_file(job.path, size, hasher)
+        hash_file(job.path, size, hasher)
         if not job.checksum.matches(hasher):
             raise errors.ChecksumError(
                 f"{job.label}: {job.path} exists but does not match the catalogue's "
                 f"file:checksum ({job.checksum.name}); pass overwrite=True to replace it"
             )
     return Outcome("skipped", size, 0)
-
-
-def _hash_file(path: Path, length: int, hasher: Any) -> None:
-    with open(path, "rb") as fh:
-        while length > 0 and (block := fh.read(min(HTTP_CHUNK, length))):
-            hasher.update(block)
-            length -= len(block)
-
-
-class _PartFile:
-    """``<name>.part`` and its ``.part.json`` record: where a resume starts, what it must match."""
-
-    def __init__(self, final: Path, href: str) -> None:
-        self.final = final
-        self.path = final.with_name(final.name + ".part")
-        self.record = final.with_name(final.name + ".part.json")
-        self.href = safe_href(href)
-
-    def resume_point(self) -> tuple[int, dict[str, Any]]:
-        """``(bytes already here, recorded validators)``; ``(0, {})`` when nothing resumable."""
-        try:
-            saved = json.loads(self.record.read_text())
-            have = self.path.stat().st_size
-        except (OSError, ValueError):
-            return 0, {}
-        if not isinstance(saved, dict) or saved.get("href") != self.href or not have:
-            return 0, {}
-        if isinstance(saved.get("size"), int) and have >= saved["size"]:
-            return 0, {}  # as long as the whole file, yet never renamed: do not trust it
-        return have, saved
-
-    def begin(self, record: dict[str, Any]) -> None:
-        """Start from byte 0: an empty ``.part`` and a fresh record of the source."""
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_bytes(b"")
-        tmp = self.record.with_name(self.record.name + ".tmp")
-        tmp.write_text(json.dumps({"href": self.href, **record}))
-        os.replace(tmp, self.record)
-
-    def hash_prefix(self, length: int, hasher: Any) -> None:
-        _hash_file(self.path, length, hasher)
-
-    def append(
-        self,
-        start: int,
-        chunks: Iterator[bytes],
-        hasher: Any,
-        progress: Progress,
-        stop: threading.Event,
-    ) -> int:
-        """Write ``chunks`` from offset ``start`` (dropping anything after it); bytes written."""
-        written = 0
-        with open(self.path, "r+b") as fh:
-            fh.seek(start)
-            fh.truncate()
-            for chunk in chunks:
-                fh.write(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
-                written += len(chunk)
-                progress.advance(len(chunk))
-                if stop.is_set():
-                    raise Interrupted("download cancelled", href=self.href)
-            fh.flush()
-            os.fsync(fh.fileno())  # the rename must never publish bytes still in flight
-        return written
-
-    def commit(self) -> None:
-        """Publish the verified ``.part`` under the final name (atomic), forget the record."""
-        os.replace(self.path, self.final)
-        self.record.unlink(missing_ok=True)
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.record.unlink(missing_ok=True)
 
 
 class _HttpSource:

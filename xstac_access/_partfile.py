@@ -1,0 +1,154 @@
+"""The ``.part`` pair of a download on disk: the bytes so far and the record of their source.
+
+``<name>.part`` holds the bytes, ``<name>.part.json`` where they come from (safe href, size,
+validators; never a credential). :meth:`PartFile.exclusive` makes one thread or process the
+owner of a file's download; :meth:`PartFile.commit` publishes it under the final name with one
+atomic rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import errors
+from ._hrefs import safe_href
+
+if TYPE_CHECKING:
+    from ._transfer import Progress
+
+
+class Interrupted(errors.AccessError):
+    """The transfer stopped before the last byte (connection cut, short body): resumable."""
+
+
+CHUNK = 1 << 20
+#: How often a waiting download looks again whether the owner is done (and whether to stop).
+POLL_SECONDS = 0.1
+
+
+def hash_file(path: Path, length: int, hasher: Any) -> None:
+    with open(path, "rb") as fh:
+        while length > 0 and (block := fh.read(min(CHUNK, length))):
+            hasher.update(block)
+            length -= len(block)
+
+
+class PartFile:
+    """``<name>.part`` and its ``.part.json`` record: where a resume starts, what it must match."""
+
+    def __init__(self, final: Path, href: str) -> None:
+        self.final = final
+        self.path = final.with_name(final.name + ".part")
+        self.record = final.with_name(final.name + ".part.json")
+        self.href = safe_href(href)
+
+    @contextlib.contextmanager
+    def exclusive(self, stop: threading.Event) -> Iterator[None]:
+        """Own this file's download while the block runs.
+
+        Another thread or process fetching the same file into the same folder waits here, then
+        finds it complete (or resumes what the holder left). The lock is an advisory ``flock``
+        on the ``.part`` itself: nothing is left behind once the file is published. A waiter
+        that wakes to find the ``.part`` renamed or removed under it locks the new one.
+        """
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                _lock(fd, stop)
+            except BaseException:
+                os.close(fd)
+                raise
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)
+        try:
+            yield
+        finally:
+            if os.fstat(fd).st_size == 0 and _same_file(fd, self.path):
+                self.discard()  # nothing was fetched: leave no empty .part behind
+            os.close(fd)  # releases the lock
+
+    def resume_point(self) -> tuple[int, dict[str, Any]]:
+        """``(bytes already here, recorded validators)``; ``(0, {})`` when nothing resumable."""
+        try:
+            saved = json.loads(self.record.read_text())
+            have = self.path.stat().st_size
+        except (OSError, ValueError):
+            return 0, {}
+        if not isinstance(saved, dict) or saved.get("href") != self.href or not have:
+            return 0, {}
+        if isinstance(saved.get("size"), int) and have >= saved["size"]:
+            return 0, {}  # as long as the whole file, yet never renamed: do not trust it
+        return have, saved
+
+    def begin(self, record: dict[str, Any]) -> None:
+        """Start from byte 0: an empty ``.part`` and a fresh record of the source."""
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_bytes(b"")
+        tmp = self.record.with_name(self.record.name + ".tmp")
+        tmp.write_text(json.dumps({"href": self.href, **record}))
+        os.replace(tmp, self.record)
+
+    def hash_prefix(self, length: int, hasher: Any) -> None:
+        hash_file(self.path, length, hasher)
+
+    def append(
+        self,
+        start: int,
+        chunks: Iterator[bytes],
+        hasher: Any,
+        progress: Progress,
+        stop: threading.Event,
+    ) -> int:
+        """Write ``chunks`` from offset ``start`` (dropping anything after it); bytes written."""
+        written = 0
+        with open(self.path, "r+b") as fh:
+            fh.seek(start)
+            fh.truncate()
+            for chunk in chunks:
+                fh.write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                written += len(chunk)
+                progress.advance(len(chunk))
+                if stop.is_set():
+                    raise Interrupted("download cancelled", href=self.href)
+            fh.flush()
+            os.fsync(fh.fileno())  # the rename must never publish bytes still in flight
+        return written
+
+    def commit(self) -> None:
+        """Publish the verified ``.part`` under the final name (atomic), forget the record."""
+        os.replace(self.path, self.final)
+        self.record.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.record.unlink(missing_ok=True)
+
+
+def _lock(fd: int, stop: threading.Event) -> None:
+    """Take the exclusive lock on ``fd``, polling so that a cancelled download stops waiting."""
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if stop.wait(POLL_SECONDS):
+                raise Interrupted("download cancelled while another one had the file") from None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (not renamed away or removed)."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
