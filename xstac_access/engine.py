@@ -119,7 +119,9 @@ def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | 
     if not options or scheme_of(target.href) != "s3":
         return base
     bucket = urlsplit(target.href).netloc
-    rule = Rule(f"s3://{bucket}/*", S3Credentials.from_storage_options(options))
+    rule = Rule(
+        f"s3://{bucket}/*", S3Credentials.from_storage_options(options), source="storage_options"
+    )
     return Broker([rule, *base.rules])
 
 

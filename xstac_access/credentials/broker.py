@@ -54,10 +54,15 @@ def pattern_matches(pattern: str, href: str) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
-    """``pattern`` → ``provider`` (see the module docstring for pattern syntax)."""
+    """``pattern`` → ``provider`` (see the module docstring for pattern syntax).
+
+    ``source`` says where the rule came from, for messages and ``xstac auth``: a preset name
+    (``"maap"``), ``"config file"``, ``"code"``, or ``""`` when unknown.
+    """
 
     pattern: str
     provider: Provider
+    source: str = ""
 
     def matches(self, href: str) -> bool:
         return pattern_matches(self.pattern, href)
@@ -69,18 +74,20 @@ class Broker:
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self.rules: list[Rule] = []
         for rule in rules:
-            self.add(rule.pattern, rule.provider)
+            self.add(rule.pattern, rule.provider, source=rule.source)
 
-    def add(self, pattern: str, provider: Provider) -> Broker:
+    def add(self, pattern: str, provider: Provider, *, source: str = "") -> Broker:
         """Append a rule (earlier rules win) and register its provider in this process."""
-        self.rules.append(Rule(pattern, register(provider)))
+        self.rules.append(Rule(pattern, register(provider), source))
         return self
 
+    def rule_for(self, href: str) -> Rule | None:
+        """The first rule matching ``href`` (the one whose provider serves it), or ``None``."""
+        return next((rule for rule in self.rules if rule.matches(href)), None)
+
     def provider_for(self, href: str) -> Provider | None:
-        for rule in self.rules:
-            if rule.matches(href):
-                return rule.provider
-        return None
+        rule = self.rule_for(href)
+        return rule.provider if rule is not None else None
 
     def access(self, href: str) -> Access:
         return Access(href, self.provider_for(href))

@@ -234,9 +234,9 @@ def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Pr
     file_config = read_config_file()
     broker = Broker()
     for pattern, provider in code_rules:
-        broker.add(pattern, provider)
+        broker.add(pattern, provider, source="code")
     for rule in file_config.get("rules", []):
-        broker.add(rule["pattern"], _rule_provider(rule))
+        broker.add(rule["pattern"], _rule_provider(rule), source="config file")
     for name, preset in PRESETS.items():
         code = code_presets.get(name, {})
         if code is False:
@@ -245,28 +245,37 @@ def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Pr
         provider = preset.build(options)
         if provider is not None:
             for pattern in options.get("hosts") or preset.hosts:
-                broker.add(pattern, provider)
+                broker.add(pattern, provider, source=name)
     return broker
 
 
 def advice(href: str) -> str:
     """What to configure for ``href``: the matching preset's keywords, or a custom rule."""
     from .._hrefs import host_of, scheme_of
-    from .broker import pattern_matches
 
-    for name, preset in PRESETS.items():
-        if preset.needs and any(pattern_matches(p, href) for p in preset.hosts):
-            env = f"XSTAC_{name.upper()}_<OPTION>"
-            return (
-                f"Configure the {name!r} credential preset: "
-                f"xstac_access.credentials.configure({name}={{{preset.needs}}}), or set {env}, "
-                f"or add [{name}] to {config_path()}."
-            )
+    name = preset_covering(href)
+    if name is not None:
+        env = f"XSTAC_{name.upper()}_<OPTION>"
+        return (
+            f"Configure the {name!r} credential preset: "
+            f"xstac_access.credentials.configure({name}={{{PRESETS[name].needs}}}), or set {env}, "
+            f"or add [{name}] to {config_path()}."
+        )
     return (
         f"Configure a credential for {host_of(href)}: xstac_access.credentials.configure("
         f'rules=[("{scheme_of(href)}://{host_of(href)}/*", <provider>)]) '
         "(see docs/credentials.md)."
     )
+
+
+def preset_covering(href: str) -> str | None:
+    """The preset whose own hosts cover ``href`` and that needs the user's secret, or ``None``."""
+    from .broker import pattern_matches
+
+    for name, preset in PRESETS.items():
+        if preset.needs and any(pattern_matches(p, href) for p in preset.hosts):
+            return name
+    return None
 
 
 def _rule_provider(rule: Mapping[str, Any]) -> Provider:
