@@ -143,6 +143,17 @@ def test_item_url_from_the_stac_api_and_a_searched_item_open_alike(local_world, 
     )
 
 
+@pytest.mark.parametrize(
+    ("collection", "asset"), [("HLSS30_2.0", "browse"), ("cdse-sentinel-2-l2a", "QUICKLOOK")]
+)
+def test_item_urls_whose_ids_look_like_file_names(local_world, files, collection, asset):
+    """``HLS.S30....v2.0`` and ``S2B_....SAFE`` end like file names; the endpoint says item."""
+    item = replica_item(local_world, collection)
+    url = f"{local_world.endpoints.stac}/collections/{collection}/items/{item['id']}"
+    ds = xr.open_dataset(url, engine="stacasset", asset=asset)
+    assert ds.attrs["stac_item_id"] == item["id"]
+
+
 def test_legacy_v0_item_band_keys(local_world, files):
     item = replica_item(local_world, "sentinel-s2-l2a-cogs")
     ds = xr.open_dataset(pystac.Item.from_dict(item), engine="stacasset", asset="B04")

@@ -81,9 +81,14 @@ def local_path(href: str) -> str:
     return href
 
 
+def path_of(href: str) -> str:
+    """The path part of a URL (the href itself for a local path)."""
+    return _split(href).path if scheme_of(href) != "file" else href
+
+
 def extension_of(href: str) -> str:
     """Lower-case file extension of the href's path (``".tif"``), or ``""``."""
-    path = _split(href).path if scheme_of(href) != "file" else href
+    path = path_of(href)
     suffix = PurePosixPath(path.rstrip("/")).suffix.lower()
     return suffix if len(suffix) <= 8 else ""
 

@@ -11,13 +11,14 @@ silent pick of one band out of twenty would surprise more than an error.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
 from . import errors
-from ._hrefs import extension_of, resolve_relative, safe_href, scheme_of
+from ._hrefs import extension_of, path_of, resolve_relative, safe_href, scheme_of
 from .transport import fetch_json
 
 Purpose = Literal["dataset", "datatree"]
@@ -270,8 +271,16 @@ def _self_href(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
+#: A STAC API item endpoint: ``.../collections/<id>/items/<id>``. Item ids often look like
+#: file names (``HLS.S30.T13TDE.2023281T174239.v2.0``, ``S2B_MSIL2A_....SAFE``), so the
+#: endpoint's shape decides, not an extension.
+_ITEM_ENDPOINT = re.compile(r"/collections/[^/]+/items/[^/]+/?$")
+
+
 def _looks_like_item_location(href: str) -> bool:
     ext = extension_of(href)
     if ext in (".json", ".geojson"):
         return True
-    return scheme_of(href) in ("http", "https") and "/items/" in href and ext == ""
+    if scheme_of(href) not in ("http", "https"):
+        return False
+    return bool(_ITEM_ENDPOINT.search(path_of(href))) or ("/items/" in href and ext == "")
