@@ -194,6 +194,23 @@ def test_notes_are_logged_at_info(quirks, caplog):
 # -- pagination ---------------------------------------------------------------------------------
 
 
+def test_a_server_sorting_numbers_as_text_is_put_right(local_world, quirks):
+    """pgstac sorts an untyped queryable as text: 8.4 before 63.2 before 0.0003."""
+    collections = ["sentinel-2-l2a", "eopf-sentinel-2-l2a", "sentinel-s2-l2a-cogs"]
+    result = search(quirks.url("pgstac"), collections=collections, sortby="eo:cloud_cover")
+    clouds = [i.properties["eo:cloud_cover"] for i in result]
+    expected = sorted(
+        i["properties"]["eo:cloud_cover"]
+        for i in local_world.replica.items
+        if i["collection"] in collections
+    )
+    assert clouds == expected and len(clouds) >= 3
+    assert result.strategy.sortby == "server"
+    assert any("not in the order asked (eo:cloud_cover)" in n for n in result.notes)
+    (request,) = searches(quirks, "pgstac")
+    assert sent(request)["sortby"]  # the server was asked, and its answer checked
+
+
 def test_pages_are_followed_on_the_proxy_up_to_max_items(local_world, quirks):
     result = search(quirks.url("pgstac"), limit=2, max_items=5)
     assert [i.id for i in result] == native_ids(local_world, {})[:5]

@@ -58,6 +58,7 @@ from ._search_run import (
     first_page,
     gather,
     matcher,
+    note,
     noted,
     page_size,
     wire_filter,
@@ -242,6 +243,8 @@ def search(
     documents = found.documents
     if strategy.sortby == LOCAL:
         documents = sort_locally(documents, sort_keys(sortby_list))[:max_items]
+    elif sortby_list:
+        documents = _checked_order(documents, sort_keys(sortby_list), found.exhausted, url, notes)
     matched = found.matched(first, counted_here=bool(set(strategy.local_parts) - {"sortby"}))
     return SearchResult(catalog_url, documents, matched, strategy, notes)
 
@@ -307,6 +310,32 @@ def collection_search(
     )  # fmt: skip
     matched = found.matched(first, counted_here=bool(strategy.local_parts))
     return CollectionSearchResult(catalog_url, found.documents, matched, strategy, notes)
+
+
+def _checked_order(
+    documents: list[dict[str, Any]],
+    keys: list[tuple[str, bool]],
+    exhausted: bool,
+    url: str,
+    notes: list[str],
+) -> list[dict[str, Any]]:
+    """The server's sorted results, re-sorted here when they are not in the order asked.
+
+    pgstac compares fields its queryables do not type as text (cloud cover 8.4 before 63.2
+    before 0.0003); a result in that order is put right and the note says so.
+    """
+    resorted = sort_locally(documents, keys)
+    if resorted == documents:
+        return documents
+    fields = ", ".join(("-" if desc else "") + name for name, desc in keys)
+    said = f"the server's results were not in the order asked ({fields}); sorted them here"
+    if not exhausted:
+        said += (
+            f", but only the {len(documents)} read: the server's first ones may not be the "
+            "right ones. local=True sorts every match here"
+        )
+    note(notes, url, said)
+    return resorted
 
 
 def _normalised(io: Any, **params: Any) -> dict[str, Any]:
