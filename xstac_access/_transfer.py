@@ -19,7 +19,6 @@ filesystem_for`; this module only decides what to ask for and what to keep.
 from __future__ import annotations
 
 import itertools
-import random
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from . import errors, transport
 from ._hrefs import host_of, safe_href, scheme_of
 from ._multihash import Multihash
 from ._partfile import Interrupted, PartFile, hash_file
+from ._retry import transient, wait_before
 from .credentials.broker import Broker
 from .credentials.secrets import get_logger
 
@@ -38,8 +38,6 @@ log = get_logger(__name__)
 
 HTTP_CHUNK = 1 << 20  # bytes per read from a stream: few syscalls, smooth progress bars
 S3_CHUNK = 8 << 20  # bytes per ranged S3 GET
-#: HTTP statuses worth another try: the server was busy or a gateway hiccuped.
-TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
@@ -117,9 +115,9 @@ def fetch_file(
                 start, size, hasher = _attempt(job, source, part, resume, progress, stop)
                 break
             except errors.AccessError as exc:
-                if attempt > retries or stop.is_set() or not _retryable(exc):
+                if attempt > retries or stop.is_set() or not transient(exc):
                     raise
-                delay = min(0.25 * 2**attempt, 5.0) * random.uniform(0.5, 1.0)  # noqa: S311
+                delay = wait_before(attempt - 1, exc.retry_after)
                 log.info("%s: %s; trying again in %.1f s", job.label, exc, delay)
                 stop.wait(delay)
         _verify(job, part, size, hasher)
@@ -144,13 +142,6 @@ def _source(job: Job, broker: Broker) -> _HttpSource | _S3Source:
         href=safe_href(job.href),
         host=host_of(job.href),
     )
-
-
-def _retryable(exc: errors.AccessError) -> bool:
-    """A cut transfer, an unreachable host or a transient status; not a refusal or a 404."""
-    if isinstance(exc, errors.AuthError | errors.HrefNotFoundError):
-        return False
-    return exc.status is None or exc.status in TRANSIENT
 
 
 def _attempt(

@@ -35,7 +35,9 @@ class AmbiguousAssetError(ResolveError):
 
 
 class AccessError(XStacError, OSError):
-    """Reading an href failed (network, HTTP status, store). Carries the masked href and host."""
+    """Reading an href failed (network, HTTP status, store). Carries the masked href and host,
+    the HTTP status when there was one, and the seconds the server asked to wait before trying
+    again (``Retry-After``), if it did."""
 
     def __init__(
         self,
@@ -44,11 +46,13 @@ class AccessError(XStacError, OSError):
         href: str | None = None,
         host: str | None = None,
         status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.href = href
         self.host = host
         self.status = status
+        self.retry_after = retry_after
 
 
 class HrefNotFoundError(AccessError, FileNotFoundError):

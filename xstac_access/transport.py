@@ -11,7 +11,9 @@ credential the broker assigns to its host: the origin's provider only where the 
 trusts the target (CDSE's download host), Earthdata's Basic credentials only at the login host,
 and nothing anywhere else. Cookies are never stored in the session (a cookie jar would send them
 to every port of a host); a provider that wants them keeps them, per host. A 401 or 403 (an
-expired signature) refreshes the credential once and retries.
+expired signature) refreshes the credential once and retries. Busy servers, gateway errors and
+connections cut mid-body are retried with backoff and jitter (:mod:`xstac_access._retry`);
+streams are not, their caller resumes them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import urljoin
 
 from . import errors
 from ._hrefs import host_of, local_path, safe_href, scheme_of
+from ._retry import parse_retry_after, retrying
 from .credentials.material import NO_MATERIAL, Material
 from .credentials.secrets import get_logger
 
@@ -144,7 +147,7 @@ def fetch_json(href: str, *, broker: Broker | None = None, what: str = "JSON doc
         ) from None
 
 
-def raise_for_status(status: int, href: str, what: str) -> None:
+def raise_for_status(status: int, href: str, what: str, retry_after: float | None = None) -> None:
     """Turn an HTTP status >= 400 into the matching typed error."""
     if status < 400:
         return
@@ -169,7 +172,10 @@ def raise_for_status(status: int, href: str, what: str) -> None:
         )
     else:
         kind, message = errors.AccessError, f"host {host} answered HTTP {status}; try again later."
-    raise kind(f"{what} at {shown}: {message}", href=shown, host=host, status=status)
+    raise kind(
+        f"{what} at {shown}: {message}",
+        href=shown, host=host, status=status, retry_after=retry_after,
+    )  # fmt: skip
 
 
 def _default_broker() -> Broker:
@@ -187,8 +193,9 @@ def fetch_tail(
     instead of a request of its own. A server that ignores ranges sends the whole file.
     """
     headers = {"Range": f"bytes=-{length}"}
-    resp, landing = _response(href, headers, what, access, broker or _default_broker())
-    body = resp.content
+    resp, landing, body = retrying(
+        lambda: _read(href, headers, what, access, broker or _default_broker()), href, what
+    )
     if looks_like_html(body):
         raise login_page_error(landing.href, what)
     total = resp.headers.get("Content-Range", "").rpartition("/")[2]
@@ -219,11 +226,28 @@ def _fetch_http(
     href: str, byte_range: tuple[int, int] | None, what: str, access: Access, broker: Broker
 ) -> tuple[bytes, Landing]:
     headers = {} if byte_range is None else {"Range": f"bytes={byte_range[0]}-{byte_range[1] - 1}"}
-    resp, landing = _response(href, headers, what, access, broker)
-    body = resp.content
+    resp, landing, body = retrying(lambda: _read(href, headers, what, access, broker), href, what)
     if byte_range is not None and resp.status_code == 200:
         body = body[byte_range[0] : byte_range[1]]  # server ignored Range
     return body, landing
+
+
+def _read(
+    href: str, headers: dict[str, str], what: str, access: Access, broker: Broker
+) -> tuple[requests.Response, Landing, bytes]:
+    """One attempt: the response and its whole body; a cut body is a retryable AccessError."""
+    import requests
+
+    resp, landing = _response(href, headers, what, access, broker)
+    try:
+        return resp, landing, resp.content
+    except requests.RequestException as exc:
+        raise errors.AccessError(
+            f"{what} at {safe_href(landing.href)}: the connection to {host_of(landing.href)} "
+            f"broke while reading ({exc.__class__.__name__})",
+            href=safe_href(landing.href),
+            host=host_of(landing.href),
+        ) from None
 
 
 def _response(
@@ -250,7 +274,8 @@ def _response(
             continue
         if resp.status_code >= 400:
             resp.close()
-        raise_for_status(resp.status_code, landing.href, what)
+            wait = parse_retry_after(resp.headers.get("Retry-After"))
+            raise_for_status(resp.status_code, landing.href, what, wait)
         return resp, landing
 
 

@@ -4,7 +4,8 @@ HTTP: an ``HTTPFileSystem`` whose aiohttp session runs a client middleware. For 
 redirect hops included, the middleware asks the broker for the credential of that URL's host and
 sets (or removes) the headers, sends Earthdata's Basic credentials only to its login host, keeps
 the cookies a data host sets (the session's own cookie jar keeps none), and after a 401 refreshes
-the credential once and retries. The filesystem pickles with a :class:`~.broker.BrokerHandle`,
+the credential once and retries; busy servers (429, 503...) and failed connections are retried
+with backoff. The filesystem pickles with a :class:`~.broker.BrokerHandle`,
 so dask workers rebuild it without any secret. S3: s3fs options from the broker's provider.
 """
 
@@ -15,6 +16,7 @@ import functools
 from typing import Any
 
 from .._hrefs import scheme_of
+from .._retry import RETRIES, TRANSIENT, parse_retry_after, wait_before
 from .broker import Broker, BrokerHandle
 from .secrets import get_logger
 
@@ -55,7 +57,8 @@ async def _client_session(handle: BrokerHandle, **kwargs: Any):
 
 
 async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
-    """Client middleware: the right credential on every hop, one refresh after a 401."""
+    """Client middleware: the right credential on every hop, one refresh after a 401, and
+    busy or failing servers retried with the library's backoff (:mod:`xstac_access._retry`)."""
     url = str(request.url)
     login = handle.login_provider(url)
     if login is not None and login.is_login_host(url):
@@ -63,19 +66,51 @@ async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
         return await handler(request)
     access = handle.access(url)
     keeper = handle.cookie_keeper(url)
-    for attempt in (1, 2):
+    refreshed, retry = False, 0
+    while True:
         material = await asyncio.to_thread(access.material)  # refreshing blocks: not on the loop
         _set_headers(request, material.http_headers())
-        response = await handler(request)
+        response = await _send(handler, request, retry)
+        if response is None:  # the connection failed: wait and try again
+            retry += 1
+            continue
         if keeper is not None and response.cookies:
             keeper.keep_cookies(url, {n: morsel.value for n, morsel in response.cookies.items()})
-        if response.status == 401 and attempt == 1 and access.needed:
+        if response.status == 401 and not refreshed and access.needed:
             log.info("%s refused the credential; refreshing once", request.url.host)
             access.invalidate(material)
             response.release()
+            refreshed = True
+            continue
+        if response.status in TRANSIENT and retry < RETRIES:
+            wait = wait_before(retry, parse_retry_after(response.headers.get("Retry-After")))
+            log.info(
+                "%s answered %d; retry %d of %d in %.2f s",
+                request.url.host, response.status, retry + 1, RETRIES, wait,
+            )  # fmt: skip
+            response.release()
+            await asyncio.sleep(wait)
+            retry += 1
             continue
         return response
-    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _send(handler: Any, request: Any, retry: int) -> Any:
+    """The response, or ``None`` after a failed connection that the budget allows to retry."""
+    import aiohttp
+
+    try:
+        return await handler(request)
+    except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+        if retry >= RETRIES:
+            raise
+        wait = wait_before(retry)
+        log.info(
+            "%s: %s; retry %d of %d in %.2f s",
+            request.url.host, exc.__class__.__name__, retry + 1, RETRIES, wait,
+        )  # fmt: skip
+        await asyncio.sleep(wait)
+        return None
 
 
 def _set_headers(request: Any, headers: dict[str, str]) -> None:
