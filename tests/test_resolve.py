@@ -132,3 +132,18 @@ def test_signed_hrefs_are_never_shown_with_their_signature():
     assert host_of("https://host.test:8443/x") == "host.test:8443"
     assert host_of("s3://bucket/key") == "bucket"
     assert host_of("/tmp/x.tif") == "local"
+
+
+def test_catalogue_storage_options_never_choose_the_users_credentials():
+    """An item may say where its bucket is and that it is public; it may not make the user's
+    ambient AWS keys (or a named profile) sign requests to an endpoint it chose."""
+    from xstac_access.credentials import broker_from
+    from xstac_access.engine import call_broker
+
+    hint = {"anon": False, "profile": "work", "client_kwargs": {"endpoint_url": "https://x.test"}}
+    target = resolve({"href": "s3://bucket/product.zarr", "xarray:storage_options": hint}, None)
+    provider = call_broker(target, broker_from({}), None).provider_for(target.href)
+    assert provider.anon is True and provider.profile is None
+    assert provider.endpoint_url == "https://x.test"
+    mine = call_broker(target, broker_from({}), {"anon": False, "key": "K", "secret": "S"})
+    assert mine.provider_for(target.href).anon is False  # the caller decides

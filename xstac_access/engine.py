@@ -113,9 +113,13 @@ def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | 
 
     Storage options (the caller's, over the asset's ``xarray:storage_options``) become an
     :class:`~xstac_access.credentials.S3Credentials` provider, so keys in them travel the way
-    every credential does: never inside a pickled dataset.
+    every credential does: never inside a pickled dataset. What the catalogue says is taken as
+    where and how to reach its bucket, never whose credentials to use: a ``profile`` it names
+    is ignored, and requests to an endpoint it chose are anonymous (the user's own AWS keys
+    would otherwise be signed for a host any item could name). The caller's
+    ``storage_options`` may say otherwise.
     """
-    options = {**target.hint("storage_options"), **(storage_options or {})}
+    options = {**_catalogue_s3_options(target.hint("storage_options")), **(storage_options or {})}
     if not options or scheme_of(target.href) != "s3":
         return base
     bucket = urlsplit(target.href).netloc
@@ -123,6 +127,18 @@ def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | 
         f"s3://{bucket}/*", S3Credentials.from_storage_options(options), source="storage_options"
     )
     return Broker([rule, *base.rules])
+
+
+def _catalogue_s3_options(hint: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue's storage options, without the power to pick the user's credentials."""
+    options = {k: v for k, v in hint.items() if k != "profile"}
+    client = options.get("client_kwargs")
+    endpoint = options.get("endpoint_url") or (
+        client.get("endpoint_url") if isinstance(client, dict) else None
+    )
+    if endpoint and not options.get("key"):
+        options["anon"] = True  # no ambient keys signed for a host the item names
+    return options
 
 
 def _checked(result: Any, kind: type, target: Target, fmt: str) -> Any:
