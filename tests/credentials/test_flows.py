@@ -215,6 +215,30 @@ def test_every_preset_at_once_keeps_each_flow_apart(world):
     assert len(logins) == 1 and logins[0]["authorization"]
 
 
+def test_reads_outside_a_credentials_scope_carry_nothing(world):
+    """Every preset configured: public files on the same host and port (other paths) and on
+    the other host, read through our HTTP, GDAL and fsspec, get no Authorization or cookie."""
+    creds = world.credentials()
+    broker = credentials.broker_from(creds)
+    maap_item = items_of(world, "BiomassLevel1a")[0]
+    sar = xr.open_dataset(maap_item, engine="stacasset", asset="enclosure_i_abs_tiff",
+                          credentials=creds)  # fmt: skip
+    assert sar["HH"][:8, :8].values.shape == (8, 8)
+    public = items_of(world, "sentinel-2-l2a")[0]
+    kml = maap_item["assets"]["quicklook_kml"]["href"]  # /maap/browse: outside /maap/data/*
+    assert fetch(kml, broker=broker).lstrip().startswith(b"<")
+    red = xr.open_dataset(public, engine="stacasset", asset="red", credentials=creds)
+    assert red["red"][:8, :8].values.shape == (8, 8)
+    alt = public["assets"]["nir"]["href"].replace(world.endpoints.http, world.endpoints.http_alt)
+    assert fetch(alt, byte_range=(0, 4), broker=broker)[:2] == b"II"
+    log = world.files.stats()["log"]
+    protected = [e for e in log if e["path"].startswith("/maap/data/")]
+    assert protected and all(e["authorization"] for e in protected)
+    outside = [e for e in log if not e["path"].startswith(("/maap/data/", "/oauth/"))]
+    assert {e["path"] for e in outside} >= {kml.removeprefix(world.endpoints.http)}
+    assert not [e for e in outside if e["authorization"] or e["cookie"]]
+
+
 def test_a_redirect_to_an_untrusted_host_carries_no_authorization(world):
     item = items_of(world, "BiomassLevel1a")[0]
     public = items_of(world, "sentinel-2-l2a")[0]["assets"]["red"]["href"]
