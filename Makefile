@@ -4,7 +4,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint serve clean
+.PHONY: demo test lint serve fuzz clean
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -21,6 +21,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The full bad-input run: 2,000 generated cases per parser (CI runs 300 each).
+fuzz: $(STAMP)
+	XSTAC_FUZZ_EXAMPLES=2000 $(BIN)/pytest tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
