@@ -24,11 +24,10 @@ import xarray as xr
 from PIL import Image
 
 import xstac_access  # noqa: F401  (registers the engine's accessor)
-from xstac_access import errors
+from xstac_access import errors, search
 from xstac_access.cli import main
 from xstac_access.cli._common import credential_info
 from xstac_access.credentials import BearerToken, Broker, OidcPassword, S3Credentials
-from xstac_access.search import search
 from xstac_access.testing._procs import free_port
 
 DATA = Path(__file__).parent / "data"

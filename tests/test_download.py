@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from xstac_access import credentials, errors
+from xstac_access import credentials, download, errors
 from xstac_access.credentials import S3Credentials
-from xstac_access.download import download
 
 BANDS = ["red", "green", "blue", "nir"]
 

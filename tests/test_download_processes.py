@@ -22,7 +22,7 @@ RATE = 2_000_000  # bytes per second the server sends: a transfer of SIZE takes 
 SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from xstac_access.download import download
+    from xstac_access import download
     item, dest = json.loads(sys.argv[1]), sys.argv[2]
     report = download(item, dest, progress=False, retries=0)
     print(json.dumps([[e.status, e.bytes, e.error] for e in report.entries]))

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from xstac_access import credentials
-from xstac_access.load import BrokeredRioDriver, load
+from xstac_access._load import BrokeredRioDriver, load
 from xstac_access.testing.stack import BANDS, value, write_stack
 
 N_ITEMS, SIZE = 20, 256
@@ -105,7 +105,7 @@ def test_lazy_cube_pickles_without_the_token_and_computes(stack, maap, files):
 
 def test_the_driver_pickles_without_secrets(stack, maap):
     broker, offline = maap
-    from xstac_access.load import _pystac_items, _sources
+    from xstac_access._load import _pystac_items, _sources
 
     items = _pystac_items(stack[:2])
     driver = BrokeredRioDriver(_sources(items, ["red"], broker))

@@ -18,10 +18,9 @@ import pytest
 import requests
 from shapely.geometry import shape
 
-from xstac_access import errors
+from xstac_access import SearchResult, collection_search, errors, search
 from xstac_access._search_plan import Capabilities, degrade, item_strategy
 from xstac_access.credentials import BearerToken
-from xstac_access.search import SearchResult, collection_search, search
 from xstac_access.testing._procs import free_port
 
 CLOUDY = {"eo:cloud_cover": {"lt": 10}}

@@ -14,15 +14,42 @@ from typing import TYPE_CHECKING, Any
 from .eo import accessor as _accessor  # noqa: F401  (registers .eo on Dataset, DataArray, DataTree)
 
 if TYPE_CHECKING:
-    from . import errors
+    from . import credentials, errors
+    from ._download import DownloadEntry, DownloadReport, download
+    from ._load import load
+    from ._search import CollectionSearchResult, SearchResult, collection_search, search
     from .engine import open_dataset, open_datatree
     from .resolve import Target, resolve
 
-__all__ = ["Target", "errors", "open_dataset", "open_datatree", "resolve"]
+__all__ = [
+    "CollectionSearchResult",
+    "DownloadEntry",
+    "DownloadReport",
+    "SearchResult",
+    "Target",
+    "collection_search",
+    "credentials",
+    "download",
+    "errors",
+    "load",
+    "open_dataset",
+    "open_datatree",
+    "resolve",
+    "search",
+]
 __version__ = "0.1.0"
 
 _LAZY = {
     "errors": ("xstac_access.errors", None),
+    "credentials": ("xstac_access.credentials", None),
+    "search": ("xstac_access._search", "search"),
+    "collection_search": ("xstac_access._search", "collection_search"),
+    "SearchResult": ("xstac_access._search", "SearchResult"),
+    "CollectionSearchResult": ("xstac_access._search", "CollectionSearchResult"),
+    "load": ("xstac_access._load", "load"),
+    "download": ("xstac_access._download", "download"),
+    "DownloadReport": ("xstac_access._download", "DownloadReport"),
+    "DownloadEntry": ("xstac_access._download", "DownloadEntry"),
     "open_dataset": ("xstac_access.engine", "open_dataset"),
     "open_datatree": ("xstac_access.engine", "open_datatree"),
     "resolve": ("xstac_access.resolve", "resolve"),

@@ -56,7 +56,7 @@ def open_dataset(
     ``storage_options`` (s3fs style) configure access to an ``s3://`` asset's bucket.
     """
     if is_collection(obj):  # many items: one cube through odc-stac, lazily
-        from .load import load
+        from ._load import load
 
         cube_options = {k: reader_options.pop(k) for k in _CUBE if k in reader_options}
         if reader_options or asset or reader:

@@ -76,7 +76,7 @@ class ChecksumError(FormatError):
 
 
 class DownloadError(XStacError):
-    """Some files of a :func:`xstac_access.download.download` call failed; ``report`` says which.
+    """Some files of a :func:`xstac_access.download` call failed; ``report`` says which.
 
     Raised only with ``raise_on_error=True``, after every other file was attempted.
     """

@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from xstac_access import credentials
-from xstac_access.download import download
+from xstac_access import credentials, download
 
 LIFETIME = 3  # seconds an access token lives
 FILES, SIZE, RATE = 4, 3_000_000, 1_000_000  # each file takes ~3 s: the set outlives 2 tokens

@@ -1,8 +1,8 @@
 """The ``xstac`` command line: a thin layer over the library's Python API.
 
-``search`` (:func:`xstac_access.search.search`), ``info`` (resolve + the readers' dispatch),
+``search`` (:func:`xstac_access.search`), ``info`` (resolve + the readers' dispatch),
 ``open`` and ``quicklook`` (``xr.open_dataset``/``open_datatree`` with the stacasset engine,
-``.eo.quicklook``), ``download`` (:func:`xstac_access.download.download`), ``auth`` (the
+``.eo.quicklook``), ``download`` (:func:`xstac_access.download`), ``auth`` (the
 credential broker), and ``demo`` (the offline demo on the local replica world).
 
 Credentials come from the library's configuration: ``XSTAC_<PRESET>_<OPTION>`` environment

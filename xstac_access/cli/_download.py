@@ -1,4 +1,4 @@
-"""``xstac download``: files of items to disk, through :func:`xstac_access.download.download`."""
+"""``xstac download``: files of items to disk, through :func:`xstac_access.download`."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Download, print one row per file and the totals; 1 when any file failed."""
-    from ..download import download
+    from .._download import download
 
     options = storage_options(args)
     credentials = None

@@ -1,4 +1,4 @@
-"""``xstac search``: items of a STAC API, through :func:`xstac_access.search.search`."""
+"""``xstac search``: items of a STAC API, through :func:`xstac_access.search`."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Search, tell what was done on stderr, print or write the items."""
-    from ..search import search
+    from .._search import search
 
     text_filter = args.filter
     result = search(

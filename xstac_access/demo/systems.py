@@ -14,8 +14,8 @@ import numpy as np
 import xarray as xr
 
 from .. import credentials
-from ..download import download
-from ..search import collection_search, search
+from .._download import download
+from .._search import collection_search, search
 from . import indent
 
 if TYPE_CHECKING:
