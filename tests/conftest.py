@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,3 +56,26 @@ def write_groupspec(spec: dict, path) -> None:
         (path / ".zattrs").write_text(json.dumps(spec.get("attributes", {})))
     for name, member in (spec.get("members") or {}).items():
         write_groupspec(member, path / name)
+
+
+@contextmanager
+def eopf_product_over_http(world, folder: str) -> Iterator[tuple[dict, str]]:
+    """The replica's S2 EOPF product copied under the file server (whose counters and faults
+    then see every request), with its item pointing there: ``(item, served path)``."""
+    item = next(
+        i for i in sorted(world.replica.items, key=lambda i: i["id"])
+        if i["collection"] == "eopf-sentinel-2-l2a"
+    )  # fmt: skip
+    s3 = world.endpoints.s3
+    bucket, _, key = item["assets"]["product"]["href"][len(s3) + 1 :].partition("/")
+    source = world.replica.s3_buckets[bucket] / key
+    target = world.replica.files_root / folder / source.name
+    shutil.copytree(source, target)
+    try:
+        base = f"{world.endpoints.http}/{folder}/{source.name}"
+        yield (
+            json.loads(json.dumps(item).replace(item["assets"]["product"]["href"], base)),
+            (f"/{folder}/{source.name}"),
+        )
+    finally:
+        shutil.rmtree(target.parent)

@@ -9,7 +9,6 @@ JSON, sniffing), GDAL (COG tiles) and fsspec/zarr (an EOPF product over HTTP).
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import shutil
 import time
@@ -18,6 +17,7 @@ import uuid
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import eopf_product_over_http
 
 from xstac_access import _retry, errors
 
@@ -109,16 +109,8 @@ def test_gdal_tile_reads_ride_out_a_503_burst(local_world, files):
 
 @pytest.fixture
 def http_product(local_world):
-    """The replica S2 EOPF product under the file server (whose faults reach fsspec/zarr)."""
-    item = replica_item(local_world, "eopf-sentinel-2-l2a")
-    s3 = local_world.endpoints.s3
-    bucket, _, key = item["assets"]["product"]["href"][len(s3) + 1 :].partition("/")
-    source = local_world.replica.s3_buckets[bucket] / key
-    target = local_world.replica.files_root / "_tests_faults" / source.name
-    shutil.copytree(source, target)
-    base = f"{local_world.endpoints.http}/_tests_faults/{source.name}"
-    yield json.loads(json.dumps(item).replace(item["assets"]["product"]["href"], base))
-    shutil.rmtree(target.parent)
+    with eopf_product_over_http(local_world, "_tests_faults") as (item, _):
+        yield item
 
 
 def test_zarr_metadata_and_chunks_ride_out_503_and_429(http_product, files):

@@ -16,17 +16,6 @@ from xstac_access import credentials, errors
 SIZE, CHUNK = 2048, 256
 
 
-def maap_credentials(world) -> dict:
-    return {
-        "maap": {
-            "token_url": f"{world.endpoints.oidc}/realms/maap/protocol/openid-connect/token",
-            "client_secret": "offline-token-public-secret",
-            "hosts": [f"{world.endpoints.http}/maap/data/*"],
-            "offline_token": world.oidc.offline_token("maap", "maap-user"),
-        }
-    }
-
-
 def write_grouped(path) -> np.ndarray:
     """An 8 MB netCDF4 file: a chunked, scaled int16 grid at the root, a time series in a group."""
     counts = np.random.default_rng(3).integers(0, 30000, (SIZE, SIZE)).astype("int16")
@@ -103,7 +92,9 @@ def test_protected_file_needs_and_uses_the_bearer(local_world, served):
     href = local_world.endpoints.http + path
     with pytest.raises(errors.AuthError):
         xr.open_dataset(href, engine="stacasset")
-    ds = xr.open_dataset(href, engine="stacasset", credentials=maap_credentials(local_world))
+    ds = xr.open_dataset(
+        href, engine="stacasset", credentials={"maap": local_world.credentials()["maap"]}
+    )
     np.testing.assert_allclose(ds["refl"][0, :5].values, counts[0, :5] * 0.0001 - 0.1)
     log = [e for e in local_world.files.stats()["log"] if e["path"] == path]
     assert log[-1]["authorization"] and log[-1]["status"] == 206

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import DATA, GROUPSPEC, load_item, write_groupspec
+from conftest import DATA, GROUPSPEC, eopf_product_over_http, load_item, write_groupspec
 
 from xstac_access import errors
 
@@ -97,17 +96,8 @@ def replica(world, collection: str) -> dict:
 
 @pytest.fixture(scope="module")
 def served_product(local_world):
-    """The replica S2 product copied under the file server, whose counters see every request."""
-    item = replica(local_world, "eopf-sentinel-2-l2a")
-    s3 = local_world.endpoints.s3
-    bucket, _, key = item["assets"]["product"]["href"][len(s3) + 1 :].partition("/")
-    source = local_world.replica.s3_buckets[bucket] / key
-    target = local_world.replica.files_root / "_tests_zarr" / source.name
-    shutil.copytree(source, target)
-    base = f"{local_world.endpoints.http}/_tests_zarr/{source.name}"
-    served = json.loads(json.dumps(item).replace(item["assets"]["product"]["href"], base))
-    yield served, f"/_tests_zarr/{source.name}"
-    shutil.rmtree(target.parent)
+    with eopf_product_over_http(local_world, "_tests_zarr") as served:
+        yield served
 
 
 def test_product_tree_reads_consolidated_metadata_once_and_no_data_chunk(

@@ -38,17 +38,6 @@ def served(world, href: str) -> tuple[str, Path]:
     return path, world.replica.files_root / path.lstrip("/")
 
 
-def maap_credentials(world) -> dict:
-    return {
-        "maap": {
-            "token_url": f"{world.endpoints.oidc}/realms/maap/protocol/openid-connect/token",
-            "client_secret": "offline-token-public-secret",
-            "hosts": [f"{world.endpoints.http}/maap/data/*"],
-            "offline_token": world.oidc.offline_token("maap", "maap-user"),
-        }
-    }
-
-
 def seed_figure(name: str) -> Path:
     SEED_FIGURES.mkdir(exist_ok=True)
     return SEED_FIGURES / name
@@ -127,7 +116,7 @@ def test_biomass_four_polarisations_side_by_side_in_db(local_world):
         item,
         engine="stacasset",
         asset="enclosure_i_abs_tiff",
-        credentials=maap_credentials(local_world),
+        credentials={"maap": local_world.credentials()["maap"]},
     )
     ql = ds.eo.quicklook(path=seed_figure("biomass_sar.png"))
     assert ql.kind == "sar" and ql.overview_level is None
