@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import folium
     from shapely.geometry.base import BaseGeometry
 
-    from .quicklook import Picture
+    from ._picture import Picture
 
 #: Points kept along each edge of a swath (or each side of a grid's bounds) for its footprint.
 EDGE_POINTS = 64
@@ -336,7 +336,8 @@ def _gcp_ring(obj: xr.Dataset | xr.DataArray) -> tuple[np.ndarray, np.ndarray] |
 
 def _overlay(obj: Any) -> tuple[np.ndarray, list[list[float]]] | None:
     """The quicklook warped to Web Mercator and its longitude/latitude bounds, when cheap."""
-    from .quicklook import dataset_of, picture
+    from ._layers import dataset_of
+    from ._picture import picture
 
     data = dataset_of(obj)
     if not _geolocated(data):
