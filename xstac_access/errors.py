@@ -95,3 +95,27 @@ class SearchError(XStacError):
         super().__init__(message)
         self.host = host
         self.status = status
+
+
+class GridError(XStacError, ValueError):
+    """The swath cannot be gridded as asked (arguments, geolocation, dtypes)."""
+
+
+class GeolocationNotFoundError(GridError):
+    """No 2-D latitude/longitude pair was found; the message lists what the object has."""
+
+
+class GridTooLargeError(GridError):
+    """The target grid would have an absurd number of cells; the message suggests a resolution."""
+
+
+class GeocodeError(XStacError, ValueError):
+    """GCPs could not be turned into latitude/longitude; the message says what to pass instead."""
+
+
+class NoGcpsError(GeocodeError):
+    """No GCPs where they were looked for; the message lists the places."""
+
+
+class TooFewGcpsError(GeocodeError):
+    """Fewer distinct GCPs (or GCP rows/columns) than any surface needs."""

@@ -13,20 +13,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..errors import XStacError
+from ..errors import GeocodeError, NoGcpsError
 from ..readers.kml import IMAGE_FRACTIONS
-
-
-class GeocodeError(XStacError, ValueError):
-    """GCPs could not be turned into latitude/longitude; the message says what to pass instead."""
-
-
-class NoGcpsError(GeocodeError):
-    """No GCPs where they were looked for; the message lists the places."""
-
-
-class TooFewGcpsError(GeocodeError):
-    """Fewer distinct GCPs (or GCP rows/columns) than any surface needs."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor the result is writt
 import xarray as xr
 from affine import Affine
 
-from ..errors import XStacError
+from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
 from . import _raster_kernels as _rk
 
 Method = Literal["linear", "nearest", "mean"]
@@ -30,18 +30,6 @@ MAX_CELLS = 2_000_000_000
 _LAT_NAMES = ("latitude", "lat")
 _LON_NAMES = ("longitude", "lon")
 _WGS84 = pyproj.CRS.from_epsg(4326)
-
-
-class GridError(XStacError, ValueError):
-    """The swath cannot be gridded as asked (arguments, geolocation, dtypes)."""
-
-
-class GeolocationNotFoundError(GridError):
-    """No 2-D latitude/longitude pair was found; the message lists what the object has."""
-
-
-class GridTooLargeError(GridError):
-    """The target grid would have an absurd number of cells; the message suggests a resolution."""
 
 
 @dataclass(frozen=True, eq=False, repr=False)

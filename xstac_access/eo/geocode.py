@@ -64,13 +64,8 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import xarray as xr
 
-from ._gcps import (
-    Gcps,
-    GeocodeError,
-    NoGcpsError,
-    TooFewGcpsError,
-    read_gcps,
-)
+from ..errors import GeocodeError, NoGcpsError, TooFewGcpsError
+from ._gcps import Gcps, read_gcps
 
 __all__ = [
     "GeocodeError",

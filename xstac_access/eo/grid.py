@@ -63,17 +63,9 @@ import rioxarray  # noqa: F401  (registers the .rio accessor the result is writt
 import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
+from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
 from . import _raster_kernels as _rk
-from ._swath_lookup import (
-    GeolocationNotFoundError,
-    GridError,
-    GridTooLargeError,
-    Method,
-    SwathLookup,
-    build_lookup,
-    check_method,
-    find_geolocation,
-)
+from ._swath_lookup import Method, SwathLookup, build_lookup, check_method, find_geolocation
 
 __all__ = [
     "GeolocationNotFoundError",
