@@ -49,11 +49,15 @@ def open_dataset(
     drop_variables: str | Iterable[str] | None = None,
     **reader_options: Any,
 ) -> xr.Dataset:
-    """Open one asset of ``obj`` as a lazy :class:`xarray.Dataset` (see the README for inputs).
+    """Open one asset of ``obj`` as a lazy :class:`xarray.Dataset`.
 
-    ``credentials`` is a :class:`~xstac_access.credentials.Broker` or a dict of presets and
-    rules as taken by :func:`xstac_access.credentials.configure`, for this call only;
-    ``storage_options`` (s3fs style) configure access to an ``s3://`` asset's bucket.
+    ``obj`` is a ``pystac.Item`` or ``pystac.Asset``, a STAC item dict, an item JSON URL or
+    path, or a plain asset href; an ItemCollection or list of items is loaded as one cube
+    (:func:`xstac_access.load`). ``asset`` names the asset (else the catalogue's hints, then
+    roles, then media type choose), ``reader`` forces a format. ``credentials`` is a
+    :class:`~xstac_access.credentials.Broker` or a dict of presets and rules as taken by
+    :func:`xstac_access.credentials.configure`, for this call only; ``storage_options``
+    (s3fs style) configure access to an ``s3://`` asset's bucket.
     """
     if is_collection(obj):  # many items: one cube through odc-stac, lazily
         from ._load import load
