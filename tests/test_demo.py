@@ -22,6 +22,7 @@ PICTURES = {  # file -> minimum (width, height)
     "eopf_s2_tci.png": (300, 300),
     "eopf_s1_ocn_wind_speed.png": (300, 200),
     "eopf_s3_olci_gifapar.png": (300, 300),
+    "eopf_s3_olci_gifapar_gridded.png": (300, 300),
     "cdse_tci_60m.png": (300, 300),
     "overview_quicklook.png": (300, 300),
 }

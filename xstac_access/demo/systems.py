@@ -177,6 +177,8 @@ def eopf(demo: Demo) -> None:
         f"gridded (linear on the swath's triangles, no scipy): {dict(grid.sizes)} in "
         f"{time.perf_counter() - began:.2f} s, {filled} cells filled, CRS {grid.rio.crs}"
     )
+    ql = grid.eo.quicklook(bands="gifapar", path=demo.path("eopf_s3_olci_gifapar_gridded.png"))
+    demo.step(f"the regular grid -> {ql.path.name}: {ql.shape[0]} x {ql.shape[1]} px read")
 
 
 def cdse(demo: Demo) -> None:

@@ -200,6 +200,9 @@ def _draw(pic: Picture, index: int, ax: Axes) -> None:
         ax.set_ylabel("latitude")
     elif pic.x is not None and pic.y is not None:
         artist = ax.imshow(values, extent=_extent(pic.x, pic.y), interpolation="nearest", **style)
+        if pic.crs is not None and pic.crs.is_geographic:
+            ax.set_xlabel("longitude")
+            ax.set_ylabel("latitude")
     else:
         artist = ax.imshow(values, interpolation="nearest", **style)
         ax.set_xticks([])
