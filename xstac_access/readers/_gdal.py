@@ -27,15 +27,20 @@ from ..credentials.material import NO_MATERIAL, Material
 from ..credentials.secrets import get_logger, redact
 from ..transport import fetch, land
 
-#: Settings for remote reads: no directory listing, merged ranges, one 32 KB header read,
-#: a block cache, bounded retries with short delays, no ~/.netrc Basic auth to every host,
-#: Authorization never forwarded to another host on redirect, and no curl trace (it would
-#: print the Authorization header).
+#: Settings for remote reads: no directory listing, merged ranges, bounded retries with short
+#: delays, no ~/.netrc Basic auth to every host, Authorization never forwarded to another host on
+#: redirect, and no curl trace (it would print the Authorization header). No
+#: ``GDAL_INGESTED_BYTES_AT_OPEN`` and no ``VSI_CACHE`` here (see :data:`READER_CONFIG`):
+#: either made GDAL's first read of every file 32 KB instead of 16 KB (the IFDs of a COG fit in
+#: 16 KB; tile offsets are read lazily): 7.5 % more bytes than odc-stac over a 20-item load
+#: (benchmark B9). One GDAL thread per read: the worker threads a driver starts (JPEG 2000
+#: decodes with all CPUs by default) do not see the thread-local options of this Env,
+#: credentials included, so their reads of a protected file went out without Authorization,
+#: were refused (401), and the image came back as zeros (benchmark B7, a SAFE zip's TCI).
 BASE_CONFIG: dict[str, str] = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "GDAL_NUM_THREADS": "1",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-    "GDAL_INGESTED_BYTES_AT_OPEN": "32768",
-    "VSI_CACHE": "TRUE",
     "GDAL_HTTP_NETRC": "NO",
     "GDAL_HTTP_MAX_RETRY": "3",
     "GDAL_HTTP_RETRY_DELAY": "0.5",
@@ -45,8 +50,17 @@ BASE_CONFIG: dict[str, str] = {
     "CPL_CURL_VERBOSE": "NO",
 }
 
+#: Added for the readers of one file (windows, overviews, zip members: :meth:`RasterSource.run`),
+#: not for the many-file loader. GDAL's VSI cache reads in 32 KB blocks, so a header straddling
+#: /vsicurl/'s 16 KB chunks comes in one request, not two in a row: the Biomass TIFF's 17 KB of
+#: IFD and GCPs after its data cost one round trip less (benchmark B1). Over many small COGs it
+#: would only read 16 KB more of each (benchmark B9).
+READER_CONFIG: dict[str, str] = {"VSI_CACHE": "TRUE"}
+
 _CACHE_SIZE = 32
 _local = threading.local()
+#: Bumped by :func:`forget_datasets`: a thread whose cache is older closes it at its next open.
+_generation = 0
 log = get_logger(__name__)
 T = TypeVar("T")
 
@@ -77,9 +91,9 @@ class RasterSource:
 
         The dataset is opened (or taken from this thread's cache) inside :meth:`call`.
         """
-        return self.call(lambda material: operation(self._dataset(material)))
+        return self.call(lambda material: operation(self._dataset(material)), READER_CONFIG)
 
-    def call(self, work: Callable[[Material], T]) -> T:
+    def call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         """``work(material)`` inside this source's GDAL settings and credential.
 
         ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use):
@@ -88,18 +102,19 @@ class RasterSource:
         is explained by :func:`diagnose`. Called from the main thread, the work moves to a
         helper thread: there ``rasterio.Env`` is thread-local, while in the main thread it
         would set process-wide options that other threads' reads would inherit, token included.
+        ``config`` adds GDAL options to :data:`BASE_CONFIG` for this work.
         """
         if threading.current_thread() is threading.main_thread():
-            return _main_thread_pool().submit(self._call, work).result()
-        return self._call(work)
+            return _main_thread_pool().submit(self._call, work, config).result()
+        return self._call(work, config)
 
-    def _call(self, work: Callable[[Material], T]) -> T:
+    def _call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         from rasterio.errors import RasterioError
 
         for attempt in (1, 2):
             material = self.material()
             try:
-                with _env(material):
+                with _env(material, config):
                     return work(material)
             except RasterioError as exc:
                 if (
@@ -121,8 +136,12 @@ class RasterSource:
     def _dataset(self, material: Material):
         import rasterio
 
-        cache: OrderedDict = getattr(_local, "datasets", None) or OrderedDict()
-        _local.datasets = cache
+        cache: OrderedDict | None = getattr(_local, "datasets", None)
+        if cache is None or getattr(_local, "generation", None) != _generation:
+            for stale in (cache or {}).values():
+                stale.close()
+            cache = _local.datasets = OrderedDict()
+            _local.generation = _generation
         key = (self.path(material), self.overview_level, material.version)
         ds = cache.get(key)
         if ds is not None and not ds.closed:
@@ -186,10 +205,10 @@ def raster_source(
     return RasterSource(href, target.label, overview_level, access)
 
 
-def _env(material: Material):
+def _env(material: Material, extra: dict[str, str] | None = None):
     import rasterio
 
-    config = {**BASE_CONFIG, **gdal_config(material)}
+    config = {**BASE_CONFIG, **(extra or {}), **gdal_config(material)}
     options = material.s3_options()
     if options.get("key") or options.get("profile"):  # rasterio takes AWS keys via a session
         from rasterio.session import AWSSession
@@ -269,6 +288,18 @@ def _gdal_library() -> Any | None:
         lib = None
     _gdal_library.cached = lib  # type: ignore[attr-defined]
     return lib
+
+
+def forget_datasets() -> None:
+    """Start the next reads cold, as in a new process: every thread's cached datasets are closed
+    at its next open (their blocks with them) and GDAL's /vsicurl/ cache is cleared.
+
+    For measurements that count what reaching a file costs (benchmarks, request-count tests):
+    the datasets cached per thread would otherwise answer a repeated read without the server.
+    """
+    global _generation
+    _generation += 1
+    clear_vsicurl_cache()
 
 
 def clear_vsicurl_cache(path: str | None = None) -> None:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import bz2
 import struct
+import threading
+import time
 import zlib
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
@@ -79,8 +82,44 @@ class Archive:
 # -- locating and reading the archive ----------------------------------------------------------
 
 
+#: Remote archives located in the last minute, by (href, credential). Reading several members
+#: of one product (two XML files and an image: benchmark B7) would otherwise walk its redirect
+#: and read its central directory again for each, three round trips per member. Small (names,
+#: sizes, offsets), no secret (the credential is an :class:`Access` handle), bounded.
+_LOCATED: OrderedDict[tuple[str, str | None], tuple[float, Archive, list[ZipMember]]] = (
+    OrderedDict()
+)
+_LOCATED_SECONDS = 60.0
+_LOCATED_MAX = 8
+_located_lock = threading.Lock()
+
+
+def forget_archives() -> None:
+    """Forget the located archives: the next open walks the redirect and reads the directory."""
+    with _located_lock:
+        _LOCATED.clear()
+
+
 def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
-    """Follow the href's redirects, read the archive's tail, parse its central directory."""
+    """Follow the href's redirects, read the archive's tail, parse its central directory
+    (for an http(s) archive located in the last minute with the same credential: as then)."""
+    if scheme_of(target.href) not in ("http", "https"):
+        return _locate(target, broker)
+    key = (target.href, broker.access(target.href).provider_id)
+    with _located_lock:
+        hit = _LOCATED.get(key)
+    if hit is not None and time.monotonic() - hit[0] < _LOCATED_SECONDS:
+        return replace(hit[1], label=target.label), list(hit[2])
+    archive, members = _locate(target, broker)
+    with _located_lock:
+        _LOCATED[key] = (time.monotonic(), archive, members)
+        _LOCATED.move_to_end(key)
+        while len(_LOCATED) > _LOCATED_MAX:
+            _LOCATED.popitem(last=False)
+    return archive, list(members)
+
+
+def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     href, access = target.href, broker.access(target.href)
     if scheme_of(href) in ("http", "https"):
         landing = land(href, access=access, broker=broker, what=target.label)

@@ -51,6 +51,14 @@ class RasterBandArray(BackendArray):
             key, self.shape, indexing.IndexingSupport.BASIC, self._read
         )
 
+    async def async_getitem(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        """The same read, in a worker thread: ``Dataset.load_async()`` then reads the bands of a
+        window concurrently, in about one round trip, where ``load()`` reads them one after
+        another (xarray loads variables in turn, and every band is a variable here)."""
+        import asyncio
+
+        return await asyncio.to_thread(self.__getitem__, key)
+
     def _read(self, key: tuple[int | slice, ...]) -> np.ndarray:
         from rasterio.windows import Window
 

@@ -35,11 +35,12 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
     href, hints = _hinted(target, "open_datatree_kwargs")
     root, group = split_root(href)
     kwargs = {**hints, **_user(options)}
-    store = open_store(root, broker)
+    store = open_store(root, broker, zarr_v3=_says_v3(target))
     if _analysis(kwargs, root):
         tree = _guard(target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
     else:
         kwargs = _native(kwargs)
+        store.prefetch_index_coordinates(group, subtree=True)  # xarray reads them one by one
         tree = _guard(
             target,
             store,
@@ -73,7 +74,7 @@ def open_dataset(
     kwargs = {**hints, **_user(options)}
     keep = [b.lower() for b in kwargs.pop("bands", None) or []]
     resolution = kwargs.pop("spatial_res", None)
-    store = open_store(root, broker)
+    store = open_store(root, broker, zarr_v3=_says_v3(target))
     levels: list[str] = []
     if _analysis(kwargs, root):
         if resolution is not None:
@@ -84,6 +85,7 @@ def open_dataset(
     else:
         kwargs = _native(kwargs)
         path, array, levels = _locate(target, store, path, overview_level)
+        store.prefetch_index_coordinates(path)
         keep = keep or ([array] if array else [])
         ds = _guard(
             target,
@@ -110,6 +112,12 @@ def open_dataset(
         ds.attrs.update(multiscales_level=path.rpartition("/")[2], multiscales_levels=levels)
     ds.attrs.update(stac_attrs(target))
     return ds
+
+
+def _says_v3(target: Target) -> bool:
+    """Whether the catalogue says the store is Zarr v3 (``...zarr; version=3``): then no
+    request looks for v2 consolidated metadata first."""
+    return "version=3" in (target.media_type or "").replace(" ", "").lower()
 
 
 def split_root(href: str) -> tuple[str, str]:
