@@ -13,32 +13,39 @@ spacing, so the swath covers about as many cells as it has pixels):
 
 Compile time is measured in a child process with an empty numba cache; the warm-up call of this
 process (numba's on-disk cache loading) is reported separately. Absolute seconds drift on shared
-machines: ratios are what to compare. Run: ``.venv/bin/python benchmarks/b5_grid.py [--quick]``.
+machines: ratios are what to compare. Run through ``benchmarks/run.py`` (``--only B5``), or
+``.venv/bin/python -m benchmarks.b5_grid [--quick] [--out DIR]``, which does the same.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-from pathlib import Path
 
 import numpy as np
 import shapely
 import xarray as xr
 from scipy.interpolate import griddata
 
+from benchmarks import _harness as h
+from benchmarks._harness import timed
 from xstac_access.eo.grid import build_lookup, grid
 
-RESULTS = Path(__file__).parent / "results" / "b5_grid.json"
+ID = "B5"
+TITLE = "grid a curved swath"
+CAUSES: dict[str, str] = {}
+NOTES = [
+    "pyresample, PERFORMANCE.md's second baseline, is not installed in this environment: "
+    "only scipy griddata is compared.",
+]
 OLCI_SHAPE = (4091, 4865)
+
+
+SPEC = h.Spec(ID, TITLE, CAUSES, NOTES)
 
 
 def curved_swath(nrows: int, ncols: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,12 +121,6 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak_bytes = max(self.peak_bytes, self._rss() - self._base)
-
-
-def timed(func, *args, **kwargs):
-    start = time.perf_counter()
-    result = func(*args, **kwargs)
-    return time.perf_counter() - start, result
 
 
 def compile_seconds() -> float:
@@ -212,66 +213,77 @@ def olci_size(shape: tuple[int, int], repeat: int) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (CI smoke run)")
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    size, shape = (400, (800, 950)) if args.quick else (2000, OLCI_SHAPE)
-
+def cpu(quick: bool, repeat: int = 5) -> list[dict]:
+    """B5's rows of the results: the 2000² swath against griddata, and the OLCI-size swath."""
+    size, shape = (400, (800, 950)) if quick else (2000, OLCI_SHAPE)
+    repeat = 1 if quick else repeat
     cold = compile_seconds()
     lat, lon = curved_swath(50, 40)
     warm, _ = timed(grid, swath_dataset(lat, lon), resolution=0.5)
-    result = {
-        "benchmark": "B5",
-        "quick": args.quick,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "compile_s": cold,
-        "warmup_cache_load_s": warm,
-        "vs_griddata": against_griddata(size, args.repeat),
-        "olci_size": olci_size(shape, max(1, args.repeat // 2)),
+    g = against_griddata(size, repeat)
+    o = olci_size(shape, max(1, repeat // 2))
+    vs = {
+        "ours": {
+            "label": "xstac-access .eo.grid",
+            "median_s": g["xstac_median_s"],
+            "seconds": g["xstac_seconds"],
+        },
+        "griddata": {
+            "label": "scipy griddata linear (1 run)",
+            "median_s": g["griddata_s"],
+            "seconds": [g["griddata_s"]],
+        },
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-
-    g, o = result["vs_griddata"], result["olci_size"]
-    rows = [
-        ("numba compile (fresh cache), first call", f"{cold:.2f} s"),
-        ("warm-up with on-disk cache", f"{warm:.2f} s"),
-        (
-            f"{size}² swath → {g['grid'][0]} x {g['grid'][1]}: xstac (median)",
-            f"{g['xstac_median_s']:.3f} s",
+    targets = [
+        h.target(
+            "speedup",
+            "≥ 100 x faster than griddata linear",
+            round(g["speedup"], 1),
+            100,
+            at_most=False,
         ),
-        ("  griddata linear (1 run)", f"{g['griddata_s']:.1f} s"),
-        ("  speedup", f"{g['speedup']:.0f} x"),
-        (
-            "  RMSE on common cells: xstac / griddata",
-            f"{g['rmse_xstac']:.4e} / {g['rmse_griddata']:.4e}",
+        h.target(
+            "rmse", "RMSE ≤ griddata's (ratio)", h.ratio(g["rmse_xstac"], g["rmse_griddata"]), 1.0
         ),
-        (
-            "  cells filled outside the swath: xstac / griddata",
-            f"{g['cells_outside_swath_xstac']} / {g['cells_outside_swath_griddata']}",
-        ),
-        (
-            "  cells filled: xstac / griddata",
-            f"{g['cells_filled_xstac']} / {g['cells_filled_griddata']}",
-        ),
-        (
-            f"OLCI size {shape[0]} x {shape[1]} → {o['grid'][0]} x {o['grid'][1]}, 2 variables",
-            f"{o['median_s']:.2f} s",
-        ),
-        ("  peak extra RSS", f"{o['max_peak_extra_rss_gb']:.2f} GB"),
-        (
-            "  lookup table alone / each further float band",
-            f"{o['lookup_only_s']:.2f} s / {o['per_extra_float_band_s']:.2f} s",
+        h.target(
+            "outside",
+            "no cell filled outside the swath",
+            g["cells_outside_swath_xstac"],
+            0,
+            deterministic=True,
         ),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"| {'B5 grid':<{width}} | value |\n|{'-' * (width + 2)}|-------|")
-    for name, value in rows:
-        print(f"| {name:<{width}} | {value} |")
-    print(f"\nwritten to {RESULTS}")
+    olci = {
+        "ours": {
+            "label": "xstac-access .eo.grid, 2 variables",
+            "median_s": o["median_s"],
+            "seconds": o["seconds"],
+        }
+    }
+    olci_targets = [
+        h.target("olci_time", "OLCI size < 5 s", round(o["median_s"], 2), 5.0),
+        h.target(
+            "olci_memory",
+            "OLCI size < 1.5 GB extra memory (GB)",
+            round(o["max_peak_extra_rss_gb"], 2),
+            1.5,
+        ),
+    ]
+    common = {"compile_s": cold, "warmup_cache_load_s": warm, "counted": False}
+    return [
+        SPEC.record(None, vs, case=f"{size}² swath", targets=targets, details=g, **common),
+        SPEC.record(
+            None,
+            olci,
+            case=f"OLCI {shape[0]} x {shape[1]}",
+            targets=olci_targets,
+            details=o,
+            **common,
+        ),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.run import main
+
+    main(["--only", ID, *sys.argv[1:]])

@@ -24,19 +24,12 @@ Errors are in pixels: the lat/lon error converted through the local Jacobian of 
 cells landing at least one pixel inside the image). Times are medians of repeated runs; the
 machines drift, so the ratios matter, not the seconds.
 
-Run: ``.venv/bin/python benchmarks/b6_geocode.py`` (``--quick``: 500 x 500, one run, nothing
-written). Writes ``benchmarks/results/b6_geocode.json`` and prints a markdown table.
+Run through ``benchmarks/run.py --only B6`` (or ``python -m benchmarks.b6_geocode``; ``--quick``:
+500 x 500, one run); the results go to ``latest.json`` and ``RESULTS.md`` with the others.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import statistics
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import dask
@@ -50,9 +43,13 @@ from rasterio.transform import GCPTransformer, from_bounds
 from rasterio.warp import Resampling, reproject
 
 import xstac_access  # noqa: F401  (registers the .eo accessor)
+from benchmarks import _harness as h
+from benchmarks._harness import median_time
 
+ID = "B6"
+TITLE = "GCP geocoding"
+CAUSES: dict[str, str] = {}
 WGS84 = CRS.from_epsg(4326)
-RESULTS = Path(__file__).parent / "results" / "b6_geocode.json"
 TARGETS = {"max_error_px": 0.01, "speedup_vs_gdal_tps": 5.0}
 
 EARTH_RADIUS = 6_371_008.8  # m, mean sphere
@@ -62,6 +59,9 @@ INCLINATION = np.radians(98.18)
 MEAN_MOTION = 2 * np.pi / 5924.0  # rad/s, about 14.6 orbits a day
 SCENE_SECONDS = 36.0  # azimuth extent: about 250 km on the ground
 NEAR_RANGE, FAR_RANGE = 800e3, 1000e3  # slant range of the first and last column edge, m
+
+
+SPEC = h.Spec(ID, TITLE, CAUSES)
 
 
 def truth(line: np.ndarray, pixel: np.ndarray, shape: tuple[int, int]) -> tuple[Any, Any]:
@@ -102,8 +102,10 @@ def pixel_error(
         np.subtract(a, b) / (2 * h)
         for a, b in zip(truth(line + h, pixel, shape), truth(line - h, pixel, shape), strict=True)
     )
-    lat_p, lon_p = (np.subtract(a, b) / (2 * h) for a, b in zip(
-        truth(line, pixel + h, shape), truth(line, pixel - h, shape), strict=True))  # fmt: skip
+    lat_p, lon_p = (
+        np.subtract(a, b) / (2 * h)
+        for a, b in zip(truth(line, pixel + h, shape), truth(line, pixel - h, shape), strict=True)
+    )
     det = lat_l * lon_p - lat_p * lon_l
     d_line = (lon_p * d_lat - lat_p * d_lon) / det
     d_pixel = (lat_l * d_lon - lon_l * d_lat) / det
@@ -112,19 +114,6 @@ def pixel_error(
 
 def summary(errors: np.ndarray) -> dict[str, float]:
     return {"max_error_px": float(errors.max()), "rms_error_px": float(np.sqrt(np.mean(errors**2)))}
-
-
-def timed(run: Callable[[], Any], repeats: int, warm_up: bool = True) -> tuple[float, Any]:
-    """Median wall time of ``repeats`` runs (after one untimed run: imports, caches), and the
-    last result. GDAL's forward TPS, at a minute a run, is timed cold and once."""
-    if warm_up:
-        run()
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def centres(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +151,7 @@ def ours(shape, gcps, repeats, scheduler) -> dict[str, Any]:
         with dask.config.set(scheduler=scheduler):
             return dask.compute(out["latitude"].data, out["longitude"].data)
 
-    seconds, (lat, lon) = timed(run, repeats)
+    seconds, (lat, lon) = median_time(run, repeats)
     return {"seconds": seconds, **summary(pixel_error(*centres(shape), lat, lon, shape))}
 
 
@@ -174,7 +163,7 @@ def gdal_forward(shape, gcps, repeats, tps: bool) -> dict[str, Any]:
             xs, ys = transformer.xy(rows.ravel(), cols.ravel(), offset="center")
         return np.reshape(ys, shape), np.reshape(xs, shape)
 
-    seconds, (lat, lon) = timed(run, repeats, warm_up=not tps)
+    seconds, (lat, lon) = median_time(run, repeats, warm_up=not tps)
     errors = pixel_error(rows + 0.5, cols + 0.5, lat, lon, shape)
     return {"seconds": seconds, **summary(errors)}
 
@@ -208,13 +197,19 @@ def gdal_reproject(shape, gcps, repeats, options: dict[str, str]) -> dict[str, A
     def run():
         destination = np.full((2, *cells), np.nan)
         reproject(
-            source, destination, gcps=gcps, src_crs=WGS84, dst_crs=WGS84,
-            dst_transform=transform, dst_nodata=np.nan, resampling=Resampling.bilinear,
+            source,
+            destination,
+            gcps=gcps,
+            src_crs=WGS84,
+            dst_crs=WGS84,
+            dst_transform=transform,
+            dst_nodata=np.nan,
+            resampling=Resampling.bilinear,
             **options,
-        )  # fmt: skip
+        )
         return destination
 
-    seconds, (line, pixel) = timed(run, repeats)
+    seconds, (line, pixel) = median_time(run, repeats)
     return {"seconds": seconds, **inverse_errors(line, pixel, transform, shape)}
 
 
@@ -230,70 +225,82 @@ def ours_onto_grid(shape, gcps, repeats) -> dict[str, Any]:
             out = ds[["line", "pixel"]].eo.geocode().eo.grid(resolution=resolution, bbox=bbox)
             return out["line"].values, out["pixel"].values
 
-    seconds, (line, pixel) = timed(run, repeats)
+    seconds, (line, pixel) = median_time(run, repeats)
     assert line.shape == cells
     return {"seconds": seconds, **inverse_errors(line, pixel, transform, shape)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="500 x 500, one run, no file")
-    args = parser.parse_args()
-    shape, repeats = ((500, 500), 1) if args.quick else ((2000, 2000), 5)
+def cpu(quick: bool) -> list[dict[str, Any]]:
+    """B6's rows of the results: full-resolution geolocation, and onto a lon/lat grid."""
+    shape, repeats = ((500, 500), 1) if quick else ((2000, 2000), 5)
     gcps = gcp_grid(shape, 21)
     forward = {
-        "ours: geocode, 1 thread": ours(shape, gcps, repeats, "synchronous"),
-        "ours: geocode, threads (2 cores)": ours(shape, gcps, repeats, "threads"),
-        "GDAL GCPTransformer TPS": gdal_forward(shape, gcps, 1, tps=True),
-        "GDAL GCPTransformer polynomial (auto order)": gdal_forward(shape, gcps, repeats, False),
+        "ours": ours(shape, gcps, repeats, "synchronous") | {"label": "xstac-access geocode"},
+        "ours_threads": ours(shape, gcps, repeats, "threads")
+        | {"label": "xstac-access geocode, threads"},
+        "tps": gdal_forward(shape, gcps, 1, tps=True) | {"label": "GDAL TPS (1 run)"},
+        "poly": gdal_forward(shape, gcps, repeats, False) | {"label": "GDAL polynomial"},
     }
-    onto_grid = {"ours: geocode + eo.grid linear, 1 thread": ours_onto_grid(shape, gcps, repeats)}
+    onto = {"ours": ours_onto_grid(shape, gcps, repeats) | {"label": "geocode + eo.grid"}}
     for order in (1, 2, 3):
-        onto_grid[f"GDAL reproject polynomial order {order}"] = gdal_reproject(
+        onto[f"poly{order}"] = gdal_reproject(
             shape, gcps, repeats, {"SRC_METHOD": "GCP_POLYNOMIAL", "MAX_GCP_ORDER": str(order)}
-        )
-    onto_grid["GDAL reproject TPS"] = gdal_reproject(
-        shape, gcps, repeats, {"SRC_METHOD": "GCP_TPS"}
-    )
-    for rows in (forward, onto_grid):
-        reference = next(iter(rows.values()))["seconds"]
-        for row in rows.values():
-            row["time_vs_ours"] = row["seconds"] / reference
-    ours_forward = forward["ours: geocode, 1 thread"]
-    speedup = forward["GDAL GCPTransformer TPS"]["time_vs_ours"]
-    result = {
-        "benchmark": "B6",
-        "shape": list(shape),
-        "gcp_grid": [21, 21],
-        "targets": TARGETS,
-        "met": {
-            "max_error_px": ours_forward["max_error_px"] <= TARGETS["max_error_px"],
-            "speedup_vs_gdal_tps": speedup >= TARGETS["speedup_vs_gdal_tps"],
-        },
-        "speedup_vs_gdal_tps": speedup,
-        "speedup_onto_grid_vs_gdal_reproject_tps": onto_grid["GDAL reproject TPS"]["time_vs_ours"],
-        "machine": {"python": platform.python_version(), "gdal": rasterio.__gdal_version__},
-        "full_resolution_geolocation": forward,
-        "onto_a_lon_lat_grid": onto_grid,
+        ) | {"label": f"reproject polynomial {order}"}
+    onto["tps"] = gdal_reproject(shape, gcps, repeats, {"SRC_METHOD": "GCP_TPS"}) | {
+        "label": "reproject TPS"
     }
-    print(f"B6 geocoding, {shape[0]} x {shape[1]} image, 21 x 21 GCPs (median of {repeats} runs)")
-    for title, rows in (
-        ("Full-resolution lat/lon of every pixel centre", forward),
-        (f"Onto a lon/lat grid ({target_grid(shape)[1][0]}^2 cells)", onto_grid),
-    ):
-        print(f"\n{title}\n\n| method | seconds | x ours | max error px | RMS error px |")
-        print("|---|---:|---:|---:|---:|")
-        for name, row in rows.items():
-            print(
-                f"| {name} | {row['seconds']:.3f} | {row['time_vs_ours']:.1f} | "
-                f"{row['max_error_px']:.2g} | {row['rms_error_px']:.2g} |"
-            )
-    print(f"\nGDAL TPS / ours: {speedup:.0f} x; targets met: {result['met']}")
-    if not args.quick:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-        print(f"written to {RESULTS}")
+    for rows in (forward, onto):
+        for row in rows.values():
+            row["median_s"] = round(row.pop("seconds"), 4)
+            row["info"] = {k: row[k] for k in ("max_error_px", "rms_error_px") if k in row}
+    speedup = h.ratio(forward["tps"]["median_s"], forward["ours"]["median_s"])
+    targets = [
+        h.target(
+            "error",
+            "≤ 0.01 px geolocation error (max)",
+            round(forward["ours"]["max_error_px"], 4),
+            TARGETS["max_error_px"],
+            deterministic=True,
+        ),
+        h.target(
+            "speedup",
+            "≥ 5 x faster than TPS",
+            speedup,
+            TARGETS["speedup_vs_gdal_tps"],
+            at_most=False,
+        ),
+    ]
+    grid_targets = [
+        h.target(
+            "grid_error",
+            "≤ 0.01 px error on the grid (max)",
+            round(onto["ours"]["max_error_px"], 4),
+            TARGETS["max_error_px"],
+            deterministic=True,
+        ),
+    ]
+    case = f"{shape[0]}², 21² GCPs"
+    return [
+        SPEC.record(
+            None,
+            forward,
+            case=case + ", full-res lat/lon",
+            targets=targets,
+            counted=False,
+        ),
+        SPEC.record(
+            None,
+            onto,
+            case=case + ", onto a lon/lat grid",
+            targets=grid_targets,
+            counted=False,
+        ),
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from benchmarks.run import main
+
+    main(["--only", ID, *sys.argv[1:]])
