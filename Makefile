@@ -4,7 +4,7 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint serve fuzz clean
+.PHONY: demo test lint serve fuzz clean bench bench-quick
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	bash scripts/bootstrap.sh $(VENV)
@@ -17,7 +17,7 @@ serve: $(STAMP)
 	$(BIN)/xstac demo serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check xstac_access tests
+	$(BIN)/ruff check xstac_access tests benchmarks examples docs
 
 test: lint
 	$(BIN)/pytest
@@ -25,6 +25,22 @@ test: lint
 # The full bad-input run: 2,000 generated cases per parser (CI runs 300 each).
 fuzz: $(STAMP)
 	XSTAC_FUZZ_EXAMPLES=2000 $(BIN)/pytest tests/test_fuzz.py
+
+# Benchmarks of ../shared/docs/PERFORMANCE.md against the local world: `bench` writes
+# benchmarks/results/latest.json and benchmarks/RESULTS.md (tens of minutes); `bench-quick` is
+# the small smoke run (a couple of minutes) into benchmarks/results/quick/.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run.py --quick
+
+# The documentation site (docs/, mkdocs.yml): pictures from the local replica (one local world,
+# every example's workflow), then a strict build (any warning fails) into site/.
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/python docs/_pictures.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
