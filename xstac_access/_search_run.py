@@ -235,23 +235,19 @@ def wire_filter(expression: dict[str, Any] | None, strategy: Strategy) -> dict[s
 def matcher(expression: dict[str, Any] | None) -> Keep | None:
     """Local evaluation: a document matches when the expression is true for it (a field it
     lacks makes a comparison unknown, hence no match, as in SQL)."""
-    if expression is None:
-        return None
-    expr = _expr(expression)
-
-    def keep(doc: dict[str, Any]) -> bool:
-        try:
-            return bool(expr.matches(doc))
-        except Exception:  # cql2 raises a bare Exception for an undecidable (NULL) result
-            return False
-
-    return keep
+    return _evaluator(expression, undecided=False)
 
 
 def checker(expression: dict[str, Any] | None) -> Keep | None:
     """Verification of what a server filtered: reject only a document for which the expression
     is decidably false. One lacking a field the filter names may be right (a queryable the
     server maps to something else), so it is kept."""
+    return _evaluator(expression, undecided=True)
+
+
+def _evaluator(expression: dict[str, Any] | None, *, undecided: bool) -> Keep | None:
+    """``expression`` as a test of one document; ``undecided`` is the answer when cql2 cannot
+    decide (it raises a bare Exception for a NULL result)."""
     if expression is None:
         return None
     expr = _expr(expression)
@@ -259,8 +255,8 @@ def checker(expression: dict[str, Any] | None) -> Keep | None:
     def keep(doc: dict[str, Any]) -> bool:
         try:
             return bool(expr.matches(doc))
-        except Exception:  # undecidable here: trust the server
-            return True
+        except Exception:
+            return undecided
 
     return keep
 
