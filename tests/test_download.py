@@ -111,15 +111,7 @@ def test_several_assets_download_in_parallel_and_equal_their_source(world, files
 
 def test_default_selection_is_the_data_files_without_archives_or_previews(world, tmp_path):
     item = replica_item(world, "BiomassLevel1a")
-    token = world.oidc.offline_token("maap", "maap-user")
-    creds = {
-        "maap": {
-            "token_url": f"{world.endpoints.oidc}/realms/maap/protocol/openid-connect/token",
-            "client_secret": "offline-token-public-secret",
-            "hosts": [f"{world.endpoints.http}/maap/data/*"],
-            "offline_token": token,
-        }
-    }
+    creds = {"maap": world.credentials()["maap"]}
     report = download(item, tmp_path, progress=False, credentials=creds)
     assert report.ok, report.summary()
     assert sorted(e.asset for e in report.entries) == [
@@ -134,7 +126,7 @@ def test_default_selection_is_the_data_files_without_archives_or_previews(world,
         item["assets"]["enclosure_i_abs_tiff"]["href"]
     )
     bearer = provider._material.headers["Authorization"].reveal().split()[1]
-    secrets = [token.encode(), bearer.encode()]
+    secrets = [creds["maap"]["offline_token"].encode(), bearer.encode()]
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert not any(s in path.read_bytes() for s in secrets), path
@@ -335,16 +327,7 @@ def test_sha1_sha256_and_sha512_checksums_are_verified(world, s2, tmp_path, pref
 
 def test_cdse_product_behind_a_redirect_keeps_its_bearer_and_gets_a_name(world, files, tmp_path):
     item = replica_item(world, "cdse-sentinel-2-l2a")
-    alt = world.endpoints.http_alt.split("://")[1]
-    creds = {
-        "cdse": {
-            "token_url": f"{world.endpoints.oidc}/realms/cdse/protocol/openid-connect/token",
-            "username": "cdse-user",
-            "password": "cdse-pass",
-            "hosts": [f"{world.endpoints.http}/cdse/*"],
-            "trusted_hosts": [alt],
-        }
-    }
+    creds = {"cdse": world.credentials()["cdse"]}
     (entry,) = download(item, tmp_path, progress=False, credentials=creds).entries
     assert entry.status == "fetched", entry.error
     assert entry.path == tmp_path / item["id"] / "PRODUCT.bin"  # the href ends in "$value"

@@ -31,13 +31,8 @@ def stack(local_world):
 def maap(local_world):
     credentials.reset()
     local_world.oidc.reset()
-    e = local_world.endpoints
-    offline = local_world.oidc.offline_token("maap", "maap-user")
-    return credentials.broker_from({"maap": {
-        "offline_token": offline, "client_secret": "offline-token-public-secret",
-        "token_url": f"{e.oidc}/realms/maap/protocol/openid-connect/token",
-        "hosts": [f"{e.http}/maap/data/*"],
-    }}), offline  # fmt: skip
+    options = local_world.credentials()["maap"]
+    return credentials.broker_from({"maap": options}), options["offline_token"]
 
 
 def test_twenty_items_load_into_one_cube_equal_to_the_per_item_reads(stack, maap, files):

@@ -26,16 +26,7 @@ def cdse_item(world) -> dict:
 
 
 def cdse_credentials(world) -> dict:
-    e = world.endpoints
-    return {
-        "cdse": {
-            "token_url": f"{e.oidc}/realms/cdse/protocol/openid-connect/token",
-            "username": "cdse-user",
-            "password": "cdse-pass",
-            "hosts": [f"{e.http}/cdse/*"],
-            "trusted_hosts": [e.http_alt.split("://")[1]],
-        }
-    }
+    return {"cdse": world.credentials()["cdse"]}
 
 
 @pytest.fixture
