@@ -1,8 +1,8 @@
 """Bad input, generated: every parser the engine exposes gives a typed error or a result, never a
 third-party exception and never a hang.
 
-Each target runs ``XSTAC_FUZZ_EXAMPLES`` generated cases (CI: 300 each, about 2,400 in all).
-The full run is ``make fuzz`` (2,000 each, 16,000 cases). Inputs start from the real files in
+Each target runs ``XSTAC_FUZZ_EXAMPLES`` generated cases (CI: 300 each, 2,100 in all). The
+full run is ``make fuzz`` (2,000 each, 14,000 cases). Inputs start from the real files in
 tests/data (KML, GeoTIFF) or small real-shaped ones built here (zip, Zarr metadata, STAC items),
 then are mutated: bytes flipped, cut, inserted; fields dropped, retyped, made huge. Everything
 is local: no case can reach a network.
@@ -341,7 +341,11 @@ def test_any_consolidated_metadata_opens_or_is_a_typed_error(tmp_path, document,
     typed_or_none(xr.open_datatree, str(store), engine="stacasset")
 
 
-@pytest.mark.skipif(EXAMPLES < 1000, reason="counted in the full run only")
-def test_the_full_run_is_at_least_ten_thousand_cases():
-    fuzzers = [name for name in globals() if name.startswith("test_any") or "sniff" in name]
-    assert len(fuzzers) * EXAMPLES >= 10_000
+def test_make_fuzz_runs_at_least_ten_thousand_cases():
+    """The issue asks for 10,000 generated cases: ``make fuzz`` sets the count per target."""
+    import re
+
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    per_target = int(re.search(r"XSTAC_FUZZ_EXAMPLES=(\d+)", makefile)[1])
+    targets = [f for f in globals().values() if hasattr(f, "hypothesis")]  # the @given tests
+    assert len(targets) == 7 and len(targets) * per_target >= 10_000
