@@ -60,33 +60,23 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
-def retrying(
-    call: Callable[[], T],
-    href: str,
-    what: str,
-    *,
-    retries: int = RETRIES,
-    sleep: Callable[[float], object] = time.sleep,
-) -> T:
-    """``call()``, tried again after a transient :class:`~xstac_access.errors.AccessError`.
-
-    ``sleep`` waits (a download passes its stop event's ``wait`` to be cancellable). When the
-    budget is spent the last error is raised with the number of attempts added.
-    """
-    for attempt in range(retries + 1):
+def retrying(call: Callable[[], T], href: str, what: str) -> T:
+    """``call()``, tried again after a transient :class:`~xstac_access.errors.AccessError`, at
+    most :data:`RETRIES` times; then the last error is raised with the number of attempts."""
+    for attempt in range(RETRIES + 1):
         try:
             return call()
         except errors.AccessError as exc:
             if not transient(exc):
                 raise
-            if attempt == retries:
+            if attempt == RETRIES:
                 if attempt:
                     exc.args = (f"{exc} (gave up after {attempt + 1} attempts)", *exc.args[1:])
                 raise
             wait = wait_before(attempt, exc.retry_after)
             log.info(
                 "%s at %s: %s; retry %d of %d in %.2f s",
-                what, host_of(href), exc.status or "connection failed", attempt + 1, retries, wait,
+                what, host_of(href), exc.status or "connection failed", attempt + 1, RETRIES, wait,
             )  # fmt: skip
-            sleep(wait)
+            time.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
