@@ -136,11 +136,7 @@ def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | 
 def _catalogue_s3_options(hint: dict[str, Any]) -> dict[str, Any]:
     """The catalogue's storage options, without the power to pick the user's credentials."""
     options = {k: v for k, v in hint.items() if k != "profile"}
-    client = options.get("client_kwargs")
-    endpoint = options.get("endpoint_url") or (
-        client.get("endpoint_url") if isinstance(client, dict) else None
-    )
-    if endpoint and not options.get("key"):
+    if S3Credentials.from_storage_options(options).endpoint_url and not options.get("key"):
         options["anon"] = True  # no ambient keys signed for a host the item names
     return options
 
