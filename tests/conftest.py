@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from collections.abc import Iterator
@@ -18,6 +19,14 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+def replica_item(world, collection: str, index: int = 0) -> dict:
+    """A copy of one of the replica's items of ``collection`` (by id order): tests may change it
+    without touching the session's world."""
+    items = sorted((i for i in world.replica.items if i["collection"] == collection),
+                   key=lambda i: i["id"])  # fmt: skip
+    return copy.deepcopy(items[index])
 
 
 def load_item(name: str) -> dict:
@@ -62,10 +71,7 @@ def write_groupspec(spec: dict, path) -> None:
 def eopf_product_over_http(world, folder: str) -> Iterator[tuple[dict, str]]:
     """The replica's S2 EOPF product copied under the file server (whose counters and faults
     then see every request), with its item pointing there: ``(item, served path)``."""
-    item = next(
-        i for i in sorted(world.replica.items, key=lambda i: i["id"])
-        if i["collection"] == "eopf-sentinel-2-l2a"
-    )  # fmt: skip
+    item = replica_item(world, "eopf-sentinel-2-l2a")
     s3 = world.endpoints.s3
     bucket, _, key = item["assets"]["product"]["href"][len(s3) + 1 :].partition("/")
     source = world.replica.s3_buckets[bucket] / key

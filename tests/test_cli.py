@@ -9,7 +9,6 @@ Argument handling that needs no server is tested in-process through ``main([...]
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import rasterio
 import xarray as xr
+from conftest import replica_item
 from PIL import Image
 
 import xstac_access  # noqa: F401  (registers the engine's accessor)
@@ -42,11 +42,6 @@ def xstac(*args: str, env: dict[str, str], stdin: str | None = None, timeout: fl
         [sys.executable, "-m", "xstac_access.cli", *args],
         capture_output=True, text=True, env=env, input=stdin, timeout=timeout, check=False,
     )  # fmt: skip
-
-
-def replica_item(world, collection: str) -> dict:
-    items = [i for i in world.replica.items if i["collection"] == collection]
-    return copy.deepcopy(sorted(items, key=lambda i: i["id"])[0])
 
 
 def item_url(world, item: dict) -> str:

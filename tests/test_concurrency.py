@@ -4,21 +4,16 @@ engine's HTTP sessions are safe to share."""
 
 from __future__ import annotations
 
-import copy
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import replica_item
 
 from xstac_access import credentials
 
 THREADS = 8
-
-
-def replica_item(world, collection: str) -> dict:
-    items = [i for i in world.replica.items if i["collection"] == collection]
-    return copy.deepcopy(sorted(items, key=lambda i: i["id"])[0])
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from the served files, the way Earth Search v1 items carry them.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import json
@@ -17,17 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import replica_item
 
 from xstac_access import credentials, download, errors
 from xstac_access.credentials import S3Credentials
 
 BANDS = ["red", "green", "blue", "nir"]
-
-
-def replica_item(world, collection: str, index: int = 0) -> dict:
-    """A copy of a replica item: tests may change it without touching the session's world."""
-    items = [i for i in world.replica.items if i["collection"] == collection]
-    return copy.deepcopy(sorted(items, key=lambda i: i["id"])[index])
 
 
 def served_path(world, href: str) -> str:

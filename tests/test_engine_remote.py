@@ -6,24 +6,17 @@ over the wire, not what the client believes it asked for.
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pystac
 import pytest
 import rasterio
 import xarray as xr
+from conftest import replica_item
 from pystac_client import Client
 
 from xstac_access import errors
 from xstac_access.readers._gdal import forget_datasets
 from xstac_access.resolve import resolve
-
-
-def replica_item(world, collection: str, index: int = 0) -> dict:
-    """A copy of a replica item: tests may change it without touching the session's world."""
-    items = [i for i in world.replica.items if i["collection"] == collection]
-    return copy.deepcopy(sorted(items, key=lambda i: i["id"])[index])
 
 
 def served_path(world, href: str) -> str:

@@ -8,7 +8,6 @@ JSON, sniffing), GDAL (COG tiles) and fsspec/zarr (an EOPF product over HTTP).
 
 from __future__ import annotations
 
-import copy
 import logging
 import shutil
 import time
@@ -17,14 +16,9 @@ import uuid
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import eopf_product_over_http
+from conftest import eopf_product_over_http, replica_item
 
 from xstac_access import _retry, errors
-
-
-def replica_item(world, collection: str) -> dict:
-    items = [i for i in world.replica.items if i["collection"] == collection]
-    return copy.deepcopy(sorted(items, key=lambda i: i["id"])[0])
 
 
 @pytest.fixture

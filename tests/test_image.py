@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
+from conftest import replica_item
 from PIL import Image
 
 from xstac_access import errors
@@ -180,11 +181,6 @@ def test_a_broken_kml_asset_only_warns_unless_asked_for(tmp_path):
 
 
 # --- over HTTP, against the local world ---------------------------------------------------
-
-
-def replica_item(world, collection: str) -> dict:
-    items = [i for i in world.replica.items if i["collection"] == collection]
-    return sorted(items, key=lambda i: i["id"])[0]
 
 
 def served(world, href: str) -> str:

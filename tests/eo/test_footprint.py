@@ -17,15 +17,12 @@ import pytest
 import rasterio
 import rasterio.warp
 import xarray as xr
+from conftest import replica_item
 from PIL import Image
 from shapely.geometry import MultiPoint, Polygon, shape
 
 import xstac_access  # noqa: F401  (registers the engine's accessor)
 from xstac_access.eo.footprint import split_at_antimeridian
-
-
-def replica_item(world, collection: str) -> dict:
-    return next(i for i in world.replica.items if i["collection"] == collection)
 
 
 def corners_of(geometry) -> set[tuple[float, float]]:

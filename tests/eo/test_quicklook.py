@@ -7,7 +7,6 @@ four polarisations, Sentinel-1 OCN wind speed) are also written to /tmp/quickloo
 
 from __future__ import annotations
 
-import copy
 import shutil
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
+from conftest import replica_item
 from PIL import Image
 
 import xstac_access  # noqa: F401  (registers the engine's accessor)
@@ -25,11 +25,6 @@ import xstac_access  # noqa: F401  (registers the engine's accessor)
 SEED_FIGURES = Path("/tmp/quicklooks")
 DB = np.linspace(-30.0, 0.0, 3003)  # a known field: dB values whose percentiles are exact
 DB_LIMITS = tuple(np.percentile(DB, (2, 98)))
-
-
-def replica_item(world, collection: str) -> dict:
-    items = [i for i in world.replica.items if i["collection"] == collection]
-    return copy.deepcopy(sorted(items, key=lambda i: i["id"])[0])
 
 
 def served(world, href: str) -> tuple[str, Path]:
