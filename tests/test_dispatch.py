@@ -58,9 +58,9 @@ def test_magic_bytes(head, fmt):
     assert format_of_bytes(head) == fmt
 
 
-def test_sniffing_reads_the_first_bytes_of_an_unlabelled_file(tmp_path, data_dir):
+def test_sniffing_reads_the_first_bytes_of_an_unlabelled_file(tmp_path, gcp_geotiff):
     tif = tmp_path / "noext"
-    tif.write_bytes((data_dir / "tiff" / "riotiler_cog_gcps_ovr.tif").read_bytes())
+    tif.write_bytes(gcp_geotiff.read_bytes())
     guess = detect_format(Target(href=str(tif)))
     assert guess.format == "geotiff" and "first bytes" in guess.reason
 
@@ -96,7 +96,7 @@ def test_forced_reader_must_exist():
         reader_for(Target(href="https://h.test/x.tif"), reader="bogus")
 
 
-def test_a_reader_returning_none_is_caught(monkeypatch, tmp_path, data_dir):
+def test_a_reader_returning_none_is_caught(monkeypatch, gcp_geotiff):
     import sys
     import types
 
@@ -106,6 +106,5 @@ def test_a_reader_returning_none_is_caught(monkeypatch, tmp_path, data_dir):
     broken.open_dataset = lambda target, **options: None
     monkeypatch.setitem(sys.modules, "broken_reader", broken)
     monkeypatch.setitem(READERS, "geotiff", "broken_reader")
-    path = data_dir / "tiff" / "riotiler_cog_gcps_ovr.tif"
     with pytest.raises(errors.FormatError, match="returned NoneType"):
-        xr.open_dataset(str(path), engine="stacasset")
+        xr.open_dataset(str(gcp_geotiff), engine="stacasset")

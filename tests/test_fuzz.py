@@ -2,10 +2,10 @@
 third-party exception and never a hang.
 
 Each target runs ``XSTAC_FUZZ_EXAMPLES`` generated cases (CI: 300 each, 2,100 in all). The
-full run is ``make fuzz`` (2,000 each, 14,000 cases). Inputs start from the real files in
-tests/data (KML, GeoTIFF) or small real-shaped ones built here (zip, Zarr metadata, STAC items),
-then are mutated: bytes flipped, cut, inserted; fields dropped, retyped, made huge. Everything
-is local: no case can reach a network.
+full run is ``make fuzz`` (2,000 each, 14,000 cases). Inputs start from small real-shaped files
+built by code (Sentinel-1 style overlay KMLs and a GCP GeoTIFF from tests/conftest.py; zip, Zarr
+metadata, STAC items here), then are mutated: bytes flipped, cut, inserted; fields dropped,
+retyped, made huge. Everything is local: no case can reach a network.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import OVERLAY_QUADS, overlay_kml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,6 @@ from xstac_access.readers import zip as zipreader
 from xstac_access.readers.kml import parse_kml
 from xstac_access.resolve import Target, resolve
 
-DATA = Path(__file__).parent / "data"
 EXAMPLES = int(os.environ.get("XSTAC_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -155,7 +155,7 @@ def test_href_helpers_are_total_and_never_show_a_query(href, base):
 
 # -- KML ----------------------------------------------------------------------------------------
 
-KMLS = sorted((DATA / "kml").rglob("*.kml"))
+KMLS = [overlay_kml(quad).encode() for quad in OVERLAY_QUADS.values()]
 KML_TARGET = Target(href="/tmp/map-overlay.kml", key="quicklook_kml")
 QUAD = (
     '<?xml version="1.0"?>{doctype}<kml xmlns="http://www.opengis.net/kml/2.2" '
@@ -195,7 +195,7 @@ KML_BYTES = st.one_of(
         st.sampled_from(DOCTYPES),
         INNER,
     ),
-    st.sampled_from(KMLS).flatmap(lambda p: mutated(p.read_bytes())),
+    st.sampled_from(KMLS).flatmap(mutated),
     st.binary(max_size=300),
 )
 
@@ -238,21 +238,18 @@ def test_any_damaged_zip_lists_or_is_a_typed_error(tmp_path, body):
 
 # -- TIFF headers --------------------------------------------------------------------------------
 
-TIFF = (DATA / "tiff" / "riotiler_cog_gcps_ovr.tif").read_bytes()
-
-
 @pytest.fixture(scope="module")
-def gdal_warm(tmp_path_factory):
-    """Open the intact file once: the first open in a process pays GDAL's and xarray's set-up,
-    which the per-case deadline is not about."""
-    path = tmp_path_factory.mktemp("tiff") / "intact.tif"
-    path.write_bytes(TIFF)
-    xr.open_dataset(str(path), engine="stacasset").load()
+def tiff(gcp_geotiff) -> bytes:
+    """The GCP GeoTIFF's bytes, once opened intact: the first open in a process pays GDAL's and
+    xarray's set-up, which the per-case deadline is not about."""
+    xr.open_dataset(str(gcp_geotiff), engine="stacasset").load()
+    return gcp_geotiff.read_bytes()
 
 
 @FUZZ
-@given(body=st.one_of(mutated(TIFF, (0, 1024)), mutated(TIFF)))
-def test_any_damaged_tiff_opens_reads_or_is_a_typed_error(tmp_path, gdal_warm, body):
+@given(data=st.data())
+def test_any_damaged_tiff_opens_reads_or_is_a_typed_error(tmp_path, tiff, data):
+    body = data.draw(st.one_of(mutated(tiff, (0, 1024)), mutated(tiff)), label="body")
     path = tmp_path / f"{uuid.uuid4().hex}.tif"  # a new name: GDAL caches what it opened
     path.write_bytes(body)
 

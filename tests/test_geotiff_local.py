@@ -1,4 +1,6 @@
-"""The GeoTIFF reader on real GCP GeoTIFFs and on small files written here, through xarray."""
+"""The GeoTIFF reader on small files written here, through xarray: a Sentinel-1 GRD-like GCP
+GeoTIFF (tiles, overviews, nodata), a complex one with GCPs beyond its edges, a full-size sparse
+one, and north-up rasters. The real GCP GeoTIFFs are read in tests/realdata/test_geotiff.py."""
 
 from __future__ import annotations
 
@@ -11,89 +13,104 @@ import pystac
 import pytest
 import rasterio
 import xarray as xr
-from conftest import load_item
+from conftest import (
+    GCP_TIFF_BLOCK,
+    GCP_TIFF_OVERVIEWS,
+    GCP_TIFF_SHAPE,
+    OVERLAY_QUADS,
+    gcp_counts,
+    lattice_gcps,
+    offline_item,
+    overlay_kml,
+    write_gcp_geotiff,
+)
 from rasterio.transform import from_origin
 
 import xstac_access  # noqa: F401  (the engine is registered by entry point; import for parity)
 from xstac_access import errors
 from xstac_access._plugin import StacAssetBackendEntrypoint
-
-GRD = "riotiler_cog_gcps_s1_grd.tif"
-GRD_OVR = "riotiler_cog_gcps_ovr.tif"
-SLC_CROP = "rioxarray_cint16_s1_slc_crop_gcps.tif"
-SLC_FULL = "sarsen_s1a-iw1-slc-vv-20220104t170558-20220104t170623-041314-04e951-004.tiff"
+from xstac_access.testing.replica import earthsearch
 
 
 def open_tiff(path, **kwargs):
     return xr.open_dataset(str(path), engine="stacasset", **kwargs)
 
 
-def test_gcp_cog_opens_lazily_with_its_gcps(data_dir):
-    path = data_dir / "tiff" / GRD
-    ds = open_tiff(path)
-    assert dict(ds.sizes) == {"y": 837, "x": 1280}
+def test_gcp_geotiff_opens_lazily_with_its_gcps(gcp_geotiff):
+    ds = open_tiff(gcp_geotiff, mask_and_scale=False)
+    assert dict(ds.sizes) == {"y": GCP_TIFF_SHAPE[0], "x": GCP_TIFF_SHAPE[1]}
     assert list(ds.data_vars) == ["band_data"]
     assert ds["band_data"].dtype == np.uint16
+    assert not ds["band_data"].variable._in_memory
     assert "x" not in ds.coords and "y" not in ds.coords  # GCP-only: no regular grid
-    gcps = ds.rio.get_gcps()
-    assert len(gcps) == 210
     assert ds.rio.crs.to_epsg() == 4326
-    with rasterio.open(path) as src:
-        expected = src.read(1, window=((100, 200), (300, 420)))
-        first = src.gcps[0][0]
-    assert gcps[0].x == pytest.approx(first.x) and gcps[0].row == first.row
+    gcps, written = ds.rio.get_gcps(), lattice_gcps(GCP_TIFF_SHAPE)
+    assert len(gcps) == len(written) == 7 * 11
+    assert [(g.row, g.col) for g in gcps] == [(g.row, g.col) for g in written]
+    np.testing.assert_allclose([(g.x, g.y) for g in gcps], [(g.x, g.y) for g in written])
+    expected = gcp_counts(GCP_TIFF_SHAPE)[100:200, 300:420]
     np.testing.assert_array_equal(ds["band_data"][100:200, 300:420].values, expected)
-    assert ds["band_data"].encoding["preferred_chunks"] == {"y": 512, "x": 512}
-    assert ds["band_data"].encoding["overviews"] == [2, 4, 8]
+    block = {"y": GCP_TIFF_BLOCK, "x": GCP_TIFF_BLOCK}
+    assert ds["band_data"].encoding["preferred_chunks"] == block
+    assert ds["band_data"].encoding["overviews"] == list(GCP_TIFF_OVERVIEWS)
 
 
-def test_overview_level_reads_the_overview_and_rescales_gcps(data_dir):
-    ds = open_tiff(data_dir / "tiff" / GRD, overview_level=1)  # factor 4
-    assert dict(ds.sizes) == {"y": 210, "x": 320}
-    full = open_tiff(data_dir / "tiff" / GRD).rio.get_gcps()
+def test_overview_level_reads_the_overview_and_rescales_gcps(gcp_geotiff):
+    ds = open_tiff(gcp_geotiff, overview_level=1)  # factor 4, sizes rounded up
+    assert dict(ds.sizes) == {"y": 151, "x": 251}
+    full = open_tiff(gcp_geotiff).rio.get_gcps()
     ovr = ds.rio.get_gcps()
-    assert ovr[5].col == pytest.approx(full[5].col / 4)
+    assert ovr[5].col == pytest.approx(full[5].col * 251 / 1001) and ovr[5].col > 0
+    assert ovr[60].row == pytest.approx(full[60].row * 151 / 601) and ovr[60].row > 0
     assert ovr[5].x == pytest.approx(full[5].x)
 
 
-def test_tile_aligned_dask_chunks(data_dir):
-    ds = open_tiff(data_dir / "tiff" / GRD, chunks={})
-    assert ds["band_data"].chunks == ((512, 325), (512, 512, 256))
+def test_tile_aligned_dask_chunks(gcp_geotiff):
+    ds = open_tiff(gcp_geotiff, chunks={})
+    assert ds["band_data"].chunks == ((256, 256, 89), (256, 256, 256, 233))
     assert dask.is_dask_collection(ds["band_data"])
 
 
-def test_nodata_masks_by_default_and_is_kept_as_attr_when_asked(data_dir, tmp_path):
-    path = data_dir / "tiff" / GRD_OVR  # real file declaring nodata=0
-    masked = open_tiff(path)["band_data"]
-    raw = open_tiff(path, mask_and_scale=False)["band_data"]
-    assert raw.dtype == np.uint8 and raw.attrs["nodata"] == 0
-    assert masked.dtype.kind == "f" and masked.encoding["_FillValue"] == 0
-    np.testing.assert_array_equal(masked.values, raw.values.astype(masked.dtype))
+def test_nodata_masks_by_default_and_is_kept_as_attr_when_asked(gcp_geotiff, tmp_path):
+    masked = open_tiff(gcp_geotiff)["band_data"]  # written with nodata=0 and 0s on its edge
+    raw = open_tiff(gcp_geotiff, mask_and_scale=False)["band_data"]
+    assert raw.dtype == np.uint16 and raw.attrs["nodata"] == 0
+    assert masked.dtype == np.float32 and masked.encoding["_FillValue"] == 0
+    counts = gcp_counts(GCP_TIFF_SHAPE)
+    assert (counts == 0).any() and (counts > 0).any()
+    np.testing.assert_array_equal(masked.values, np.where(counts == 0, np.nan, counts))
     holes = tmp_path / "holes.tif"
     write_tiff(holes, np.array([[[0, 5], [6, 0]]], "uint8"), nodata=0, tiled=False)
     values = open_tiff(holes)["band_data"].values
     assert np.isnan(values[0, 0]) and np.isnan(values[1, 1]) and values[0, 1] == 5
 
 
-def test_complex_slc_crop(data_dir):
-    path = data_dir / "tiff" / SLC_CROP
+def test_complex_gcp_raster_with_gcps_beyond_its_edges(tmp_path):
+    shape = (100, 120)
+    data = (np.arange(12000).reshape(shape) * (1 - 2j)).astype("complex64")
+    data[:3] = 0
+    gcps = lattice_gcps(shape, (5, 6), extent=(-100, 900, -450, 1500))
+    path = write_gcp_geotiff(tmp_path / "slc.tif", data, gcps=gcps, block=64)
     ds = open_tiff(path)
     assert ds["band_data"].dtype == np.complex64
-    with rasterio.open(path) as src:
-        np.testing.assert_array_equal(ds["band_data"].values, src.read(1))
+    np.testing.assert_array_equal(ds["band_data"].values, data)  # zeros stay zeros
     assert ds["band_data"].attrs["nodata"] == 0  # complex: kept as an attribute, not masked
     rows = [g.row for g in ds.rio.get_gcps()]
-    assert min(rows) < 0 and max(rows) > 100  # GCPs outside the image are kept
+    assert min(rows) == -100 and max(rows) == 900  # GCPs outside the image are kept
 
 
-def test_full_size_sparse_slc_is_never_read_whole(data_dir):
-    ds = open_tiff(data_dir / "tiff" / SLC_FULL, chunks={})
+def test_full_size_sparse_raster_is_never_read_whole(tmp_path):
+    path = write_gcp_geotiff(
+        tmp_path / "sparse.tif", shape=(13509, 22694), dtype="complex64", nodata=None
+    )
+    assert path.stat().st_size < 200_000  # 2.4 GB of complex64 if it were read whole
+    ds = open_tiff(path, chunks={})
     da = ds["band_data"]
     assert da.shape == (13509, 22694) and da.dtype == np.complex64
     assert da.chunks[0][0] == 256
     window = da[5000:5010, 7000:7010].values
     assert window.shape == (10, 10) and not window.any()
-    assert len(ds.rio.get_gcps()) == 210
+    assert len(ds.rio.get_gcps()) == 7 * 11
 
 
 def write_tiff(path, data, **profile):
@@ -135,7 +152,8 @@ def test_north_up_raster_gets_pixel_centre_coordinates_and_crs(tmp_path):
 
 
 def item_for(path, bands, **properties):
-    item = load_item("earthsearch_v1_sentinel-2-l2a")
+    """A replica Earth Search S2 item whose only asset is the local file ``path``."""
+    item = offline_item(earthsearch, "sentinel-2-l2a")
     item["properties"].update(properties)
     item["assets"] = {
         "data": {
@@ -165,7 +183,7 @@ def test_band_names_from_stac_then_descriptions_then_polarisations(tmp_path):
     pols = item_for(bare, {}, **{"sar:polarizations": ["HH", "HV", "VH", "VV"]})
     ds = xr.open_dataset(pols, engine="stacasset")
     assert list(ds.data_vars) == ["HH", "HV", "VH", "VV"]
-    assert ds.attrs["stac_item_id"] == "S2A_13TDE_20231008_0_L2A"
+    assert ds.attrs["stac_item_id"] == pols["id"]
     assert ds.attrs["stac_asset"] == "data"
     assert ds.attrs["eo:cloud_cover"] == pols["properties"]["eo:cloud_cover"]
 
@@ -206,8 +224,8 @@ def test_pystac_item_opens_and_pickles_without_losing_laziness(tmp_path):
     assert int(again["data"].sum()) == 7 * 32 * 32
 
 
-def test_truncated_tiff_is_a_format_error_naming_the_asset(tmp_path, data_dir):
-    whole = (data_dir / "tiff" / GRD).read_bytes()
+def test_truncated_tiff_is_a_format_error_naming_the_asset(tmp_path, gcp_geotiff):
+    whole = gcp_geotiff.read_bytes()
     path = tmp_path / "cut.tif"
     path.write_bytes(whole[: len(whole) // 3])
     item = item_for(path, {})
@@ -215,9 +233,9 @@ def test_truncated_tiff_is_a_format_error_naming_the_asset(tmp_path, data_dir):
         xr.open_dataset(item, engine="stacasset")["data"].values  # noqa: B018
 
 
-def test_mislabelled_file_is_a_format_error(tmp_path, data_dir):
+def test_mislabelled_file_is_a_format_error(tmp_path):
     path = tmp_path / "really-a-kml.tif"
-    path.write_bytes(next((data_dir / "kml").glob("*/preview/map-overlay.kml")).read_bytes())
+    path.write_text(overlay_kml(OVERLAY_QUADS["polar"]))
     with pytest.raises(errors.FormatError, match="looks like kml"):
         open_tiff(path)
 
@@ -229,19 +247,18 @@ def test_missing_local_file_is_not_found(tmp_path):
 
 def test_guess_can_open_claims_stac_objects_only():
     entry = StacAssetBackendEntrypoint()
-    item = load_item("earthsearch_v1_sentinel-2-l2a")
+    item = offline_item(earthsearch, "sentinel-2-l2a")
     assert entry.guess_can_open(item)
     assert entry.guess_can_open(pystac.Item.from_dict(item))
-    assert entry.guess_can_open(pystac.Item.from_dict(item).assets["red"])
+    assert entry.guess_can_open(pystac.Item.from_dict(item).assets[next(iter(item["assets"]))])
     assert not entry.guess_can_open("file.nc")
     assert not entry.guess_can_open({"some": "dict"})
     assert json.dumps(StacAssetBackendEntrypoint.open_dataset_parameters)
 
 
-def test_open_datatree_on_a_single_raster_gives_a_one_node_tree(data_dir):
-    path = str(data_dir / "tiff" / GRD_OVR)
-    tree = xr.open_datatree(path, engine="stacasset", chunks={}, overview_level=0)
+def test_open_datatree_on_a_single_raster_gives_a_one_node_tree(gcp_geotiff):
+    tree = xr.open_datatree(str(gcp_geotiff), engine="stacasset", chunks={}, overview_level=0)
     assert tree.children == {}
     band = tree.dataset["band_data"]
-    assert band.shape == (418, 640)  # GDAL's first overview of 837 x 1280
-    assert band.chunks == ((256, 162), (256, 256, 128))
+    assert band.shape == (301, 501)  # the first overview (factor 2) of 601 x 1001
+    assert band.chunks == ((256, 45), (256, 245))

@@ -1,4 +1,5 @@
-"""GeoZarr (Zarr v3, ``multiscales``): the real Explorer hierarchy, replica stores over HTTP/S3."""
+"""GeoZarr (Zarr v3, ``multiscales``): the replica's stores over HTTP and S3. The real Explorer
+hierarchy is opened in tests/realdata/test_geozarr.py."""
 
 from __future__ import annotations
 
@@ -9,62 +10,10 @@ import warnings
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import GROUPSPEC, load_item, write_groupspec
 
 from xstac_access import errors
 
-LEVELS = ["r10m", "r20m", "r60m", "r120m", "r360m", "r720m"]
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # zarr's v3 string dtype notes
-
-
-@pytest.fixture(scope="module")
-def real_hierarchy(tmp_path_factory):
-    """The published GeoZarr metadata of product T32TQM (no chunks) and its Explorer item."""
-    (source,) = GROUPSPEC.glob("optimized_geozarr_examples__*.json")
-    root = tmp_path_factory.mktemp("geozarr")
-    store = root / "S2A_MSIL2A_20251008T100041_N0511_R122_T32TQM_20251008T122613.zarr"
-    write_groupspec(json.loads(source.read_text()), store)
-    item = load_item("eopf_explorer_geozarr_sentinel-2-l2a_S2A_MSIL2A_20251008T100041")
-    item["assets"]["reflectance"]["href"] = f"{store}/measurements/reflectance"
-    return item
-
-
-def test_a_multiscales_asset_opens_at_its_finest_level(real_hierarchy):
-    ds = xr.open_dataset(real_hierarchy, engine="stacasset", asset="reflectance")
-    assert set(ds.data_vars) == {"b02", "b03", "b04", "b08"}
-    assert ds.sizes == {"y": 10980, "x": 10980}
-    assert ds.attrs["multiscales_level"] == "r10m"
-    assert ds.attrs["multiscales_levels"] == LEVELS
-    assert "spatial_ref" in ds.coords and ds.rio.crs.to_epsg() == 32632
-    assert ds["b04"].encoding["chunks"] == (244, 244)
-    assert ds["b04"].encoding["shards"] == (10980, 10980)
-
-
-@pytest.mark.parametrize(
-    ("level", "name", "size"), [(0, "r20m", 5490), (1, "r60m", 1830), (4, "r720m", 152)]
-)
-def test_overview_level_picks_the_layout_entry(real_hierarchy, level, name, size):
-    ds = xr.open_dataset(
-        real_hierarchy, engine="stacasset", asset="reflectance", overview_level=level
-    )
-    assert ds.attrs["multiscales_level"] == name
-    assert ds.sizes["x"] == size
-
-
-def test_group_names_a_level_and_the_tree_has_them_all(real_hierarchy):
-    r60 = xr.open_dataset(real_hierarchy, engine="stacasset", asset="reflectance", group="r60m")
-    assert {"b01", "b09"} <= set(r60.data_vars) and r60.sizes["y"] == 1830
-    tree = xr.open_datatree(real_hierarchy, engine="stacasset", asset="reflectance")
-    assert set(tree.children) == set(LEVELS)
-
-
-def test_overview_level_out_of_range_or_without_multiscales_is_a_typed_error(real_hierarchy):
-    with pytest.raises(errors.FormatError, match=r"has 5 overview level\(s\).*use 0 to 4"):
-        xr.open_dataset(real_hierarchy, engine="stacasset", asset="reflectance", overview_level=5)
-    with pytest.raises(errors.FormatError, match="no GeoZarr multiscales layout"):
-        xr.open_dataset(
-            real_hierarchy, engine="stacasset", asset="reflectance", group="r10m", overview_level=0
-        )
 
 
 def explorer(world, tile: str) -> dict:
@@ -133,3 +82,26 @@ def test_band_asset_inside_a_level_and_the_s3_item(local_world, served):
     assert r60.attrs["multiscales_level"] == "r60m"
     assert r60.rio.crs.to_epsg() == 32632
     assert float(r60["b02"].mean()) > 0
+
+
+def test_levels_groups_and_overview_errors_follow_the_stores_layout(served):
+    item, _ = served
+    finest = xr.open_dataset(item, engine="stacasset", asset="reflectance")
+    levels = finest.attrs["multiscales_levels"]
+    assert len(levels) >= 3 and finest.attrs["multiscales_level"] == levels[0]
+    coarser = xr.open_dataset(item, engine="stacasset", asset="reflectance", overview_level=1)
+    assert coarser.attrs["multiscales_level"] == levels[2]  # overview 0 is the second level
+    assert coarser.sizes["x"] < finest.sizes["x"]
+    named = xr.open_dataset(item, engine="stacasset", asset="reflectance", group=levels[2])
+    assert dict(named.sizes) == dict(coarser.sizes)
+    tree = xr.open_datatree(item, engine="stacasset", asset="reflectance")
+    assert set(tree.children) == set(levels)
+    overviews = len(levels) - 1
+    with pytest.raises(
+        errors.FormatError, match=rf"has {overviews} overview level\(s\).*use 0 to {overviews - 1}"
+    ):
+        xr.open_dataset(item, engine="stacasset", asset="reflectance", overview_level=overviews)
+    with pytest.raises(errors.FormatError, match="no GeoZarr multiscales layout"):
+        xr.open_dataset(
+            item, engine="stacasset", asset="reflectance", group=levels[0], overview_level=0
+        )

@@ -1,4 +1,5 @@
-"""The KML reader: real Sentinel-1 quads, written variants, hostile input, and over HTTP."""
+"""The KML reader: Sentinel-1 style quads and variants written here, hostile input, and over HTTP.
+The real Sentinel-1 quads are read in tests/realdata/test_kml.py."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import pytest
 import rasterio
 import shapely
 import xarray as xr
+from conftest import OVERLAY_QUADS, overlay_kml
 from shapely.geometry import LinearRing, shape
 
 from xstac_access import errors
 
 KML_TYPE = "application/vnd.google-earth.kml+xml"
-REAL = sorted((Path(__file__).parent / "data" / "kml").glob("*/preview/map-overlay.kml"))
 CORNERS = ["lower_left", "lower_right", "upper_right", "upper_left"]
 
 
@@ -52,35 +53,42 @@ def assert_good_geometry(ds: xr.Dataset) -> None:
         assert polygon.exterior.is_ccw
 
 
-def test_all_real_sentinel1_quads_are_there():
-    assert len(REAL) == 3
+def write_overlay(tmp_path: Path, quad: str) -> Path:
+    """A Sentinel-1 style ``preview/map-overlay.kml`` of ``OVERLAY_QUADS[quad]``."""
+    path = tmp_path / "preview" / "map-overlay.kml"
+    path.parent.mkdir()
+    path.write_text(overlay_kml(OVERLAY_QUADS[quad], name=f"{quad} overlay"))
+    return path
 
 
-@pytest.mark.parametrize("path", REAL, ids=lambda p: p.parents[1].name[:32])
-def test_real_sentinel1_quads(path):
+@pytest.mark.parametrize("quad", OVERLAY_QUADS)
+def test_sentinel1_style_quads_without_namespace_and_clockwise(tmp_path, quad):
+    path = write_overlay(tmp_path, quad)
+    assert 'xmlns="' not in path.read_text()  # no default namespace, as in Sentinel-1 SAFEs
     ds = xr.open_dataset(path, engine="stacasset")
     corners = literal_quad(path)
+    assert corners == OVERLAY_QUADS[quad]
     assert ds.sizes == {"corner": 4}
     assert ds["longitude"].dtype == ds["latitude"].dtype == np.float64
     np.testing.assert_array_equal(ds["longitude"].values, [c[0] for c in corners])
     np.testing.assert_array_equal(ds["latitude"].values, [c[1] for c in corners])
     assert list(ds["corner"].values) == CORNERS
     assert list(ds["image_y"].values) == [1, 1, 0, 0] and list(ds["image_x"].values) == [0, 1, 1, 0]
-    assert not LinearRing(corners).is_ccw  # what MANIFEST.md reports: all S1 quads clockwise
+    assert not LinearRing(corners).is_ccw
     assert ds.attrs["vertex_order"] == ds["longitude"].attrs["vertex_order"] == "clockwise"
     assert ds.attrs["footprint_kind"] == "gx:LatLonQuad"
     assert "clockwise" in ds.attrs["corner_mapping"]
     assert_good_geometry(ds)
     assert shapely.from_wkt(ds.attrs["footprint_wkt"]).equals(shapely.Polygon(corners))
     assert ds.attrs["overlay_href"] == str(path.parent / "quick-look.png")
-    assert ds.attrs["name"] == "Sentinel-1 Image Overlay"
+    assert ds.attrs["name"] == f"{quad} overlay"
 
 
 def test_a_kml_without_extension_opens_through_sniffing(tmp_path):
     copy = tmp_path / "overlay"
-    shutil.copyfile(REAL[0], copy)
+    copy.write_text(overlay_kml(OVERLAY_QUADS["west"]))
     ds = xr.open_dataset(copy, engine="stacasset")
-    np.testing.assert_array_equal(ds["longitude"].values, [c[0] for c in literal_quad(REAL[0])])
+    np.testing.assert_array_equal(ds["longitude"].values, [c[0] for c in OVERLAY_QUADS["west"]])
 
 
 def write(tmp_path: Path, text: str, name: str = "doc.kml") -> Path:

@@ -1,4 +1,6 @@
-"""resolve(): every input kind becomes one Target; asset choice and its errors."""
+"""resolve(): every input kind becomes one Target; asset choice and its errors. On the replica's
+items (built for made-up endpoints); real catalogues' items are resolved in
+tests/realdata/test_items.py."""
 
 from __future__ import annotations
 
@@ -6,30 +8,35 @@ import json
 
 import pystac
 import pytest
-from conftest import load_item
+from conftest import offline_item
 
 from xstac_access import errors
 from xstac_access._hrefs import host_of, safe_href
 from xstac_access.resolve import choose_asset, resolve
+from xstac_access.testing.replica import earthsearch, eopf
 
-S2_V1 = "earthsearch_v1_sentinel-2-l2a"
-EOPF_S2 = "eopf_sample_service_sentinel-2-l2a_S2A_MSIL2A_20251113"
-EOPF_S2_OLD = "eopf_sample_service_sentinel-2-l2a_S2A_MSIL2A_20250513"
+
+def s2_item() -> dict:
+    """An Earth Search v1 S2 L2A item: one COG per band, a thumbnail, metadata files."""
+    return offline_item(earthsearch, "sentinel-2-l2a")
 
 
 def test_item_dict_named_asset_carries_its_metadata():
-    item = load_item(S2_V1)
+    item = s2_item()
+    asset = item["assets"]["red"]
     target = resolve(item, "red")
     assert target.key == "red"
-    assert target.href == item["assets"]["red"]["href"]
-    assert target.media_type == "image/tiff; application=geotiff; profile=cloud-optimized"
-    assert target.roles == ("data", "reflectance")
-    assert target.item["id"] == "S2A_13TDE_20231008_0_L2A"
+    assert target.href == asset["href"]
+    assert target.media_type == asset["type"] == (
+        "image/tiff; application=geotiff; profile=cloud-optimized"
+    )
+    assert target.roles == tuple(asset["roles"]) and "data" in target.roles
+    assert target.item["id"] == item["id"]
     assert target.extension == ".tif"
 
 
 def test_pystac_item_and_owned_asset_resolve_to_the_same_target():
-    item = pystac.Item.from_dict(load_item(S2_V1))
+    item = pystac.Item.from_dict(s2_item())
     from_item = resolve(item, "nir")
     from_asset = resolve(item.assets["nir"])
     assert from_asset.key == "nir"
@@ -38,18 +45,24 @@ def test_pystac_item_and_owned_asset_resolve_to_the_same_target():
 
 
 def test_unknown_asset_key_lists_the_keys_the_item_has():
+    item = s2_item()
     with pytest.raises(errors.AssetKeyError) as info:
-        resolve(load_item(S2_V1), "B04")
+        resolve(item, "B04")
     message = str(info.value)
     assert "has no asset 'B04'" in message
-    assert "red" in message and "visual" in message and "thumbnail" in message
+    assert all(key in message for key in item["assets"])
     assert isinstance(info.value, KeyError)
     assert not message.startswith("'")  # not KeyError's quoted repr
 
 
 def test_many_equal_data_assets_are_refused_with_the_candidates():
+    item = s2_item()
+    red = item["assets"]["red"]
+    item["assets"]["red-jp2"] = {  # Earth Search's JPEG2000 twin of a COG
+        **red, "href": red["href"].replace(".tif", ".jp2"), "type": "image/jp2"
+    }  # fmt: skip
     with pytest.raises(errors.AmbiguousAssetError) as info:
-        resolve(load_item(S2_V1))
+        resolve(item)
     message = str(info.value)
     assert "red" in message and "nir" in message and "asset=<key>" in message
     assert "red-jp2" not in message  # the JPEG2000 twins rank below the COGs
@@ -57,35 +70,36 @@ def test_many_equal_data_assets_are_refused_with_the_candidates():
 
 
 def test_catalogue_hints_choose_the_eopf_product_for_a_tree():
-    item = load_item(EOPF_S2)
+    item = offline_item(eopf, "eopf-sentinel-2-l2a")
+    hints = item["assets"]["product"]["xarray:open_datatree_kwargs"]
     assert choose_asset(item, "datatree") == "product"
     target = resolve(item, purpose="datatree")
-    assert target.hint("open_datatree_kwargs") == {
-        "chunks": {},
-        "engine": "eopf-zarr",
-        "op_mode": "native",
-    }
+    assert target.key == "product" and hints
+    assert target.hint("open_datatree_kwargs") == hints
     with pytest.raises(errors.AmbiguousAssetError, match="SR_10m, SR_20m, SR_60m"):
         resolve(item, purpose="dataset")
 
 
 def test_group_asset_hints_and_alternate_blocks_are_kept():
-    sr10 = resolve(load_item(EOPF_S2), "SR_10m")
-    assert sr10.hint("open_dataset_kwargs")["engine"] == "eopf-zarr"
+    item = offline_item(eopf, "eopf-sentinel-2-l2a")
+    sr10 = resolve(item, "SR_10m")
+    hints = item["assets"]["SR_10m"]["xarray:open_dataset_kwargs"]
+    assert hints and sr10.hint("open_dataset_kwargs") == hints
     assert sr10.href.endswith("/measurements/reflectance/r10m")
-    old = resolve(load_item(EOPF_S2_OLD), "B02_10m")
-    assert "xarray" in old.alternates
-    assert old.alternates["xarray"]["href"].startswith("https://")
+    old = offline_item(eopf, "eopf-sentinel-2-l2a-cpm-v256")
+    b02 = resolve(old, "B02_10m")
+    assert b02.alternates["xarray"] == old["assets"]["B02_10m"]["alternate"]["xarray"]
+    assert b02.alternates["xarray"]["href"] != b02.href  # the group, not the band
 
 
 def test_single_asset_item_needs_no_key():
-    item = load_item(S2_V1)
+    item = s2_item()
     item["assets"] = {"only": item["assets"]["thumbnail"]}
     assert resolve(item).key == "only"
 
 
 def test_item_json_path_resolves_relative_hrefs(tmp_path):
-    item = load_item(S2_V1)
+    item = s2_item()
     item["links"] = []
     item["assets"] = {"red": {**item["assets"]["red"], "href": "./bands/red.tif"}}
     path = tmp_path / "item.json"
@@ -112,7 +126,7 @@ def test_non_stac_json_is_a_typed_error(tmp_path):
 
 
 def test_collections_of_items_point_to_load():
-    item = load_item(S2_V1)
+    item = s2_item()
     with pytest.raises(errors.ResolveError, match=r"xstac_access\.load"):
         resolve({"type": "FeatureCollection", "features": [item]})
     with pytest.raises(errors.ResolveError, match=r"xstac_access\.load"):

@@ -1,88 +1,57 @@
-"""EOPF Zarr: real product metadata opened as trees, replica products over HTTP and S3."""
+"""EOPF Zarr: group and array hrefs in a store written here, a corrupt ``zarr.json``, and the
+replica's products over HTTP and S3. Real products' metadata: tests/realdata/test_zarr.py."""
 
 from __future__ import annotations
-
-import json
-import warnings
 
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import DATA, GROUPSPEC, eopf_product_over_http, load_item, write_groupspec
+from conftest import eopf_product_over_http, offline_item
 
 from xstac_access import errors
-
-ZMETADATA = DATA / "zarr" / "zmetadata"
-PRODUCTS = {
-    "S02MSIL2A_20250109T100401_0000_A122_T461": ("measurements/reflectance/r10m", "b02"),
-    "S02MSIL1C_20240428T102559_0000_B108_T853": ("measurements/reflectance/r10m", "b02"),
-    "S01SIWOCN_20250321T063156_0024_a052_T356": (
-        "owi/S01SIWOCN_20250321T063156_0025_A334_2479_0738CE_VV/measurements", "wind_speed"),
-    "S01SIWGRH_20250319T002519_0024_a019_T651": (
-        "S01SIWGRD_20250319T002519_0025_A334_ABA5_07377B_VH/conditions/gcp", "latitude"),
-    "S03OLCLFR_20250416T063751_0180_B248_T378": ("measurements", "gifapar"),
-    "S03OLCEFR_20250416T063751_0180_B248_T853": ("measurements", "oa01_radiance"),
-    "S03SLSLST_20250428T075538_0180_B035_T196": ("measurements", "lst"),
-}  # fmt: skip
+from xstac_access.testing.replica import geozarr
 
 
-def explode(name: str, root) -> str:
-    """A metadata-only store from a real consolidated ``.zmetadata`` (no chunk data)."""
-    consolidated = json.loads((ZMETADATA / f"{name}.zmetadata.json").read_text())
-    store = root / f"{name}.zarr"
-    for key, value in consolidated["metadata"].items():
-        path = store / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
-    (store / ".zmetadata").write_text(json.dumps(consolidated))
-    return str(store)
+def write_eopf_like_store(root) -> tuple[str, dict[str, np.ndarray]]:
+    """A small store in the EOPF layout (Zarr v2, consolidated): three 20 m bands in
+    ``measurements/reflectance/r20m``, counts from 1 up (0 is the default fill value, read as
+    missing): (store, the values written)."""
+    import zarr
 
-
-@pytest.mark.parametrize("name", sorted(PRODUCTS))
-def test_real_eopf_product_metadata_opens_with_its_groups_and_variables(name, tmp_path):
-    store = explode(name, tmp_path)
-    group, variable = PRODUCTS[name]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree = xr.open_datatree(store, engine="stacasset")
-        ds = xr.open_dataset(store, engine="stacasset", group=group)
-    metadata = json.loads((ZMETADATA / f"{name}.zmetadata.json").read_text())["metadata"]
-    top = {k.split("/")[0] for k in metadata if "/" in k}
-    assert set(tree.children) == top
-    assert variable in ds.variables
-    zarray = metadata[f"{group}/{variable}/.zarray"]
-    assert list(ds[variable].shape) == zarray["shape"]
-    assert ds[variable].encoding["chunks"] == tuple(zarray["chunks"])
+    store = str(root / "S02MSIL2A.zarr")
+    group = zarr.open_group(store, mode="w", zarr_format=2)
+    r20m = group.require_group("measurements").require_group("reflectance").require_group("r20m")
+    values = {}
+    for i, name in enumerate(("b05", "b8a", "b12")):
+        values[name] = (np.arange(20 * 30).reshape(20, 30) + 1 + 1000 * i).astype("uint16")
+        array = r20m.create_array(
+            name, shape=(20, 30), chunks=(10, 15), dtype="uint16",
+            attributes={"_ARRAY_DIMENSIONS": ["y", "x"]},
+        )  # fmt: skip
+        array[:] = values[name]
+    zarr.consolidate_metadata(store)
+    return store, values
 
 
 def test_group_href_and_array_href_inside_a_local_product(tmp_path):
-    store = explode("S02MSIL2A_20250109T100401_0000_A122_T461", tmp_path)
+    store, values = write_eopf_like_store(tmp_path)
     group = xr.open_dataset(
         f"{store}/measurements/reflectance/r20m", engine="stacasset", reader="zarr"
     )
     assert {"b05", "b8a", "b12"} <= set(group.data_vars)
+    np.testing.assert_array_equal(group["b12"].values, values["b12"])
     array = xr.open_dataset(
         f"{store}/measurements/reflectance/r20m/b05", engine="stacasset", reader="zarr"
     )
     assert list(array.data_vars) == ["b05"]
-
-
-def test_real_chunk_data_of_the_slstr_subset(data_dir):
-    store = data_dir / "zarr" / "xarray-eop_S03SLSRBT_test.zarr"
-    ds = xr.open_dataset(str(store), engine="stacasset", group="quality/anadir")
-    import zarr
-
-    raw = zarr.open_consolidated(str(store), mode="r")["quality/anadir/cloud_an"][:]
-    np.testing.assert_array_equal(ds["cloud_an"].values, raw)
-    assert ds["cloud_an"].shape == (24, 30)
-    assert "flag_masks" in ds["cloud_an"].attrs
+    np.testing.assert_array_equal(array["b05"].values, values["b05"])
 
 
 def test_a_corrupt_zarr_json_is_a_typed_error_naming_the_asset(tmp_path):
     store = tmp_path / "geozarr.zarr"
     store.mkdir()
     (store / "zarr.json").write_text('{"zarr_format": 3, "node_type": "gro')
-    item = load_item("eopf_explorer_geozarr_sentinel-2-l2a-staging")
+    item = offline_item(geozarr, "eopf-explorer-sentinel-2-l2a")
     item["assets"]["reflectance"]["href"] = str(store)
     with pytest.raises(errors.FormatError, match=r"'reflectance'.*could not be opened as Zarr"):
         xr.open_datatree(item, engine="stacasset", asset="reflectance")
@@ -154,24 +123,3 @@ def test_older_items_alternate_xarray_blocks(local_world):
     ds = xr.open_dataset(item, engine="stacasset", asset="B02_10m")
     assert [str(v).lower() for v in ds.data_vars] == ["b02"]
     assert ds.sizes["x"] > 0
-
-
-@pytest.mark.parametrize("name", ["s1_examples", "s2_examples"])
-def test_real_eopf_hierarchies_of_2025_products_open(name, tmp_path):
-    import zarr
-
-    (source,) = GROUPSPEC.glob(f"{name}__*.json")
-    spec = json.loads(source.read_text())
-    store = tmp_path / (source.stem.split("__")[1] + ".zarr")
-    write_groupspec(spec, store)
-    zarr.consolidate_metadata(str(store))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree = xr.open_datatree(str(store), engine="stacasset")
-    assert set(tree.children) == set(spec["members"])
-    if name == "s1_examples":  # GRD: the GCP grid arrays of each polarisation
-        (pol,) = [m for m in spec["members"] if m.endswith("_VH")]
-        gcp = tree[f"{pol}/conditions/gcp"].dataset
-        assert {"latitude", "longitude", "height"} <= set(gcp.variables)
-    else:
-        assert "stac_discovery" in tree.attrs

@@ -138,14 +138,13 @@ def test_footprint_of_a_grid_in_a_projected_crs(local_world):
     assert len(fp.exterior.coords) > 4 * 32 and iou(fp, shape(item["geometry"])) > 0.99
 
 
-def test_footprint_of_a_gcp_image_walks_its_border_gcps(data_dir):
-    path = data_dir / "tiff" / "riotiler_cog_gcps_s1_grd.tif"
-    with rasterio.open(path) as src:
+def test_footprint_of_a_gcp_image_walks_its_border_gcps(gcp_geotiff):
+    with rasterio.open(gcp_geotiff) as src:
         gcps, _ = src.gcps
         height, width = src.height, src.width
     rows, cols = {g.row for g in gcps}, {g.col for g in gcps}
     border = [g for g in gcps if g.row in (min(rows), max(rows)) or g.col in (min(cols), max(cols))]
-    fp = xr.open_dataset(path, engine="stacasset").eo.footprint()
+    fp = xr.open_dataset(gcp_geotiff, engine="stacasset").eo.footprint()
     assert fp.geom_type == "Polygon" and fp.exterior.is_ccw
     assert corners_of(fp) == {(g.x, g.y) for g in border}
     inner = [g for g in gcps if g not in border]

@@ -1,18 +1,25 @@
-"""GCP geocoding: analytic swaths (truth everywhere), conventions, every GCP source, real files."""
+"""GCP geocoding: analytic swaths (truth everywhere), conventions, every GCP source, files
+written here (a GCP GeoTIFF, overlay KMLs, an EOPF-shaped tree). The real files are geocoded in
+tests/realdata/test_geocode.py."""
 
 from __future__ import annotations
 
-import json
 import pickle
-import warnings
 
 import dask
+import dask.array
 import numpy as np
 import pytest
 import rasterio
 import rioxarray  # noqa: F401  (the .rio accessor, to write and read GCPs as the reader does)
 import xarray as xr
-from conftest import DATA, GROUPSPEC, write_groupspec
+from conftest import (
+    GCP_TIFF_SHAPE,
+    OVERLAY_QUADS,
+    overlay_kml,
+    swath_lonlat,
+    write_preview,
+)
 from dask.callbacks import Callback
 from rasterio.control import GroundControlPoint
 from scipy.interpolate import RegularGridInterpolator
@@ -29,8 +36,6 @@ from xstac_access.eo.geocode import (
 from xstac_access.readers.image import pixel_lonlat
 
 SHAPE = (300, 400)
-TIFFS = sorted((DATA / "tiff").glob("*.tif*"))
-KMLS = sorted((DATA / "kml").glob("*/preview/map-overlay.kml"))
 
 
 def swath(line, pixel, shape=SHAPE, lon0=20.0):
@@ -208,20 +213,23 @@ def test_a_quad_across_the_antimeridian():
     np.testing.assert_allclose(np.diff(unwrapped, axis=1), 2.0 / 30)  # continuous over 180
 
 
-@pytest.mark.parametrize("kml", KMLS, ids=lambda p: p.parent.parent.name[:20])
-def test_real_kml_quads(kml):
+@pytest.mark.parametrize("quad", OVERLAY_QUADS)
+def test_overlay_kml_quads(quad, tmp_path):
+    kml = tmp_path / "map-overlay.kml"
+    kml.write_text(overlay_kml(OVERLAY_QUADS[quad]))
     footprint = xr.open_dataset(kml, engine="stacasset")
     image = xr.Dataset({"image": (("y", "x"), np.zeros((51, 52), "uint8"))})
     lat, lon = computed(image.eo.geocode(gcps=footprint))
     corners = tuple(zip(footprint["longitude"].values, footprint["latitude"].values, strict=True))
+    assert sorted(corners) == sorted(OVERLAY_QUADS[quad])  # the reader's order, the same corners
     expected_lon, expected_lat = pixel_lonlat(corners, (51, 52))
     np.testing.assert_allclose(lat, expected_lat, atol=1e-9)
     np.testing.assert_allclose(lon, expected_lon, atol=1e-9)
 
 
-def test_a_picture_georeferenced_from_kml_is_geocoded_from_its_own_quad():
-    png = KMLS[0].parent / "quick-look.png"
-    picture = xr.open_dataset(png, engine="stacasset", kml=str(KMLS[0]))
+def test_a_picture_georeferenced_from_kml_is_geocoded_from_its_own_quad(tmp_path):
+    png, kml = write_preview(tmp_path / "preview", OVERLAY_QUADS["polar"])
+    picture = xr.open_dataset(png, engine="stacasset", kml=str(kml))
     eager_lat, eager_lon = picture["latitude"].values, picture["longitude"].values
     lat, lon = computed(picture.eo.geocode())
     np.testing.assert_allclose(lat, eager_lat, atol=1e-9)
@@ -240,29 +248,28 @@ def test_a_polygon_footprint_does_not_pin_corners(tmp_path):
         image.eo.geocode(gcps=xr.open_dataset(kml, engine="stacasset"))
 
 
-def test_nothing_is_computed_until_asked():
-    path = DATA / "tiff" / "riotiler_cog_gcps_s1_grd.tif"
-    ds = xr.open_dataset(path, engine="stacasset", chunks={})
+def test_nothing_is_computed_until_asked(gcp_geotiff):
+    ds = xr.open_dataset(gcp_geotiff, engine="stacasset", chunks={})
     with NoCompute():
         out = ds.eo.geocode()
         assert dask.is_dask_collection(out["latitude"]) and dask.is_dask_collection(
             out["longitude"]
         )
-        assert out["latitude"].chunks == ds["band_data"].chunks == ((512, 325), (512, 512, 256))
+        tiles = ((256, 256, 89), (256, 256, 256, 233))
+        assert out["latitude"].chunks == ds["band_data"].chunks == tiles
         assert out["longitude"][:5, :5].shape == (5, 5)
     assert np.isfinite(out["latitude"][:5, :5].values).all()  # and it does compute, outside
     shipped = pickle.loads(pickle.dumps(out["longitude"][:5, :5].data))  # as to dask workers
     np.testing.assert_array_equal(shipped.compute(), out["longitude"][:5, :5].values)
-    plain = xr.open_dataset(path, engine="stacasset")  # not dask: nothing read, tile chunks
+    plain = xr.open_dataset(gcp_geotiff, engine="stacasset")  # not dask: nothing read, tile chunks
     out = plain.eo.geocode(chunks={"y": 100})
     assert not out["band_data"].variable._in_memory
-    assert out["latitude"].chunks[0][:2] == (100, 100) and out["latitude"].chunks[1][0] == 512
+    assert out["latitude"].chunks[0][:2] == (100, 100) and out["latitude"].chunks[1][0] == 256
     assert out["spatial_ref"].attrs["gcps"] == plain["spatial_ref"].attrs["gcps"]
 
 
-@pytest.mark.parametrize("path", TIFFS, ids=lambda p: p.name[:30])
-def test_real_gcp_geotiffs(path):
-    ds = xr.open_dataset(path, engine="stacasset")
+def test_a_gcp_geotiff_geocodes_through_its_gcps_to_the_ground_they_sample(gcp_geotiff):
+    ds = xr.open_dataset(gcp_geotiff, engine="stacasset")
     geo = geolocation(ds)
     rio = ds.rio.get_gcps()
     np.testing.assert_array_equal(geo.gcps.line, [g.row for g in rio])
@@ -270,55 +277,57 @@ def test_real_gcp_geotiffs(path):
     lat, lon = geo(geo.gcps.line, geo.gcps.pixel)  # the surface passes through every GCP
     np.testing.assert_allclose(lat, geo.gcps.lat, atol=1e-9)
     np.testing.assert_allclose(lon, geo.gcps.lon, atol=1e-9)
-    # pixel centres within the GCPs' extent (S1's last GCP is half a pixel short of the edge)
-    rows = np.linspace(0, ds.sizes["y"] - 1, 40).round() + 0.5
-    cols = np.linspace(0, ds.sizes["x"] - 1, 40).round() + 0.5
-    inside_rows = rows[(rows >= geo.gcps.line.min()) & (rows <= geo.gcps.line.max())]
-    inside_cols = cols[(cols >= geo.gcps.pixel.min()) & (cols <= geo.gcps.pixel.max())]
-    lat, lon = geo(inside_rows, inside_cols, grid=True)
-    for values, gcp in ((lat, geo.gcps.lat), (lon, geo.gcps.lon)):
-        assert gcp.min() - 1e-6 <= values.min() and values.max() <= gcp.max() + 1e-6
     out = ds["band_data"].eo.geocode()  # a DataArray keeps its GCPs on spatial_ref too
-    corner = out["latitude"][-3:, -3:].values
-    np.testing.assert_allclose(
-        corner, geo(rows[-1:] - [2, 1, 0], cols[-1:] - [2, 1, 0], grid=True)[0]
-    )
+    assert out["latitude"].shape == GCP_TIFF_SHAPE
+    # the GCPs sample a quadratic ground: the bicubic lattice spline gives it back everywhere
+    rows, cols = centres(GCP_TIFF_SHAPE)
+    truth_lon, truth_lat = swath_lonlat(rows, cols, GCP_TIFF_SHAPE)
+    np.testing.assert_allclose(out["latitude"].values, truth_lat, atol=1e-9)
+    np.testing.assert_allclose(out["longitude"].values, truth_lon, atol=1e-9)
 
 
-def test_overview_reads_geocode_like_the_full_image_scaled():
-    path = DATA / "tiff" / "riotiler_cog_gcps_s1_grd.tif"
-    full = geolocation(xr.open_dataset(path, engine="stacasset"))
-    overview = xr.open_dataset(path, engine="stacasset", overview_level=1)
+def test_overview_reads_geocode_like_the_full_image_scaled(gcp_geotiff):
+    full = geolocation(xr.open_dataset(gcp_geotiff, engine="stacasset"))
+    overview = xr.open_dataset(gcp_geotiff, engine="stacasset", overview_level=1)
     lat, lon = computed(overview.eo.geocode())
-    assert lat.shape == (210, 320)
-    scale = (837 / 210, 1280 / 320)
+    assert lat.shape == (151, 251)  # GDAL rounds up: the scale is not quite the factor 4
+    scale = (GCP_TIFF_SHAPE[0] / 151, GCP_TIFF_SHAPE[1] / 251)
     rows, cols = centres(lat.shape)
     expected_lat, expected_lon = full(rows * scale[0], cols * scale[1])
     np.testing.assert_allclose(lat, expected_lat, atol=1e-9)
     np.testing.assert_allclose(lon, expected_lon, atol=1e-9)
 
 
-@pytest.fixture(scope="module")
-def eopf_s1(tmp_path_factory):
-    """The real EOPF S1 GRD hierarchy (metadata) with analytic GCP values in conditions/gcp."""
-    import zarr
+#: An EOPF Sentinel-1 GRD polarisation's layout: ``conditions/gcp`` holds 1-D GCP arrays along a
+#: dimension also named ``azimuth_time`` (one entry per GCP, not per image line).
+POL = "S01SIWGRD_20250101T000000_0025_A000_0000_000000_VV"
 
-    (source,) = GROUPSPEC.glob("s1_examples__*.json")
-    spec = json.loads(source.read_text())
-    store = tmp_path_factory.mktemp("eopf") / (source.stem.split("__")[1] + ".zarr")
-    write_groupspec(spec, store)
-    (pol,) = [m for m in spec["members"] if m.endswith("_VV")]
-    shape = tuple(spec["members"][pol]["members"]["measurements"]["members"]["grd"]["shape"])
+
+@pytest.fixture(scope="module")
+def eopf_s1():
+    """An EOPF S1 GRD-shaped polarisation node with analytic GCPs at sample indices."""
+    shape = (1200, 1700)
     lines, pixels = (np.round(a) for a in lattice((shape[0] - 1, shape[1] - 1), (10, 21)))
     lat, lon = swath(lines, pixels, shape)  # at sample indices, as Sentinel-1 gives them
-    group = zarr.open_group(str(store / pol / "conditions" / "gcp"), mode="r+")
-    for name, values in {"line": lines, "pixel": pixels, "latitude": lat, "longitude": lon}.items():
-        group[name][:] = values.ravel().astype(group[name].dtype)
-    zarr.consolidate_metadata(str(store))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        tree = xr.open_datatree(str(store), engine="stacasset")
-    return tree[pol], shape
+    dims = ("azimuth_time", "ground_range")
+    gcp = {
+        "line": lines.ravel().astype("uint32"),
+        "pixel": pixels.ravel().astype("uint32"),
+        "latitude": lat.ravel(),
+        "longitude": lon.ravel(),
+        "height": np.zeros(lat.size),
+    }
+    tree = xr.DataTree.from_dict(
+        {
+            f"{POL}/measurements": xr.Dataset(
+                {"grd": (dims, dask.array.zeros(shape, "uint16", chunks=(400, shape[1])))}
+            ),
+            f"{POL}/conditions/gcp": xr.Dataset(
+                {name: ("azimuth_time", values) for name, values in gcp.items()}
+            ),
+        }
+    )
+    return tree[POL], shape
 
 
 def test_eopf_conditions_gcp_places_gcps_on_the_elements_they_name(eopf_s1):

@@ -1,7 +1,9 @@
 """Where the shared real public data lies, and small readers for it (see ``conftest.py``).
 
 The files come from other public repositories (``MANIFEST.md`` beside them names each one's
-source, commit and licence): they are opened in place, read-only, and never copied here.
+source, commit and licence): they are opened in place, read-only, and never copied here. What a
+test derives from them (a store exploded from a ``.zmetadata``, a truncated file) is written
+below its ``tmp_path``, never below ``REAL_DATA``.
 """
 
 from __future__ import annotations
@@ -46,3 +48,27 @@ def real_groupspec(prefix: str) -> dict[str, Any]:
     """A real pydantic-zarr style hierarchy of ``zarr/groupspec/`` by file-name prefix."""
     (path,) = (REAL_DATA / "zarr" / "groupspec").glob(f"{prefix}__*.json")
     return json.loads(path.read_text())
+
+
+def real_kmls() -> list[Path]:
+    """The real Sentinel-1 ``preview/map-overlay.kml`` files of ``kml/``, sorted."""
+    return sorted((REAL_DATA / "kml").glob("*/preview/map-overlay.kml"))
+
+
+def write_groupspec(spec: dict[str, Any], path: Path) -> None:
+    """Write a store's metadata (no chunks) from a pydantic-zarr style hierarchy description."""
+    path.mkdir(parents=True, exist_ok=True)
+    node = {k: v for k, v in spec.items() if k != "members"}
+    if spec.get("zarr_format") == 3:
+        node.setdefault("node_type", "array" if "shape" in spec else "group")
+        (path / "zarr.json").write_text(json.dumps(node))
+    elif "shape" in spec:
+        (path / ".zarray").write_text(
+            json.dumps({k: v for k, v in node.items() if k != "attributes"})
+        )
+        (path / ".zattrs").write_text(json.dumps(spec.get("attributes", {})))
+    else:
+        (path / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+        (path / ".zattrs").write_text(json.dumps(spec.get("attributes", {})))
+    for name, member in (spec.get("members") or {}).items():
+        write_groupspec(member, path / name)

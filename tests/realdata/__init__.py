@@ -1,0 +1,1 @@
+"""Tests against the shared real public data (see ``conftest.py``)."""
