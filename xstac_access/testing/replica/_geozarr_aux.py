@@ -44,18 +44,24 @@ class _Field:
     short: str | None = None  # GRIB short name when it is not the variable's
 
 
-_AEROSOLS = (("bc", "Black Carbon", 210211), ("du", "Dust", 210209))
-_AEROSOLS += (("om", "Organic Matter", 210210), ("ss", "Sea Salt", 210208))
-_AEROSOLS += (("su", "Sulphate", 210212),)
+#: total aerosol optical depths: wavelength (nm), GRIB parameter id
+_TOTAL_AOD = ((469, 210213), (550, 210207), (670, 210214), (865, 210215), (1240, 210216))
+#: optical depths at 550 nm per species: prefix, species, parameter id, GRIB level type
+_SPECIES = (
+    ("bc", "Black Carbon", 210211, "surface"),
+    ("du", "Dust", 210209, "isobaricInhPa"),
+    ("om", "Organic Matter", 210210, "surface"),
+    ("ss", "Sea Salt", 210208, "surface"),
+    ("su", "Sulphate", 210212, "surface"),
+)
 _CAMS = (
     *(
         _Field(f"aod{nm}", f"Total Aerosol Optical Depth at {nm}nm", param)
-        for nm, param in ((469, 210213), (550, 210207), (670, 210214), (865, 210215))
+        for nm, param in _TOTAL_AOD
     ),
-    _Field("aod1240", "Total Aerosol Optical Depth at 1240nm", 210216),
     *(
-        _Field(f"{key}aod550", f"{species} Aerosol Optical Depth at 550nm", param)
-        for key, species, param in _AEROSOLS
+        _Field(f"{key}aod550", f"{species} Aerosol Optical Depth at 550nm", param, level=level)
+        for key, species, param, level in _SPECIES
     ),
     _Field("z", "Geopotential", 129, "m**2 s**-2", "geopotential"),
 )
