@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from xstac_access.testing.replica._geozarr_nodes import Node, array, coordinate, group, scalar
-
-if TYPE_CHECKING:
-    from xstac_access.testing.replica._geozarr_hierarchy import Tile
+from xstac_access.testing.replica._geozarr_product import BANDS, Tile
 
 _ANGLES = ("zenith", "azimuth")
 _ANGLE_GRID = 23  # 5 km steps over the 109.8 km tile, both edges included
@@ -81,9 +77,10 @@ _ECMWF = (
 )
 
 
-def geometry(bands: Sequence[str]) -> Node:
-    """Sun and viewing angles: names, detectors, full grids (chunked by half bands and
-    detectors) and means."""
+def geometry() -> Node:
+    """Sun and viewing angles (every MSI band's): names, detectors, full grids (chunked by
+    half bands and detectors) and means."""
+    bands = [b.name for b in BANDS]
     grid = (_ANGLE_GRID, _ANGLE_GRID)
     viewing = (len(bands), _DETECTORS, len(_ANGLES), *grid)
     deg = {"unit": "deg"}

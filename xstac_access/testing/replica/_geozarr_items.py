@@ -22,13 +22,12 @@ from typing import Any
 
 from xstac_access.testing.replica import _stac
 from xstac_access.testing.replica._geozarr_hierarchy import (
-    BANDS,
     LEVELS,
-    REFLECTANCE,
-    Tile,
     full_sizes,
+    resolution,
     scaled_size,
 )
+from xstac_access.testing.replica._geozarr_product import BANDS, REFLECTANCE, Tile
 
 MULTISCALES_TYPE = "application/vnd.zarr; version=3; profile=multiscales"
 ZARR_TYPE = "application/vnd.zarr"
@@ -155,7 +154,7 @@ def _reflectance(tile: Tile, root: str, divisor: int, staging: bool) -> dict[str
         stac = _stac_band(band, staging)
         if staging:  # read from the finest level that holds the band
             level = next(lv for lv in LEVELS if band in lv.bands)
-            entry = {"gsd": level.resolution, "name": band, "proj:shape": shape[level.name]}
+            entry = {"gsd": resolution(level.name), "name": band, "proj:shape": shape[level.name]}
             bands.append(entry | described)
         else:  # read at the band's native resolution
             native = f"r{info.native}m"
@@ -196,7 +195,7 @@ def _band_assets(tile: Tile, root: str, divisor: int) -> dict[str, Any]:
         level = path.split("/")[-2]
         n = scaled_size(sizes[level], divisor)
         assets[key] = {
-            "gsd": int(level[1:-1]),
+            "gsd": resolution(level),
             "href": f"{root}/{path}",
             "type": ZARR_TYPE,
             "roles": ["data"],

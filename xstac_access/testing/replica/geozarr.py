@@ -28,9 +28,10 @@ import numpy as np
 
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.replica import _eopf_values, _geozarr_aux, _stac
-from xstac_access.testing.replica._geozarr_hierarchy import TILE_M, Tile, hierarchy
+from xstac_access.testing.replica._geozarr_hierarchy import hierarchy
 from xstac_access.testing.replica._geozarr_items import Scene, item
 from xstac_access.testing.replica._geozarr_nodes import Node, walk
+from xstac_access.testing.replica._geozarr_product import TILE_M, Tile
 
 _DIVISOR = {"ci": 10, "bench": 4}
 BUCKET = "esa-zarr-sentinel-explorer-fra"
