@@ -63,8 +63,8 @@ BY_NAME = {b.name: b for b in BANDS}
 #: L2A reflectances per resolution: B08 only at 10 m (B8A below), B09 only at 60 m, no B10.
 REFLECTANCE = {
     10: ("b02", "b03", "b04", "b08"),
-    20: ("b01", "b02", "b03", "b04", "b05", "b06", "b07", "b11", "b12", "b8a"),
-    60: ("b01", "b02", "b03", "b04", "b05", "b06", "b07", "b09", "b11", "b12", "b8a"),
+    20: ("b01", "b02", "b03", "b04", "b05", "b06", "b07", "b8a", "b11", "b12"),
+    60: ("b01", "b02", "b03", "b04", "b05", "b06", "b07", "b8a", "b09", "b11", "b12"),
 }
 _QUALITY_FLAGS = ["ANC_LOST", "ANC_DEG", "MSI_LOST", "MSI_DEG", "QT_DEFECTIVE_PIXELS",
                   "QT_NODATA_PIXELS", "QT_PARTIALLY_CORRECTED_PIXELS", "QT_SATURATED_PIXELS_L1A"]
