@@ -197,7 +197,9 @@ def _s2_properties(layout: str) -> dict[str, Any]:
     return props
 
 
-def s2_item(root: str, collection: str, meta: dict[str, Any], zipped: str | None) -> dict:
+def s2_item(
+    root: str, collection: str, meta: dict[str, Any], zipped: str | None
+) -> dict[str, Any]:
     """The S2 L2A item of the product at ``root`` (``meta``: its consolidated metadata): the
     current layout with a ``zipped_product`` at ``zipped``, or the cpm v2.5.6 one without."""
     layout = "current" if zipped else "cpm_v256"

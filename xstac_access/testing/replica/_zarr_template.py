@@ -78,7 +78,7 @@ class Hierarchy:
                 c if new == old else max(1, min(new, math.ceil(c * new / old)))
                 for c, old, new in zip(real_chunks, shape, new_shape, strict=True)
             ],
-            "compressor": compressor,
+            "compressor": dict(compressor) if compressor else None,
             "dtype": dtype,
             "fill_value": fill,
             "filters": None,
@@ -87,14 +87,6 @@ class Hierarchy:
             "zarr_format": 2,
         }
         self.meta[f"{path}/.zattrs"] = {"_ARRAY_DIMENSIONS": list(dims), **(attrs or {})}
-
-    def groups(self) -> set[str]:
-        """Paths of every group below the root."""
-        return {k[: -len("/.zgroup")] for k in self.meta if k.endswith("/.zgroup")}
-
-    def arrays(self) -> set[str]:
-        """Paths of every array."""
-        return {k[: -len("/.zarray")] for k in self.meta if k.endswith("/.zarray")}
 
 
 def encode(phys: np.ndarray, zarray: dict[str, Any], attrs: dict[str, Any]) -> np.ndarray:
