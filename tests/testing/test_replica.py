@@ -162,18 +162,25 @@ def test_s1_grd_item_points_at_the_real_gcp_cog(replica: Replica) -> None:
     assert _local_path(replica, hh["alternate"]["https"]["href"]) == path
 
 
-def _template_layout(name: str) -> tuple[set[str], set[str]]:
-    meta = _stac.template(name)["metadata"]
+def _described_layout(product: eopf.Product) -> tuple[set[str], set[str]]:
+    """Groups and arrays of the product's description (tests/realdata compares it with the
+    real product)."""
+    meta = eopf.metadata(product, "ci")
     groups = {"/" + k[: -len("/.zgroup")] for k in meta if k.endswith("/.zgroup")}
     arrays = {"/" + k[: -len("/.zarray")] for k in meta if k.endswith("/.zarray")}
     return groups, arrays
 
 
 @pytest.mark.parametrize("product", eopf.PRODUCTS, ids=lambda p: p.collection)
-def test_eopf_stores_keep_the_real_layout_and_open(replica: Replica, product: eopf.Product) -> None:
+def test_eopf_stores_keep_the_described_layout_and_open(
+    replica: Replica, product: eopf.Product
+) -> None:
     store = replica.s3_buckets[product.bucket] / product.key
+    consolidated = json.loads((store / ".zmetadata").read_text())["metadata"]
+    assert consolidated == json.loads(json.dumps(eopf.metadata(product, "ci")))
     tree = xr.open_datatree(store, engine="zarr", chunks={})
-    groups, arrays = _template_layout(product.template)
+    groups, arrays = _described_layout(product)
+    assert len(arrays) >= 40 and len(groups) >= 7
     assert groups <= {node.path for node in tree.subtree}
     found = {f"{n.path}/{v}".replace("//", "/") for n in tree.subtree for v in n.variables}
     assert arrays <= found
@@ -205,6 +212,11 @@ def test_eopf_items_carry_open_hints(replica: Replica) -> None:
     assert {"application/vnd+zarr", "application/vnd.zarr"} <= types
     (old,) = _items(replica, "eopf-sentinel-2-l2a-cpm-v256")
     assert "xarray" in old["assets"]["B04_10m"]["alternate"]
+    archive = _local_path(replica, s2["assets"]["zipped_product"]["href"])
+    with zipfile.ZipFile(archive) as zf:
+        zipped = json.loads(zf.read(f"{eopf.S2.name}.zarr/.zmetadata"))
+    served = _local_path(replica, s2["assets"]["product_metadata"]["href"])
+    assert zipped == json.loads(served.read_text())
     (ocn,) = _items(replica, "sentinel-1-l2-ocn")
     product = ocn["assets"]["product"]
     assert product["href"].startswith("s3://")

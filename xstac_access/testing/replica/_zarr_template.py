@@ -1,64 +1,92 @@
-"""Build a zarr v2 store with real chunk data from a real consolidated ``.zmetadata`` template.
+"""Build a zarr v2 store with real chunk data from a product *description* written as code.
 
-The template keeps every group, array name, dtype, compressor, fill value and attribute; only
-shapes shrink (by a per-dimension rule) and chunks shrink in proportion, so the chunk *pattern*
-(e.g. 6 x 6 chunks per S2 band) stays the real one. Values come from a product-specific
-function giving *physical* values; they are encoded here with the array's own CF attributes
-(``scale_factor``/``add_offset``), so that xarray decodes them back to plausible numbers.
+A ``Hierarchy`` collects the consolidated metadata of a product: every group (with its
+``.zattrs``), every array's ``.zarray`` (dtype, compressor, fill value, chunks) and ``.zattrs``
+(``_ARRAY_DIMENSIONS`` first, then the CF and EOPF attributes). Arrays are declared at their
+*real* size and chunking; a per-dimension ``Resize`` rule shrinks shapes and the chunks shrink in
+proportion, so the chunk *pattern* (e.g. 6 x 6 chunks per S2 band) stays the real one. Values
+come from a product-specific function giving *physical* values; they are encoded here with the
+array's own CF attributes (``scale_factor``/``add_offset``), so that xarray decodes them back to
+plausible numbers.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import zarr
 
-from xstac_access.testing.replica import _stac
-
 #: (dimension name, real size) -> replica size
 Resize = Callable[[str, int], int]
 #: (array path, .zarray, .zattrs, shape) -> physical values, or stored values for non-numeric arrays
 Values = Callable[[str, dict[str, Any], dict[str, Any]], np.ndarray]
+#: The compressor of every chunked EOPF array (Blosc zstd level 3, bit shuffle).
+BLOSC_ZSTD = {"blocksize": 0, "clevel": 3, "cname": "zstd", "id": "blosc", "shuffle": 2}
 
 
-def load(name: str) -> dict[str, Any]:
-    """The ``metadata`` mapping of a template ``.zmetadata`` (a fresh copy)."""
-    return _stac.template(name)["metadata"]
+def real_size(dim: str, n: int) -> int:
+    """The identity ``Resize``: every dimension keeps its real size."""
+    del dim
+    return n
 
 
-def scaled(meta: dict[str, Any], resize: Resize) -> dict[str, Any]:
-    """A copy of ``meta`` with shapes resized per dimension and chunks shrunk in proportion."""
-    out = copy.deepcopy(meta)
-    for key, zarray in out.items():
-        if not key.endswith(".zarray"):
-            continue
-        attrs = out.get(key[: -len(".zarray")] + ".zattrs", {})
-        dims = attrs.get("_ARRAY_DIMENSIONS", [])
-        old_shape = zarray["shape"]
-        new_shape = (
-            [resize(d, n) for d, n in zip(dims, old_shape, strict=False)]
-            if len(dims) == len(old_shape)
-            else old_shape
-        )
-        zarray["chunks"] = [
-            c if n == old else max(1, min(new, math.ceil(c * new / old)))
-            for c, n, old, new in zip(
-                zarray["chunks"], new_shape, old_shape, new_shape, strict=False
-            )
-        ]
-        zarray["shape"] = new_shape
-        if "proj:shape" in attrs and "proj:transform" in attrs and len(new_shape) >= 2:
-            factor = old_shape[-1] / new_shape[-1]
-            t = attrs["proj:transform"]
-            attrs["proj:transform"] = [t[0] * factor, t[1], t[2], t[3], t[4] * factor, *t[5:]]
-            attrs["proj:shape"] = new_shape[-2:]
-    return out
+class Hierarchy:
+    """The consolidated metadata (``.zmetadata``'s ``metadata`` mapping) of one product."""
+
+    def __init__(self, resize: Resize = real_size, root_attrs: dict[str, Any] | None = None):
+        self.resize = resize
+        self.meta: dict[str, Any] = {".zgroup": {"zarr_format": 2}, ".zattrs": root_attrs or {}}
+
+    def group(self, path: str, attrs: dict[str, Any] | None = None) -> None:
+        """Declare a group (and its parents); ``attrs`` replace the group's ``.zattrs``."""
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts) + 1):
+            key = "/".join(parts[:depth])
+            self.meta.setdefault(f"{key}/.zgroup", {"zarr_format": 2})
+            self.meta.setdefault(f"{key}/.zattrs", {})
+        if attrs is not None:
+            self.meta[f"{path.strip('/')}/.zattrs"] = attrs
+
+    def size(self, dim: str, n: int) -> int:
+        """The replica size of a dimension whose real size is ``n``."""
+        return self.resize(dim, n)
+
+    def array(
+        self,
+        path: str,
+        dims: Sequence[str],
+        shape: Sequence[int],
+        dtype: str,
+        *,
+        chunks: Sequence[int] | None = None,
+        fill: Any = None,
+        attrs: dict[str, Any] | None = None,
+        compressor: dict[str, Any] | None = BLOSC_ZSTD,
+    ) -> None:
+        """Declare an array at its real ``shape`` and ``chunks`` (whole array if omitted)."""
+        if "/" in path:
+            self.group(path.rsplit("/", 1)[0])
+        real_chunks = list(shape) if chunks is None else list(chunks)
+        new_shape = [self.resize(d, n) for d, n in zip(dims, shape, strict=True)]
+        self.meta[f"{path}/.zarray"] = {
+            "chunks": [
+                c if new == old else max(1, min(new, math.ceil(c * new / old)))
+                for c, old, new in zip(real_chunks, shape, new_shape, strict=True)
+            ],
+            "compressor": dict(compressor) if compressor else None,
+            "dtype": dtype,
+            "fill_value": fill,
+            "filters": None,
+            "order": "C",
+            "shape": new_shape,
+            "zarr_format": 2,
+        }
+        self.meta[f"{path}/.zattrs"] = {"_ARRAY_DIMENSIONS": list(dims), **(attrs or {})}
 
 
 def encode(phys: np.ndarray, zarray: dict[str, Any], attrs: dict[str, Any]) -> np.ndarray:

@@ -1,53 +1,60 @@
 """EOPF Sentinel Zarr Sample Service replica: three zarr v2 products on the S3 store, and items.
 
-Stores are built from real ``.zmetadata`` (``templates/``) by ``_zarr_template`` with values from
-``_eopf_values``: S2 L2A (10 m grid 1098 px at ``ci``), S1 OCN (real size) and S3 OLCI LFR
-(409 x 486 at ``ci``). Store names follow the real product names, which is how xarray-eopf
-recognises the product type. Buckets use the real ``<yyyymm>-<type>-eu`` names without the
-Ceph tenant prefix (``tenant:bucket`` is not a legal S3 bucket name for boto/moto).
+Each product is described as code (``_eopf_s2``, ``_eopf_s1``, ``_eopf_s3``: group tree, arrays,
+dtypes, chunking, CF attributes, embedded ``stac_discovery``) and written by ``_zarr_template``
+with values from ``_eopf_values``: S2 L2A (10 m grid 1098 px at ``ci``), S1 OCN (real size) and
+S3 OLCI LFR (409 x 486 at ``ci``). Store names follow the real product names, which is how
+xarray-eopf recognises the product type. Buckets use the real ``<yyyymm>-<type>-eu`` names
+without the Ceph tenant prefix (``tenant:bucket`` is not a legal S3 bucket name for boto/moto).
+The S2 product is also zipped, as the service's download endpoint offers it.
 
-Items: the S2 item is the real EOPF item (``product`` + ``SR_10m/20m/60m`` ... with
-``xarray:open_*_kwargs``, mixed ``application/vnd+zarr``/``application/vnd.zarr``) rewritten for
-this product; a second S2 item keeps the older cpm v2.5.6 layout (``alternate.xarray`` on band
-assets). The S1 OCN and S3 LFR items are built the same way from each product's embedded
-``stac_discovery`` metadata; the OCN ``product`` asset uses an ``s3://`` href with
-``xarray:storage_options``.
+Items (``_eopf_items``): S2 in the current layout (``product`` + ``SR_10m/20m/60m`` ... with
+``xarray:open_*_kwargs``, mixed ``application/vnd+zarr``/``application/vnd.zarr``) and in the
+older cpm v2.5.6 layout (``alternate.xarray`` on band assets); S1 OCN and S3 LFR from each
+product's embedded ``stac_discovery`` metadata, the OCN ``product`` asset with an ``s3://`` href
+and ``xarray:storage_options``.
 """
 
 from __future__ import annotations
 
 import functools
-import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from xstac_access.testing.endpoints import Endpoints
-from xstac_access.testing.replica import _eopf_values, _stac, _zarr_template
+from xstac_access.testing.replica import (
+    _eopf_items,
+    _eopf_s1,
+    _eopf_s2,
+    _eopf_s3,
+    _eopf_values,
+    _stac,
+    _zarr_template,
+)
 
-_S2_ITEM = (
-    "eopf_sample_service_sentinel-2-l2a_"
-    "S2A_MSIL2A_20251113T102311_N0511_R065_T32TNQ_20251113T142515.json"
-)
-_S2_ITEM_V256 = (
-    "eopf_sample_service_sentinel-2-l2a_"
-    "S2A_MSIL2A_20250513T104041_N0511_R008_T32TLT_20250513T143716.json"
-)
 _DIVISOR = {"ci": 10, "bench": 4}
-_OPEN = {"chunks": {}, "engine": "eopf-zarr", "op_mode": "native"}
-S2_CLOUD = 12.5
+S2_CLOUD = _eopf_s2.CLOUD
+#: Where the HTTP file server offers the zipped S2 product (the service's download endpoint).
+ZIP_PREFIX = "eopf-download/zip/collections"
 
 
 @dataclass(frozen=True)
 class Product:
-    """One EOPF product: template, store name, S3 location and STAC collection."""
+    """One EOPF product: its description, store name, S3 location and STAC collection."""
 
-    template: str
-    name: str
+    spec: ModuleType
     bucket: str
     prefix: str
     collection: str
+
+    @property
+    def name(self) -> str:
+        """The product (and store) name."""
+        return str(self.spec.NAME)
 
     @property
     def key(self) -> str:
@@ -55,38 +62,11 @@ class Product:
         return f"{self.prefix}/{self.name}.zarr"
 
 
-S2 = Product(
-    "S02MSIL2A_20250109T100401_0000_A122_T461.zmetadata.json",
-    "S2A_MSIL2A_20250109T100401_N0511_R122_T34UCE_20250109T122750",
-    "202501-s02msil2a-eu",
-    "12/products/cpm_v256",
-    "eopf-sentinel-2-l2a",
-)
-S1_OCN = Product(
-    "S01SIWOCN_20250321T063156_0024_a052_T356.zmetadata.json",
-    "S1A_IW_OCN__2SDV_20250321T063156_20250321T063221_058399_0738CE_2479",
-    "202503-s01siwocn-eu",
-    "21/products/cpm_v256",
-    "sentinel-1-l2-ocn",
-)
-S3_LFR = Product(
-    "S03OLCLFR_20250416T063751_0180_B248_T378.zmetadata.json",
-    "S3B_OL_2_LFR____20250416T063752_20250416T064052_20250416T083835_0179_105_248_3240_ESA_O_NR_003",
-    "202504-s03olclfr-eu",
-    "16/products/cpm_v256",
-    "sentinel-3-olci-l2-lfr",
-)
+S2 = Product(_eopf_s2, "202501-s02msil2a-eu", "12/products/cpm_v256", "eopf-sentinel-2-l2a")
+S1_OCN = Product(_eopf_s1, "202503-s01siwocn-eu", "21/products/cpm_v256", "sentinel-1-l2-ocn")
+S3_LFR = Product(_eopf_s3, "202504-s03olclfr-eu", "16/products/cpm_v256", "sentinel-3-olci-l2-lfr")
 PRODUCTS = (S2, S1_OCN, S3_LFR)
 BUCKETS = tuple(p.bucket for p in PRODUCTS)
-
-# Swath corners: first row first/last column, then last row last/first column.
-_OCN_CORNERS = [
-    (-2.673269, 51.206413),
-    (-6.43738, 51.620117),
-    (-6.79871, 50.124348),
-    (-3.151751, 49.712505),
-]
-_LFR_CORNERS = [(40.0543, -10.63), (51.794, -13.3523), (49.4591, -23.9554), (37.0764, -21.0586)]
 
 
 def _resize(product: Product, scale: str) -> _zarr_template.Resize:
@@ -97,35 +77,42 @@ def _resize(product: Product, scale: str) -> _zarr_template.Resize:
         return lambda dim, n: (
             max(1, round(n / divisor)) if dim in ("rows", "columns", "tp_rows", "tp_columns") else n
         )
-    return lambda dim, n: n
+    return _zarr_template.real_size
+
+
+def metadata(product: Product, scale: str) -> dict[str, Any]:
+    """The consolidated metadata (``.zmetadata``'s ``metadata``) the replica writes."""
+    return product.spec.hierarchy(_resize(product, scale)).meta
 
 
 def _values(product: Product, seed: int) -> _eopf_values.Values:
     if product is S2:
-        return _eopf_values.s2_values(seed, 300000.0, 6000000.0, S2_CLOUD)
+        return _eopf_values.s2_values(seed, _eopf_s2.X0, _eopf_s2.Y0, S2_CLOUD)
     if product is S1_OCN:
-        return _eopf_values.swath_values(
-            seed, _OCN_CORNERS, "2025-03-21T06:31:56.675155Z", 25.0, 0.05
-        )
-    return _eopf_values.swath_values(seed, _LFR_CORNERS, "2025-04-16T06:37:51.892834Z", 180.0, -0.3)
+        return _eopf_values.swath_values(seed, _eopf_s1.CORNERS, _eopf_s1.START, 25.0, 0.05)
+    return _eopf_values.swath_values(seed, _eopf_s3.CORNERS, _eopf_s3.START, 180.0, -0.3)
 
 
-def _metadata(product: Product, scale: str) -> dict[str, Any]:
-    meta = _zarr_template.scaled(_zarr_template.load(product.template), _resize(product, scale))
-    props = meta[".zattrs"]["stac_discovery"]["properties"]
-    if product is S2:
-        props["eo:cloud_cover"] = S2_CLOUD
-    if "proj:shape" in props:  # S3: the swath grid size
-        props["proj:shape"] = meta["measurements/latitude/.zarray"]["shape"]
-    return meta
+def zip_path(product: Product) -> str:
+    """Path of the zipped product below the HTTP file server's root."""
+    return f"{ZIP_PREFIX}/{product.collection}/items/{product.name}.zip"
+
+
+def _zip(store: Path, target: Path) -> None:
+    """The store as a zip archive of ``<name>.zarr/...`` members (stored: chunks are already
+    compressed), with fixed member times so that the bytes depend on the content only."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for path in sorted(p for p in store.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"{store.name}/{path.relative_to(store)}", (1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, path.read_bytes())
 
 
 def _write(root: Path, seed: int, scale: str, product: Product) -> None:
-    _zarr_template.write_store(
-        root / "s3" / product.bucket / product.key,
-        _metadata(product, scale),
-        _values(product, seed),
-    )
+    store = root / "s3" / product.bucket / product.key
+    _zarr_template.write_store(store, metadata(product, scale), _values(product, seed))
+    if product is S2:
+        _zip(store, root / "files" / zip_path(product))
 
 
 def jobs(root: Path, seed: int, scale: str) -> list[Callable[[], None]]:
@@ -133,166 +120,52 @@ def jobs(root: Path, seed: int, scale: str) -> list[Callable[[], None]]:
     return [functools.partial(_write, root, seed, scale, p) for p in PRODUCTS]
 
 
-def _discovery(product: Product) -> dict[str, Any]:
-    return _stac.template(product.template)["metadata"][".zattrs"]["stac_discovery"]
-
-
-def _base_properties(discovery: dict[str, Any]) -> dict[str, Any]:
-    props = {
-        k: v
-        for k, v in discovery["properties"].items()
-        if k not in ("bands", "proj:wkt2", "datetime")
-    }
-    props["datetime"] = props["start_datetime"]
-    props.update(
-        {
-            "mission": props.get("mission", props.get("constellation")),
-            "updated": props["created"],
-            "published": props["created"],
-        }
-    )
-    return props
-
-
-def _geometry(discovery: dict[str, Any]) -> dict[str, Any]:
-    ring = discovery["geometry"]["coordinates"][0]
-    return _stac.polygon([tuple(p) for p in (ring[:-1] if ring[0] == ring[-1] else ring)])
-
-
-def _s2_item(template_name: str, endpoints: Endpoints, old_layout: bool) -> dict[str, Any]:
-    """The real S2 item template rewritten for the replica's S2 product and store."""
-    template = _stac.template(template_name)
-    old_root = template["assets"]["product"]["href"]
-    new_root = f"{endpoints.s3}/{S2.bucket}/{S2.key}"
-    item = json.loads(
-        json.dumps(template).replace(old_root, new_root).replace(template["id"], S2.name)
-    )
-    item["assets"] = {k: a for k, a in item["assets"].items() if a["href"].startswith(new_root)}
-    discovery = _discovery(S2)
-    props = item["properties"]
-    props.update(
-        {
-            k: v
-            for k, v in _base_properties(discovery).items()
-            if k.startswith(("start", "end", "eo:", "sat:", "eopf:", "created", "platform"))
-        }
-    )
-    props.update(
-        {
-            "datetime": props["start_datetime"],
-            "eo:cloud_cover": S2_CLOUD,
-            "proj:code": "EPSG:32634",
-            "grid:code": "MGRS-34UCE",
-            "mgrs:utm_zone": 34,
-            "mgrs:latitude_band": "U",
-            "mgrs:grid_square": "CE",
-            "proj:bbox": discovery["bbox"],
-            "updated": discovery["properties"]["created"],
-        }
-    )
-    item["geometry"] = _geometry(discovery)
-    item["bbox"] = _stac.bbox_of(item["geometry"])
-    item["collection"] = S2.collection + ("-cpm-v256" if old_layout else "")
-    item["links"] = []
-    for asset in item["assets"].values():
-        if "proj:code" in asset:
-            asset["proj:code"] = "EPSG:32634"
-    return item
-
-
-def _swath_item(
-    product: Product, endpoints: Endpoints, measurements: str, title: str
-) -> dict[str, Any]:
-    """An item like the real EOPF S3 OLCI one: ``product`` tree asset plus one dataset asset."""
-    discovery = _discovery(product)
-    http_root = f"{endpoints.s3}/{product.bucket}/{product.key}"
-    product_asset: dict[str, Any] = {
-        "href": http_root,
-        "type": "application/vnd+zarr",
-        "roles": ["data", "metadata"],
-        "title": "EOPF Product",
-        "xarray:open_datatree_kwargs": dict(_OPEN),
-    }
-    if product is S1_OCN:
-        product_asset["href"] = f"s3://{product.bucket}/{product.key}"
-        product_asset["xarray:storage_options"] = {"anon": True, "endpoint_url": endpoints.s3}
-    assets = {
-        "product": product_asset,
-        measurements: {
-            "href": f"{http_root}/{measurements if product is S3_LFR else _ocn_group()}",
-            "type": "application/vnd+zarr",
-            "roles": ["data", "dataset"],
-            "title": title,
-            "xarray:open_dataset_kwargs": dict(_OPEN),
-        },
-        "product_metadata": {
-            "href": f"{http_root}/.zmetadata",
-            "type": "application/json",
-            "roles": ["metadata"],
-            "title": "Consolidated Metadata",
-        },
-    }
-    return _stac.item(
-        product.name,
-        product.collection,
-        _geometry(discovery),
-        _base_properties(discovery),
-        assets,
-        extensions=[
-            "https://stac-extensions.github.io/product/v0.1.0/schema.json",
-            "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
-            "https://stac-extensions.github.io/processing/v1.2.0/schema.json",
-        ],
-    )
-
-
-def _ocn_group() -> str:
-    group = next(
-        k
-        for k in _zarr_template.load(S1_OCN.template)
-        if k.startswith("owi/") and k.endswith("/measurements/.zgroup")
-    )
-    return group[: -len("/.zgroup")]
-
-
 def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
     """S2 (current and cpm v2.5.6 layouts), S1 OCN and S3 OLCI LFR items."""
-    del seed, scale  # hrefs and footprints do not depend on them
+    del seed  # hrefs and footprints do not depend on it
+    s2_root = f"{endpoints.s3}/{S2.bucket}/{S2.key}"
+    s2_meta = metadata(S2, scale)
+    zipped = f"{endpoints.http}/{zip_path(S2)}"
+    ocn, lfr = (f"{endpoints.s3}/{p.bucket}/{p.key}" for p in (S1_OCN, S3_LFR))
     return [
-        _s2_item(_S2_ITEM, endpoints, old_layout=False),
-        _s2_item(_S2_ITEM_V256, endpoints, old_layout=True),
-        _swath_item(S1_OCN, endpoints, "owi_measurements", "Ocean wind (OWI) measurements"),
-        _swath_item(S3_LFR, endpoints, "measurements", "Land full-resolution measurements"),
+        _eopf_items.s2_item(s2_root, S2.collection, s2_meta, zipped=zipped),
+        _eopf_items.s2_item(s2_root, S2.collection + "-cpm-v256", s2_meta, zipped=None),
+        _eopf_items.swath_item(
+            S1_OCN.name, S1_OCN.collection, metadata(S1_OCN, scale), ocn,
+            {"owi_measurements": (f"owi/{_eopf_s1.SUB}/measurements",
+                                  "Ocean wind (OWI) measurements")},
+            s3=(f"s3://{S1_OCN.bucket}/{S1_OCN.key}", endpoints.s3),
+        ),
+        _eopf_items.swath_item(
+            S3_LFR.name, S3_LFR.collection, metadata(S3_LFR, scale), lfr,
+            {"measurements": ("measurements", "Land full-resolution measurements")},
+        ),
     ]
 
 
 def collections() -> list[dict[str, Any]]:
     """EOPF sample service collections (S2 id prefixed: Earth Search owns ``sentinel-2-l2a``)."""
     common = {"license": "other", "links": [_stac.SENTINEL_LICENSE_LINK]}
+    s2_box = _stac.bbox_of(_eopf_s2.footprint())
     specs = (
-        (
-            S2.collection,
-            "Sentinel-2 Level-2A (EOPF Zarr)",
-            [17.94, 53.12, 19.66, 54.15],
-            "2025-01-09T10:04:01Z",
-        ),
+        (S2.collection, "Sentinel-2 Level-2A (EOPF Zarr)", s2_box, _eopf_s2.START),
         (
             S2.collection + "-cpm-v256",
             "Sentinel-2 Level-2A (EOPF Zarr, cpm v2.5.6 item layout)",
-            [17.94, 53.12, 19.66, 54.15],
-            "2025-01-09T10:04:01Z",
+            s2_box,
+            _eopf_s2.START,
         ),
         (
             S1_OCN.collection,
             "Sentinel-1 Level-2 OCN (EOPF Zarr)",
-            [-6.8, 49.7, -2.67, 51.63],
-            "2025-03-21T06:31:56Z",
+            _stac.bbox_of(_stac.polygon(_eopf_s1.CORNERS)),
+            _eopf_s1.START,
         ),
         (
             S3_LFR.collection,
             "Sentinel-3 OLCI Level-2 LFR (EOPF Zarr)",
-            [37.07, -23.96, 51.8, -10.63],
-            "2025-04-16T06:37:51Z",
+            _stac.bbox_of(_eopf_s3.footprint()),
+            _eopf_s3.START,
         ),
     )
     return [
