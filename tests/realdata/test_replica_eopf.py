@@ -16,10 +16,11 @@ import math
 from typing import Any
 
 import pytest
-from _realdata import real_item, real_zmetadata
 
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.replica import SCALES, eopf
+
+from ._realdata import real_item, real_zmetadata
 
 ENDPOINTS = Endpoints(
     http="http://127.0.0.1:18001",
