@@ -138,7 +138,7 @@ def test_search_table_shows_the_items_the_library_finds(local_world, env):
     collections = ["sentinel-2-l2a", "HLSS30_2.0"]
     proc = xstac(
         "search", local_world.endpoints.stac, "--collections", *collections,
-        "--sortby", "-eo:cloud_cover", "--columns", "proj:code", env=env,
+        "--sortby", "-eo:cloud_cover", "--columns", "grid:code", env=env,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     expected = search(local_world.endpoints.stac, collections=collections, sortby="-eo:cloud_cover")
@@ -151,7 +151,7 @@ def test_search_table_shows_the_items_the_library_finds(local_world, env):
         assert row["datetime"] == item.datetime.strftime("%Y-%m-%dT%H:%M:%SZ")
         assert float(row["eo:cloud_cover"]) == round(item.properties["eo:cloud_cover"], 2)
         assert row["platform"] == item.properties["platform"]
-        assert row["proj:code"] == str(item.properties.get("proj:code", ""))
+        assert row["grid:code"] == str(item.properties.get("grid:code", ""))
         assert int(row["assets"]) == len(item.assets)
     assert proc.stderr.strip().splitlines()[-1] == "5 items of 5 matched"
 

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
-from shapely.geometry import Polygon, shape
+from shapely.geometry import MultiPoint, Polygon, shape
 
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.replica import (
     Replica,
-    _stac,
     biomass,
     build_replica,
     cdse,
+    earthsearch,
     eopf,
     generate_files,
 )
@@ -56,7 +56,9 @@ def _items(replica: Replica, collection: str) -> list[dict[str, Any]]:
 
 
 def _local_path(replica: Replica, href: str) -> Path:
-    """Where the file behind an href lives in the generated tree (following the CDSE redirect)."""
+    """Where the file behind an href lives in the generated tree (following the CDSE redirect).
+    The file server answers by path: a query string (PC's data API) names no other file."""
+    href = href.split("?", 1)[0]
     for rule in replica.server_config["redirects"]:
         if href == ENDPOINTS.http + rule["path"]:
             return replica.files_root / rule["to_path"].lstrip("/")
@@ -90,11 +92,13 @@ def test_same_seed_gives_same_bytes(replica: Replica, tmp_path: Path) -> None:
     root = replica.files_root.parent
     jobs = biomass.jobs(tmp_path, 0, "ci")[:1] + cdse.jobs(tmp_path, 0, "ci")
     jobs += [j for j in eopf.jobs(tmp_path, 0, "ci") if j.args[-1] is eopf.S1_OCN]
+    jobs += earthsearch.jobs(tmp_path, 0, "ci")[-1:]  # the S1 GRD objects
     for job in jobs:
         job()
     abs_tiff = next(root.rglob("*_f035_i_abs.tiff"))
     ocn = next((root / "s3" / eopf.S1_OCN.bucket).rglob("wind_speed/0.0"))
-    for path in (abs_tiff, next(root.rglob("*.SAFE.zip")), ocn, ocn.parent / ".zarray"):
+    grd = next((root / "s3" / earthsearch.S1_BUCKET).rglob("iw-hh.tiff"))
+    for path in (abs_tiff, next(root.rglob("*.SAFE.zip")), ocn, ocn.parent / ".zarray", grd):
         twin = tmp_path / path.relative_to(root)
         assert _sha(twin) == _sha(path), path.name
     other = tmp_path / "seed1"
@@ -152,14 +156,39 @@ def test_earthsearch_cogs_have_overviews_and_512_tiles(replica: Replica) -> None
     assert {"B01", "B12", "SCL", "visual"} <= set(v0["assets"])
 
 
-def test_s1_grd_item_points_at_the_real_gcp_cog(replica: Replica) -> None:
+def test_s1_grd_item_points_at_a_gcp_tiff_on_s3(replica: Replica) -> None:
     (item,) = _items(replica, "sentinel-1-grd")
     hh = item["assets"]["hh"]
     assert hh["href"].startswith("s3://sentinel-s1-l1c/")
     assert hh["alternate"]["https"]["href"].startswith(f"{ENDPOINTS.s3}/sentinel-s1-l1c/")
     path = _local_path(replica, hh["href"])
-    assert _sha(path) == _sha(_stac.TEMPLATES / "riotiler_cog_gcps_s1_grd.tif")
     assert _local_path(replica, hh["alternate"]["https"]["href"]) == path
+    samples, lines = item["properties"]["s1:shape"]
+    with rasterio.open(path) as src:
+        gcps, crs = src.gcps
+        assert (src.height, src.width) == (lines, samples) == earthsearch.grd_shape("ci")
+        assert src.dtypes == ("uint16",) and crs.to_epsg() == 4326 and len(gcps) == 210
+        assert src.transform.is_identity and src.crs is None and src.overviews(1) == [2, 4, 8]
+    assert 1 * 2**20 < path.stat().st_size < 2 * 2**20  # ci: a small file, 1 to 2 MiB
+    footprint = shape(item["geometry"])
+    assert footprint.buffer(1e-6).contains(MultiPoint([(g.x, g.y) for g in gcps]))
+    corners = [(g.x, g.y) for g in gcps if g.row in (0, lines - 1) and g.col in (0, samples - 1)]
+    ring = {tuple(p) for p in item["geometry"]["coordinates"][0]}
+    assert {(round(x, 7), round(y, 7)) for x, y in corners} <= ring  # the ring walks the border
+
+
+def test_earthsearch_jp2_twins_are_served_from_the_requester_pays_bucket(replica: Replica) -> None:
+    item = _items(replica, "sentinel-2-l2a")[0]
+    twins = {k: a for k, a in item["assets"].items() if k.endswith("-jp2")}
+    assert len(twins) == 16 and all(a["type"] == "image/jp2" for a in twins.values())
+    for key in ("red-jp2", "visual-jp2", "scl-jp2"):
+        twin, cog = twins[key], item["assets"][key[: -len("-jp2")]]
+        assert twin["href"].startswith(f"s3://{earthsearch.JP2_BUCKET}/tiles/13/T/DE/2023/10/8/0/")
+        with rasterio.open(_local_path(replica, twin["href"])) as jp2:
+            assert jp2.driver == "JP2OpenJPEG"
+            with rasterio.open(_local_path(replica, cog["href"])) as tif:
+                assert (jp2.shape, jp2.count, jp2.dtypes) == (tif.shape, tif.count, tif.dtypes)
+                assert jp2.crs == tif.crs and jp2.transform == tif.transform
 
 
 def _described_layout(product: eopf.Product) -> tuple[set[str], set[str]]:

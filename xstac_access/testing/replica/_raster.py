@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.shutil
 from PIL import Image
 from rasterio.transform import Affine
 
@@ -194,3 +195,38 @@ def write_bytes(path: Path, data: bytes) -> None:
     """Write bytes, creating parent folders."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+def write_jp2(
+    path: Path,
+    data: np.ndarray,
+    crs: str,
+    transform: Affine,
+    nodata: float | None,
+    quality: int = 100,
+) -> None:
+    """Write a georeferenced JPEG 2000 (GDAL JP2OpenJPEG: GeoJP2 and GMLJP2 boxes).
+
+    The driver only supports CreateCopy: the picture goes through an in-memory GTiff. The target
+    is a real file (a /vsimem/ JP2 target loses the georeferencing boxes). ``quality`` 100 is
+    lossless (reversible wavelet), anything less is lossy.
+    """
+    if data.ndim == 2:
+        data = data[np.newaxis]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": data.shape[2],
+        "height": data.shape[1],
+        "count": data.shape[0],
+        "dtype": data.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+    }
+    options = {"QUALITY": quality, "REVERSIBLE": "YES" if quality >= 100 else "NO"}
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.MemoryFile() as mem:
+        with mem.open(**profile) as tmp:
+            tmp.write(data)
+        with mem.open() as src:
+            rasterio.shutil.copy(src, path, driver="JP2OpenJPEG", **options)

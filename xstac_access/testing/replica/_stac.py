@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from rasterio.warp import transform as warp_transform
 
 STAC_VERSION = "1.1.0"
-TEMPLATES = Path(__file__).with_name("templates")
 
 SENTINEL_LICENSE_LINK = {
     "rel": "license",
     "href": "https://sentinel.esa.int/documents/247904/690755/Sentinel_Data_Legal_Notice",
 }
-
-
-def template(name: str) -> Any:
-    """A real JSON document shipped in ``templates/`` (a fresh copy: callers may mutate it)."""
-    return json.loads((TEMPLATES / name).read_text())
 
 
 def collection(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import math
 import shutil
-import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 from rasterio.control import GroundControlPoint
-from rasterio.errors import NotGeoreferencedWarning
 
 from xstac_access.testing.endpoints import Endpoints
-from xstac_access.testing.replica import _raster, _stac
+from xstac_access.testing.replica import _raster, _sar, _stac
 
 COLLECTION = "BiomassLevel1a"
 POLARISATIONS = ("HH", "HV", "VH", "VV")
@@ -104,13 +101,13 @@ def frames(seed: int, scale: str) -> list[Frame]:
 
 
 def _gcps(index: int, shape: tuple[int, int]) -> list[GroundControlPoint]:
+    """11 x 11 GCPs from edge to edge (lines 0 ... rows, samples 0 ... cols)."""
     rows, cols = shape
-    line, sample = np.meshgrid(np.linspace(0, rows, 11), np.linspace(0, cols, 11), indexing="ij")
-    lon, lat = _lonlat(index, line.ravel(), sample.ravel(), shape)
-    return [
-        GroundControlPoint(row=float(r), col=float(c), x=float(x), y=float(y), z=0.0, id=str(k + 1))
-        for k, (r, c, x, y) in enumerate(zip(line.ravel(), sample.ravel(), lon, lat, strict=False))
-    ]
+    return _sar.grid_gcps(
+        np.linspace(0, rows, 11),
+        np.linspace(0, cols, 11),
+        lambda line, sample: _lonlat(index, line, sample, shape),
+    )
 
 
 def _write_gcp_tiff(
@@ -118,43 +115,19 @@ def _write_gcp_tiff(
 ) -> None:
     """A 4-band float32 GeoTIFF georeferenced only by GCPs (EPSG:4326), tiled, band-named."""
     _, _, tile, compress = _SIZES[scale]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "width": bands.shape[2],
-        "height": bands.shape[1],
-        "count": 4,
-        "dtype": "float32",
-        "tiled": True,
-        "blockxsize": tile,
-        "blockysize": tile,
-        "interleave": "band",
-        "BIGTIFF": "IF_SAFER",
-    }
-    if compress:
-        profile["compress"] = compress
-    with warnings.catch_warnings():  # no geotransform is the point: silence rasterio's warning
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        _write_bands(path, profile, bands, gcps, kind)
-
-
-def _write_bands(
-    path: Path,
-    profile: dict[str, Any],
-    bands: np.ndarray,
-    gcps: list[GroundControlPoint],
-    kind: str,
-) -> None:
-    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, "w", **profile) as dst:
-        dst.gcps = (gcps, "EPSG:4326")
-        for b, name in enumerate(POLARISATIONS, start=1):
-            dst.set_band_description(b, name)
-            dst.write(bands[b - 1], b)
-        dst.update_tags(
-            PRODUCT_TYPE="S1_SCS__1S",
-            IMAGE_KIND=kind,
-            TIFFTAG_SOFTWARE="Biomass L1 processor (replica)",
-        )
+    _sar.write_gcp_tiff(
+        path,
+        bands,
+        gcps,
+        tile=tile,
+        compress=compress,
+        descriptions=POLARISATIONS,
+        tags={
+            "PRODUCT_TYPE": "S1_SCS__1S",
+            "IMAGE_KIND": kind,
+            "TIFFTAG_SOFTWARE": "Biomass L1 processor (replica)",
+        },
+    )
 
 
 def _kml(frame: Frame, png_name: str) -> bytes:
