@@ -17,7 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-from xstac_access.testing.world import LocalWorld, read_state, stop_from_state
+from xstac_access.testing.shared import read_state, stop_from_state
+from xstac_access.testing.world import LocalWorld
 
 
 def _parser() -> argparse.ArgumentParser:
