@@ -1,9 +1,10 @@
 """The benchmarks stay runnable: quick mode end to end, and the counts that do not depend on time.
 
-``benchmarks/run.py --quick`` runs in a subprocess (its own local world, ci-scale data) and
-writes into a temporary directory, never over the committed results. Wall times on a shared CI
-machine mean nothing, so nothing here asserts one: only that every benchmark reported its
-figures, and that the byte and request targets, which are deterministic, hold.
+``benchmarks/run.py --quick`` runs in a subprocess on the session's local world (``XSTAC_WORLD``;
+ci-scale data) and writes into a temporary directory, never over the committed results. Wall
+times on a shared CI machine mean nothing, so nothing here asserts one: only that every
+benchmark reported its figures, and that the byte and request targets, which are
+deterministic, hold.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ EVERY = {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"}
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def report(tmp_path_factory: pytest.TempPathFactory, world_env: dict[str, str]) -> dict:
     out = tmp_path_factory.mktemp("bench-results")
     subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
         cwd=ROOT,
         check=True,
         timeout=540,
+        env=world_env,
     )
     assert (out / "RESULTS.md").is_file()
     return json.loads((out / "latest.json").read_text())
