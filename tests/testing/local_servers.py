@@ -2,7 +2,10 @@
 
 One OIDC server and one file server, real child processes (not the session's world: the file
 server serves a small tree of its own, with its own protection config), on a clock of their
-own that the tests move forward instead of sleeping. ``conftest.py`` starts them once.
+own that the tests move forward instead of sleeping, started once (fixture ``servers``; ``w`` is
+them with a clean slate for one test). Test modules load it as a plugin (``pytest_plugins``) and
+use it only through those fixtures: a ``conftest.py`` here would take the module name
+``conftest`` from the one in ``tests/``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
+import pytest
 import requests
 
 from xstac_access.testing import clock
@@ -56,9 +61,36 @@ class Servers:
     outside: Path
     clock_file: Path
 
+    config: ClassVar[dict] = CONFIG  # the file server's protection config
+    odata: ClassVar[str] = ODATA  # a CDSE-style download path, redirected to the other host
+
     def advance_clock(self, seconds: float) -> None:
         """Age every token and signature at both servers by ``seconds``."""
         clock.advance(self.clock_file, seconds)
+
+    def token(self, realm: str = "cdse", host: str | None = None) -> str:
+        """An access token from a password grant (``host`` overrides the Host header)."""
+        users = {
+            "cdse": ("cdse-public", "cdse-user", "cdse-pass"),
+            "earthdata": ("earthdata-public", "edl-user", "edl-pass"),
+        }
+        client_id, user, password = users[realm]
+        answer = requests.post(
+            f"{self.oidc}/realms/{realm}/protocol/openid-connect/token",
+            data={
+                "grant_type": "password",
+                "client_id": client_id,
+                "username": user,
+                "password": password,
+            },
+            headers={"Host": host} if host else None,
+        )
+        answer.raise_for_status()
+        return answer.json()["access_token"]
+
+    @staticmethod
+    def bearer(value: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {value}"}
 
 
 @contextmanager
@@ -110,26 +142,27 @@ def running_servers(base: Path) -> Iterator[Servers]:
             proc.stop()
 
 
-def token(w: Servers, realm: str = "cdse", host: str | None = None) -> str:
-    """An access token from a password grant (``host`` overrides the Host header)."""
-    users = {
-        "cdse": ("cdse-public", "cdse-user", "cdse-pass"),
-        "earthdata": ("earthdata-public", "edl-user", "edl-pass"),
-    }
-    client_id, user, password = users[realm]
-    answer = requests.post(
-        f"{w.oidc}/realms/{realm}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": client_id,
-            "username": user,
-            "password": password,
-        },
-        headers={"Host": host} if host else None,
-    )
-    answer.raise_for_status()
-    return answer.json()["access_token"]
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    with running_servers(tmp_path_factory.mktemp("servers")) as started:
+        yield started
 
 
-def bearer(value: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {value}"}
+@pytest.fixture
+def w(servers: Servers) -> Iterator[Servers]:
+    """The servers with counters cleared before, and latency, faults, held responses and
+    lifetimes reset after."""
+    servers.files.reset()
+    servers.tokens.reset()
+    yield servers
+    servers.files.clear_faults()
+    servers.files.set_latency(0)
+    servers.files.set_config(CONFIG)
+    servers.tokens.set_access_token_lifetime(300)
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session

@@ -10,10 +10,15 @@ from __future__ import annotations
 import http.client
 import urllib.error
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
-from local_servers import Servers
+
+if TYPE_CHECKING:
+    from local_servers import Servers
+
+pytest_plugins = ["local_servers"]  # its fixtures: servers, w, session
 
 
 def test_full_get_head_and_counters(w: Servers, session: requests.Session) -> None:
@@ -63,6 +68,7 @@ def test_missing_directory_and_traversal_are_404(w: Servers, session: requests.S
 def test_latency_delays_every_request_but_no_admin_call(
     w: Servers, session: requests.Session
 ) -> None:
+
     w.files.set_latency(50)
     session.get(f"{w.main}/small.txt")
     session.get(f"{w.alt}/small.txt")

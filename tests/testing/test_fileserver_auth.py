@@ -10,12 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
 import requests
-from local_servers import CONFIG, ODATA, Servers, bearer, token
+
+if TYPE_CHECKING:
+    from local_servers import Servers
+
+pytest_plugins = ["local_servers"]  # its fixtures: servers, w, session
 
 
 def test_bearer_accept_reject(w: Servers, session: requests.Session) -> None:
@@ -23,10 +28,10 @@ def test_bearer_accept_reject(w: Servers, session: requests.Session) -> None:
     missing = session.get(url)
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
     assert "error" in missing.json()
-    assert session.get(url, headers=bearer("garbage")).status_code == 401
-    assert session.get(url, headers=bearer(token(w, "earthdata"))).status_code == 401
-    good = token(w)
-    assert session.get(url, headers=bearer(good)).content == b"secret data cdse/download/X.zip"
+    assert session.get(url, headers=w.bearer("garbage")).status_code == 401
+    assert session.get(url, headers=w.bearer(w.token("earthdata"))).status_code == 401
+    good = w.token()
+    assert session.get(url, headers=w.bearer(good)).content == b"secret data cdse/download/X.zip"
     assert session.get(f"{w.main}/cdse/download/X.zip").status_code == 200  # alt only
     offline = w.tokens.offline_token("maap", "maap-user")
     exchanged = session.post(
@@ -40,8 +45,8 @@ def test_bearer_accept_reject(w: Servers, session: requests.Session) -> None:
         },
     )
     maap = exchanged.json()["access_token"]
-    assert session.get(f"{w.main}/maap/data/x.tif", headers=bearer(maap)).status_code == 200
-    assert session.get(f"{w.main}/maap/data/x.tif", headers=bearer(good)).status_code == 401
+    assert session.get(f"{w.main}/maap/data/x.tif", headers=w.bearer(maap)).status_code == 200
+    assert session.get(f"{w.main}/maap/data/x.tif", headers=w.bearer(good)).status_code == 401
     log = w.files.stats()["log"]
     assert log[0]["authorization"] is False and "auth_sha256" not in log[0]
     assert log[3]["auth_sha256"] == hashlib.sha256(f"Bearer {good}".encode()).hexdigest()
@@ -50,23 +55,23 @@ def test_bearer_accept_reject(w: Servers, session: requests.Session) -> None:
 
 
 def test_expired_token_is_rejected(w: Servers, session: requests.Session) -> None:
-    short = token(w)
+    short = w.token()
     url = f"{w.alt}/cdse/download/X.zip"
-    assert session.get(url, headers=bearer(short)).status_code == 200
+    assert session.get(url, headers=w.bearer(short)).status_code == 200
     lifetime = jwt.decode(short, options={"verify_signature": False})
     w.advance_clock(lifetime["exp"] - lifetime["iat"] - 5)
-    assert session.get(url, headers=bearer(short)).status_code == 200  # seconds to go
+    assert session.get(url, headers=w.bearer(short)).status_code == 200  # seconds to go
     w.advance_clock(5)
-    assert session.get(url, headers=bearer(short)).status_code == 401
+    assert session.get(url, headers=w.bearer(short)).status_code == 401
 
 
 def test_issuer_mismatch_is_rejected(w: Servers, session: requests.Session) -> None:
     port = w.oidc.rsplit(":", 1)[1]
-    other = token(w, host=f"localhost:{port}")  # same realm key, issuer http://localhost:...
+    other = w.token(host=f"localhost:{port}")  # same realm key, issuer http://localhost:...
     assert jwt.decode(other, options={"verify_signature": False})["iss"].startswith(
         "http://localhost:"
     )
-    assert session.get(f"{w.alt}/cdse/download/X.zip", headers=bearer(other)).status_code == 401
+    assert session.get(f"{w.alt}/cdse/download/X.zip", headers=w.bearer(other)).status_code == 401
 
 
 def test_redirect_same_host(w: Servers, session: requests.Session) -> None:
@@ -78,11 +83,11 @@ def test_redirect_same_host(w: Servers, session: requests.Session) -> None:
 def test_cross_port_redirect_and_dropped_authorization(
     w: Servers, session: requests.Session
 ) -> None:
-    good = bearer(token(w))
-    first = session.get(w.main + ODATA, headers=good, allow_redirects=False)
+    good = w.bearer(w.token())
+    first = session.get(w.main + w.odata, headers=good, allow_redirects=False)
     assert first.status_code == 302
     assert first.headers["Location"] == f"{w.alt}/cdse/download/X.zip"
-    followed = session.get(w.main + ODATA, headers=good)
+    followed = session.get(w.main + w.odata, headers=good)
     assert followed.status_code == 401  # requests drops Authorization across hosts
     assert session.get(first.headers["Location"], headers=good).status_code == 200
     arrived = [e["authorization"] for e in w.files.stats()["log"] if e["host"] == "alt"]
@@ -118,6 +123,7 @@ def test_earthdata_login_flow_step_by_step(w: Servers, session: requests.Session
 def test_earthdata_login_flow_with_netrc(
     w: Servers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login edl-user password edl-pass\n")
     netrc.chmod(0o600)
@@ -132,20 +138,20 @@ def test_earthdata_login_flow_with_netrc(
 
 def test_earthdata_bearer_token_instead_of_cookie(w: Servers, session: requests.Session) -> None:
     url = f"{w.main}/hls/protected/g.tif"
-    answer = session.get(url, headers=bearer(token(w, "earthdata")), allow_redirects=False)
+    answer = session.get(url, headers=w.bearer(w.token("earthdata")), allow_redirects=False)
     assert answer.status_code == 200
-    assert session.get(url, headers=bearer(token(w)), allow_redirects=False).status_code == 401
+    assert session.get(url, headers=w.bearer(w.token()), allow_redirects=False).status_code == 401
 
 
 def test_config_can_change_at_run_time(w: Servers, session: requests.Session) -> None:
     extra = {
-        **CONFIG,
-        "protected": [*CONFIG["protected"], {"prefix": "/small.txt", "realm": "cdse"}],
+        **w.config,
+        "protected": [*w.config["protected"], {"prefix": "/small.txt", "realm": "cdse"}],
     }
     w.files.set_config(extra)
     try:
         assert session.get(f"{w.main}/small.txt").status_code == 401
         assert session.get(f"{w.alt}/small.txt").status_code == 401  # no host: both hosts
     finally:
-        w.files.set_config(CONFIG)
+        w.files.set_config(w.config)
     assert session.get(f"{w.main}/small.txt").status_code == 200

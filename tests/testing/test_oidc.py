@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
 import requests
-from local_servers import Servers
 
 from xstac_access.testing import _jwt
 from xstac_access.testing.admin import OidcAdmin
+
+if TYPE_CHECKING:
+    from local_servers import Servers
+
+pytest_plugins = ["local_servers"]  # its fixtures: servers, w, session
 
 MAAP_SECRET = "offline-token-public-secret"
 
@@ -228,6 +233,7 @@ def test_issuer_follows_the_host_the_client_used(oidc: str, http: requests.Sessi
 def test_stats_count_and_never_hold_secrets(
     oidc: str, http: requests.Session, admin: OidcAdmin
 ) -> None:
+
     body = password_grant(http, oidc).json()
     password_grant(http, oidc, password="wrong")
     offline = admin.offline_token("maap", "maap-user")

@@ -9,23 +9,19 @@ does, and so does the test session's world). With that file another process can
   file-server and token-server settings, counters) and stops nothing. The demo, the examples,
   the documentation's pictures and the benchmarks borrow the world named by ``$XSTAC_WORLD``
   when it is set (:func:`world_from_env`) and start their own otherwise;
-- *stop* it (:func:`stop_from_state`).
+- *stop* it (:func:`~xstac_access.testing.detached.stop_from_state`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import shutil
-import signal
 import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from xstac_access.testing import stacproxy
-from xstac_access.testing._procs import wait_until
 from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
+from xstac_access.testing.detached import read_state
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.oidc_state import DEFAULT_CONFIG, TUNABLES
 from xstac_access.testing.replica import build_replica
@@ -34,11 +30,6 @@ from xstac_access.testing.world import LocalWorld
 
 #: Names the state file of a running world to borrow instead of starting one.
 WORLD_ENV = "XSTAC_WORLD"
-
-
-def read_state(path: Path) -> dict[str, Any]:
-    """The state a world wrote with ``LocalWorld.write_state``."""
-    return json.loads(Path(path).read_text())
 
 
 def world_from_env(*, latency_ms: int = 0, scale: str = "ci", seed: int = 0) -> LocalWorld:
@@ -113,56 +104,3 @@ class BorrowedWorld(LocalWorld):
         self.oidc.reset()
         self.stac_quirks.clear_faults()
         self.stac_quirks.reset()
-
-
-def stop_from_state(path: Path, timeout: float = 20.0) -> None:
-    """Stop a detached world: SIGTERM its controller (which stops its servers), then kill by
-    PID whatever is still running, remove its database directory and the state file."""
-    path = Path(path)
-    state = read_state(path)
-    controller = state.get("controller_pid")
-    if controller and controller != os.getpid() and _alive(controller):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(controller, signal.SIGTERM)
-        if not _gone(controller, timeout):
-            _end_group(controller)
-    leftovers = state.get("pids", {})
-    for name in sorted(leftovers, key=lambda n: n == "postgres"):  # postgres after its clients
-        pid = leftovers[name]
-        if _alive(pid) and name == "postgres":
-            # Immediate shutdown: the postmaster also ends its backends (in their own sessions).
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGQUIT)
-        if _alive(pid):
-            _end_group(pid)
-    if state.get("pg_data_dir"):
-        shutil.rmtree(state["pg_data_dir"], ignore_errors=True)
-    path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
-def _gone(pid: int, timeout: float) -> bool:
-    """Whether ``pid`` ended within ``timeout`` seconds."""
-    try:
-        wait_until(lambda: not _alive(pid), timeout, f"pid {pid} gone")
-    except TimeoutError:
-        return False
-    return True
-
-
-def _end_group(pid: int, timeout: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL, the process group led by ``pid`` (not a child of ours: unlike
-    ``stop_pid`` this treats a zombie awaiting its reaper as gone)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
-        if _gone(pid, timeout):
-            return

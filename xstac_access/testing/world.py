@@ -10,7 +10,7 @@ exit. The token and file servers measure lifetimes on the world's shared clock
 
 A world can also run detached (``python -m xstac_access.testing start --state FILE``) or be
 used by other processes through the state file it writes (``write_state``):
-:mod:`xstac_access.testing.shared` attaches to it, or stops it.
+:mod:`xstac_access.testing.shared` borrows it, :mod:`xstac_access.testing.detached` stops it.
 """
 
 from __future__ import annotations
