@@ -15,7 +15,7 @@ import jwt
 import pytest
 import requests
 
-from xstac_access.testing import _jwt
+from xstac_access.testing import _jwt, clock
 from xstac_access.testing.admin import OidcAdmin
 
 if TYPE_CHECKING:
@@ -76,7 +76,10 @@ def refresh(
     return http.post(token_url(base, realm), data=form)
 
 
-def test_discovery_and_jwks_verify_access_token(oidc: str, http: requests.Session) -> None:
+def test_discovery_and_jwks_verify_access_token(
+    oidc: str, http: requests.Session, servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(clock.ENV, str(servers.clock_file))  # verify on the server's clock
     meta = http.get(f"{oidc}/realms/cdse/.well-known/openid-configuration").json()
     assert meta["issuer"] == f"{oidc}/realms/cdse"
     assert meta["token_endpoint"] == token_url(oidc, "cdse")
