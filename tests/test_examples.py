@@ -1,10 +1,10 @@
 """Every example in ``examples/`` runs offline (``--local``) and makes what it says it makes.
 
-Each example runs once, as a user runs it (a subprocess writing into a temporary ``--out``), on
-the session's local world (``XSTAC_WORLD``) rather than one of its own; the tests read its
-``summary.json`` (the values it printed), its stdout, pictures, GeoJSON, GeoTIFF and downloads,
-and compare the files with the replica they came from.
-The ``--online`` branch cannot run here; what is checked is that it names the real catalogues.
+Each example runs once, as a user runs it (a subprocess writing into a temporary ``--out``; all
+five side by side), on the session's local world (``XSTAC_WORLD``) rather than one of its own;
+the tests read its ``summary.json`` (the values it printed), its stdout, pictures, GeoJSON,
+GeoTIFF and downloads, and compare the files with the replica they came from. The
+``--online`` branch cannot run here; what is checked is that it names the real catalogues.
 """
 
 from __future__ import annotations
@@ -40,23 +40,35 @@ class Ran:
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory, world_env):
-    """``example(name)``: run ``examples/<name>.py --local`` once and return what it made."""
+    """``example(name)``: what ``examples/<name>.py --local`` made. On first use every example
+    starts, side by side (they only read from the world; each waits on its servers part of the
+    time), and each test waits for its own."""
+    running = {}
+    for name in NAMES:
+        out = tmp_path_factory.mktemp(name)
+        argv = [sys.executable, str(EXAMPLES / f"{name}.py"), "--local", "--out", str(out),
+                *EXTRA.get(name, [])]  # fmt: skip
+        with open(out / "stdout.txt", "w") as stdout, open(out / "stderr.txt", "w") as stderr:
+            proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, cwd=out, env=world_env)
+        running[name] = (proc, out)
     done: dict[str, Ran] = {}
 
     def run(name: str) -> Ran:
         if name not in done:
-            out = tmp_path_factory.mktemp(name)
-            proc = subprocess.run(
-                [sys.executable, str(EXAMPLES / f"{name}.py"), "--local", "--out", str(out),
-                 *EXTRA.get(name, [])],
-                capture_output=True, text=True, timeout=300, check=False, cwd=out, env=world_env,
-            )  # fmt: skip
-            assert proc.returncode == 0, proc.stderr[-4000:]
-            assert "Traceback" not in proc.stderr
-            done[name] = Ran(out, proc.stdout, json.loads((out / "summary.json").read_text()))
+            proc, out = running[name]
+            proc.wait(timeout=300)
+            stderr = (out / "stderr.txt").read_text()
+            assert proc.returncode == 0, stderr[-4000:]
+            assert "Traceback" not in stderr
+            stdout = (out / "stdout.txt").read_text()
+            done[name] = Ran(out, stdout, json.loads((out / "summary.json").read_text()))
         return done[name]
 
-    return run
+    yield run
+    for proc, _ in running.values():
+        if proc.poll() is None:  # a test failed before waiting for it
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="module")
