@@ -109,7 +109,7 @@ class ManagedProcess:
             if not self.alive():
                 raise RuntimeError(
                     f"{self.name} exited with code {self.popen.returncode} before it was "
-                    f"{what}:\n{self.log_tail()}"
+                    f"{what}; the end of {self.log_path}:\n{self.log_tail()}"
                 )
             return check()
 
@@ -119,8 +119,8 @@ class ManagedProcess:
             self.stop()
             if isinstance(exc, TimeoutError):
                 raise RuntimeError(
-                    f"{self.name} (pid {self.pid}) not {what} after {timeout:.0f} s:\n"
-                    f"{self.log_tail()}"
+                    f"{self.name} (pid {self.pid}) not {what} after {timeout:g} s; the end of "
+                    f"{self.log_path}:\n{self.log_tail()}"
                 ) from None
             raise
 
