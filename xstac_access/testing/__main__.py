@@ -89,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         print(_summary(world), flush=True)
         if args.state:
             world.write_state(args.state)
+            print(f"Borrow it: XSTAC_WORLD={args.state} xstac demo (examples, benchmarks too)")
         done.wait()
     except KeyboardInterrupt:
         return 130

@@ -1,9 +1,10 @@
 """A Keycloak-like OIDC token server for the local world, faithful where clients go wrong.
 
 It speaks Keycloak's paths (``/realms/<realm>/protocol/openid-connect/{token,certs,userinfo}``
-and discovery) and its error answers, issues RS256 JWT access tokens with a short, configurable
-lifetime (so expiry really happens in tests) and keeps opaque refresh tokens server-side that
-ROTATE: each refresh returns a new one and kills the old, as ESA MAAP and CDSE do. Realms by
+and discovery) and its error answers, issues RS256 JWT access tokens with a configurable
+lifetime, measured on the shared test clock (so expiry really happens in tests, when a test moves
+that clock: :mod:`~xstac_access.testing.oidc_state`), and keeps opaque refresh tokens server-side
+that ROTATE: each refresh returns a new one and kills the old, as ESA MAAP and CDSE do. Realms by
 default: ``maap`` (the ``offline-token`` client with its published secret, refresh grant only),
 ``cdse`` (public ``cdse-public``, password and refresh grants) and ``earthdata``. One RSA key per
 realm is generated at start. The admin API hands out MAAP-style offline tokens and counts token
