@@ -4,6 +4,13 @@ VENV ?= .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
+# Compiled modules are cached under the venv even where PYTHONDONTWRITEBYTECODE is set (as in
+# container images, whose venvs ship no bytecode): the tests start dozens of Python processes
+# (servers, examples, the demo, dask workers), and each one compiling every module it imports
+# from source costs about as much as its work. Nothing is written into the source tree.
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
+
 .PHONY: demo test lint serve fuzz clean bench bench-quick
 
 $(STAMP): pyproject.toml scripts/bootstrap.sh

@@ -10,7 +10,10 @@ bench-quick``, and ``tests/test_benchmarks.py``) uses the ``ci`` replica and sma
 round without warm-up at 20 ms: it keeps the benchmarks runnable and their byte and request
 counts checked, and its timings mean nothing. ``--out`` writes elsewhere (CI must never overwrite
 the committed results); quick runs without ``--out`` write to ``benchmarks/results/quick/``.
-Every server started is stopped at the end, and all traffic stays on 127.0.0.1.
+Every server started is stopped at the end, and all traffic stays on 127.0.0.1. With
+``$XSTAC_WORLD`` naming a running world's state file (the test suite does that), the benchmarks
+borrow that world (its scale must match) instead of starting one, and leave it as they found it:
+latency 0, no faults, counters cleared, the replica's server config.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import _harness as h
-from xstac_access.testing.world import LocalWorld
+from xstac_access.testing.shared import world_from_env
 
 #: Data benchmarks, in the order they run: module names under benchmarks/.
 NETWORK = {
@@ -142,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     if network:
         scale = "ci" if args.quick else "bench"
-        with LocalWorld(latency_ms=0, scale=scale) as world:
+        with world_from_env(latency_ms=0, scale=scale) as world:
             print(f"local world ({scale}) up in {world.start_seconds:.1f} s", file=sys.stderr)
             ctx = h.Context(world, args.quick, rounds, 0.0, warm_up=not args.quick)
             with ctx.stack:

@@ -1,6 +1,7 @@
 """Make the documentation's pictures from the local replica: ``python docs/_pictures.py``.
 
-Starts one local world (as ``examples/*.py --local`` do), runs every example's workflow on it
+Starts one local world (as ``examples/*.py --local`` do, or borrows the one ``$XSTAC_WORLD``
+names), runs every example's workflow on it
 into ``docs/images/generated/<example>/`` (the pictures, files and ``summary.json`` the example
 itself makes), then the few pictures of the ``.eo`` page that no example makes, into
 ``docs/images/generated/eo/``. A ``.complete`` stamp is written last: ``docs/_hooks.py`` runs

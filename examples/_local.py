@@ -5,7 +5,8 @@ xstac-access against whatever catalogue ``site`` names. :func:`main` gives it on
 
 ``--local`` (the default, and what ``tests/test_examples.py`` runs)
     starts a :class:`~xstac_access.testing.world.LocalWorld` on 127.0.0.1 (STAC API, file
-    server, S3 store and token server serving the replica of the five catalogues), builds the
+    server, S3 store and token server serving the replica of the five catalogues), or borrows
+    the running one whose state file ``$XSTAC_WORLD`` names (the test session's), builds the
     example's site from ``world.endpoints`` and configures the credentials a user configures
     (``credentials.configure(**world.credentials())``: the MAAP, CDSE and Earthdata presets with
     the local token endpoints). Nothing leaves the machine.
@@ -146,15 +147,16 @@ def main(
 
 @contextmanager
 def site_for(online: bool, real: Any, local: Callable[[LocalWorld], Any]) -> Iterator[Any]:
-    """The real site as it is, or a local world started for the time of the block, its site
-    and its credentials configured (and forgotten afterwards)."""
+    """The real site as it is, or a local world for the time of the block (started, or
+    borrowed from ``$XSTAC_WORLD``), its site and its credentials configured (and forgotten
+    afterwards)."""
     if online:
         yield real
         return
     from xstac_access import credentials
-    from xstac_access.testing.world import LocalWorld
+    from xstac_access.testing.shared import world_from_env
 
-    with LocalWorld() as world:
+    with world_from_env() as world:
         print(f"local world up in {world.start_seconds:.1f} s: STAC API {world.endpoints.stac}")
         credentials.configure(**world.credentials())
         try:

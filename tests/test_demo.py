@@ -1,7 +1,8 @@
 """The README's main job: ``xstac demo`` runs the five seed workflows end to end, offline.
 
-The demo runs once (in a subprocess, as a user runs it, in a temporary folder); the tests read
-its report, its pictures and its downloads.
+The demo runs once (in a subprocess, as a user runs it, in a temporary folder), on the session's
+local world (``XSTAC_WORLD``) rather than one of its own; the tests read its report, its
+pictures and its downloads, and check that it left the world as it found it.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ PICTURES = {  # file -> minimum (width, height)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[str, Path]:
+def demo(tmp_path_factory, world_env) -> tuple[str, Path]:
     cwd = tmp_path_factory.mktemp("demo")
     proc = subprocess.run(
         [sys.executable, "-m", "xstac_access.cli", "demo"],
-        capture_output=True, text=True, timeout=300, check=False, cwd=cwd,
+        capture_output=True, text=True, timeout=300, check=False, cwd=cwd, env=world_env,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
@@ -49,7 +50,7 @@ def section(out: str, number: int) -> str:
     return out[start : end if end > 0 else len(out)]
 
 
-def test_the_demo_walks_all_five_systems_and_stops_every_server(demo):
+def test_the_demo_walks_all_five_systems_and_leaves_the_world_as_it_found_it(demo, local_world):
     out, _ = demo
     headings = re.findall(r"^\d\. (.+?) \(seed", out, flags=re.M)
     assert headings == [
@@ -59,7 +60,12 @@ def test_the_demo_walks_all_five_systems_and_stops_every_server(demo):
         "Copernicus Data Space",
         "Any STAC API",
     ]
-    assert out.rstrip().endswith("Done: every server was stopped.")
+    assert out.startswith(f"Using the running local world of {local_world.workdir}")
+    assert out.rstrip().endswith("Done: the running world was left as it was found.")
+    files = local_world.files.stats()
+    assert (files["latency_ms"], files["faults"], files["held"], files["log"]) == (0, [], 0, [])
+    assert local_world.oidc.settings()["access_token_lifetime"] == 300
+    assert local_world.oidc.stats()["token_requests"] == {}
 
 
 def test_maap_section(demo):

@@ -2,13 +2,12 @@
 
 The build runs once, as ``make docs`` runs it but into a temporary folder; its hook makes the
 pictures from the local replica when ``docs/images/generated/`` has none yet (a fresh checkout,
-CI). The tests read the built HTML.
+CI), on the session's local world (``XSTAC_WORLD``). The tests read the built HTML.
 """
 
 from __future__ import annotations
 
 import html
-import os
 import re
 import subprocess
 import sys
@@ -27,12 +26,12 @@ PAGES = [
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def site(tmp_path_factory, world_env) -> Path:
     out = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        env={**world_env, "NO_MKDOCS_2_WARNING": "1"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "WARNING" not in proc.stderr

@@ -1,8 +1,12 @@
 """download() across processes: a killed download leaves no final file and resumes; two
-processes fetching the same asset into one folder neither corrupt nor duplicate it."""
+processes fetching the same asset into one folder neither corrupt nor duplicate it.
+
+The file server holds each transfer halfway until the test has done what it must while the
+transfer is in flight (kill it, start a second download); nothing depends on timing."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -11,13 +15,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
+from xstac_access.testing._procs import wait_until
+
 SIZE = 8_000_000
-RATE = 2_000_000  # bytes per second the server sends: a transfer of SIZE takes ~4 s
+HALF = SIZE // 2  # where the server holds the transfer until the test lets it go
 
 SCRIPT = textwrap.dedent(
     """
@@ -64,24 +69,28 @@ def finish(proc: subprocess.Popen) -> list:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+def holds_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` has ``path`` open (a download waiting for the file's lock)."""
+    fds = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(FileNotFoundError):
+        return any(os.readlink(fd) == str(path) for fd in fds.iterdir())
+    return False
 
 
 def test_a_killed_download_leaves_no_final_file_and_the_next_run_resumes(big, files, tmp_path):
     item, served, source = big
-    files.set_faults([{"path": served, "slow_bytes_per_s": RATE, "count": 1}])
+    files.set_faults([{"path": served, "hold_after_bytes": HALF, "count": 1}])
     final = tmp_path / "big-item" / "big.bin"
     part = final.with_name("big.bin.part")
     proc = start(item, tmp_path)
-    wait_for(lambda: part.exists() and part.stat().st_size > SIZE // 4)
+    files.wait_held(1)  # half the file sent, the rest held back
+    wait_until(lambda: part.exists() and part.stat().st_size > HALF // 2, 60, "half in .part")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    files.clear_faults()  # lets the held response go, to a client that is gone
     have = part.stat().st_size
-    assert not final.exists() and 0 < have < SIZE
+    assert not final.exists() and 0 < have <= HALF
+    files.wait_idle()
     files.reset()
     ((status, received, error),) = finish(start(item, tmp_path))
     assert status == "resumed", error
@@ -90,7 +99,7 @@ def test_a_killed_download_leaves_no_final_file_and_the_next_run_resumes(big, fi
     assert len(log) == 1, log
     (request,) = log
     start_byte = int(request["range"].removeprefix("bytes=").rstrip("-"))
-    assert have <= start_byte < SIZE and received == SIZE - start_byte
+    assert have <= start_byte <= HALF and received == SIZE - start_byte
     assert (
         hashlib.sha256(final.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
     )
@@ -99,14 +108,17 @@ def test_a_killed_download_leaves_no_final_file_and_the_next_run_resumes(big, fi
 
 def test_two_processes_on_one_file_fetch_it_once_and_intact(big, files, tmp_path):
     item, served, source = big
-    files.set_faults([{"path": served, "slow_bytes_per_s": RATE, "count": 1}])
+    files.set_faults([{"path": served, "hold_after_bytes": HALF, "count": 1}])
     first = start(item, tmp_path)
     part = tmp_path / "big-item" / "big.bin.part"
-    wait_for(lambda: part.exists() and part.stat().st_size > 0)
-    second = start(item, tmp_path)  # starts while the first one holds the file
+    files.wait_held(1)  # the first holds the file's lock, its transfer half done
+    second = start(item, tmp_path)
+    wait_until(lambda: holds_open(second.pid, part), 60, "the second waiting for the lock")
+    files.release()
     results = sorted(finish(p)[0][0] for p in (first, second))
     assert results == ["fetched", "skipped"]
     final = tmp_path / "big-item" / "big.bin"
     assert final.read_bytes() == source.read_bytes()
+    files.wait_idle()
     assert files.bytes_for(served) == SIZE  # the file crossed the wire once
     assert sorted(p.name for p in final.parent.iterdir()) == ["big.bin"]

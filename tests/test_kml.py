@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -235,10 +234,8 @@ HOSTILE = {
 def test_bad_or_hostile_kml_is_a_format_error_naming_asset_and_host(tmp_path, case):
     text, reason = HOSTILE[case]
     path = write(tmp_path, text)
-    started = time.monotonic()
-    with pytest.raises(errors.FormatError) as info:
+    with pytest.raises(errors.FormatError) as info:  # the timeout mark catches a slow parse
         open_kml(path)
-    assert time.monotonic() - started < 2
     message = str(info.value)
     assert reason in message
     assert "asset 'footprint' of item 'ITEM-1'" in message and "host local" in message

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import pytest
 import xarray as xr
 
-from xstac_access import credentials
+from xstac_access import _clock, credentials
 from xstac_access.credentials import S3Credentials, Secret
 from xstac_access.credentials.filesystems import filesystem_for
 from xstac_access.credentials.material import Material
@@ -59,7 +58,7 @@ def test_fsspec_refreshes_once_after_a_401(world, maap_broker):
     href = first(world, "BiomassLevel1a")["assets"]["enclosure_i_phase_tiff"]["href"]
     broker.provider_for(href)._material = Material.build(
         headers={"Authorization": Secret("Bearer revoked.token.value")},
-        expires_at=time.time() + 3600,
+        expires_at=_clock.now() + 3600,  # on the world's clock, which tests move
     )
     fs = filesystem_for(href, broker)
     assert fs.cat_file(href, start=0, end=2) == b"II"

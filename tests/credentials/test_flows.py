@@ -2,7 +2,7 @@
 
 Every claim about who received what is checked at the server: the file server logs whether an
 Authorization header or cookie arrived (and the sha256 of the header), the token server counts
-grants.
+grants. Tokens age on the world's shared clock (``advance_clock``), never by sleeping.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import ctypes
 import hashlib
 import pickle
 import threading
-import time
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from xstac_access import credentials, errors
+from xstac_access import _clock, credentials, errors
 from xstac_access.credentials import BearerToken, S3Credentials, SasSigner, Secret
 from xstac_access.credentials.material import Material
 from xstac_access.readers._gdal import clear_vsicurl_cache
@@ -122,17 +121,23 @@ def test_rotated_offline_token_is_written_back_to_the_users_file(world, tmp_path
         ).material("x")
 
 
+#: Seconds to age a 300 s access token so that it is inside the library's refresh margin (60 s)
+#: yet still accepted by the servers.
+INSIDE_MARGIN = 270
+
+
 def test_access_token_is_refreshed_before_it_expires(world):
-    world.oidc.set_access_token_lifetime(2)
     item = items_of(world, "BiomassLevel1a")[0]
     ds = xr.open_dataset(
         item, engine="stacasset", asset="enclosure_i_abs_tiff", credentials=maap(world)
     )
     ds["HH"][:8, :8].load()
-    time.sleep(2.2)
+    world.advance_clock(INSIDE_MARGIN)
     ds["HV"][200:260, 200:260].load()
     assert world.oidc.token_requests("maap", "refresh_token") == 2
-    assert 401 not in {e["status"] for e in world.files.stats()["log"]}
+    data = [e for e in world.files.stats()["log"] if e["path"].startswith("/maap/data/")]
+    assert 401 not in {e["status"] for e in data}
+    assert len({e["auth_sha256"] for e in data}) == 2  # the reads after it carried the new one
 
 
 def test_a_refused_token_is_refreshed_once_and_the_read_succeeds(world):
@@ -142,7 +147,7 @@ def test_a_refused_token_is_refreshed_once_and_the_read_succeeds(world):
     provider = credentials.broker_from(creds).provider_for(href)
     provider._material = Material.build(  # a token the server no longer accepts
         headers={"Authorization": Secret("Bearer revoked.token.value")},
-        expires_at=time.time() + 3600,
+        expires_at=_clock.now() + 3600,  # on the world's clock, which tests move
     )
     ds = xr.open_dataset(item, engine="stacasset", asset="enclosure_i_abs_tiff", credentials=creds)
     assert ds["HH"][:8, :8].values.shape == (8, 8)
@@ -183,13 +188,12 @@ def test_refresh_is_single_flight_across_eight_threads(world):
 
 
 def test_cdse_password_once_then_refresh_and_auth_survives_the_trusted_redirect(world):
-    world.oidc.set_access_token_lifetime(2)
     item = items_of(world, "cdse-sentinel-2-l2a")[0]
     href = item["assets"]["PRODUCT"]["href"]
     broker = credentials.broker_from(cdse(world))
     head = fetch(href, byte_range=(0, 4), broker=broker)
     assert head == b"PK\x03\x04"
-    time.sleep(2.2)
+    world.advance_clock(INSIDE_MARGIN)
     fetch(href, byte_range=(4, 8), broker=broker)
     assert world.oidc.token_requests("cdse", "password") == 1
     assert world.oidc.token_requests("cdse", "refresh_token") == 1
@@ -303,19 +307,19 @@ def test_anonymous_s3_with_a_custom_endpoint(world):
 
 
 def test_sas_urls_are_resigned_before_the_token_expires(world):
-    config = {**world.replica.server_config, "sas": {"lifetime": 6}}
+    config = {**world.replica.server_config, "sas": {"lifetime": 60}}
     world.files.set_config(config)
     item = items_of(world, "pc-sentinel-2-l2a")[0]
     signer = SasSigner(
         world.endpoints.http + "/sas/token/{account}/{container}",
         account="sentinel2l2a01",
         container="sentinel2-l2",
-        margin=2.0,  # re-signed once 4 s have passed: the first read has that long, even on
-    )  # a loaded machine
+        margin=2.0,
+    )
     creds = {"rules": [(f"{world.endpoints.http}/pc/*", signer)]}
     ds = xr.open_dataset(item, engine="stacasset", asset="B04", credentials=creds)
     first = ds["B04"][:64, :64].values
-    time.sleep(4.2)  # inside the margin: the next read signs again
+    world.advance_clock(59)  # inside the margin, still valid: the next read signs again
     again = ds["B04"][:64, :64].values
     np.testing.assert_array_equal(first, again)
     log = world.files.stats()["log"]

@@ -1,39 +1,35 @@
 """The local OIDC server behaves like Keycloak where token clients go wrong.
 
-It runs as a real child process; the tests speak HTTP to it with ``requests`` and verify its
-tokens with PyJWT against its JWKS, exactly as the file server and the library do.
+It runs as a real child process (``local_servers.py``); the tests speak HTTP to it with
+``requests`` and verify its tokens with PyJWT against its JWKS, exactly as the file server and
+the library do. Tokens age on its clock, which the tests move forward instead of sleeping.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
 import requests
 
-from xstac_access.testing._procs import free_port, start_process
+from xstac_access.testing import _jwt, clock
 from xstac_access.testing.admin import OidcAdmin
+
+if TYPE_CHECKING:
+    from local_servers import Servers
+
+pytest_plugins = ["local_servers"]  # its fixtures: servers, w, session
 
 MAAP_SECRET = "offline-token-public-secret"
 
 
 @pytest.fixture(scope="module")
-def oidc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a running OIDC server with the default realms."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = start_process(
-        "oidc",
-        [sys.executable, "-m", "xstac_access.testing.oidc", "--port", str(port)],
-        log_dir=tmp_path_factory.mktemp("oidc-logs"),
-        ready_url=f"{base}/realms/cdse/.well-known/openid-configuration",
-    )
-    yield base
-    proc.stop()
+def oidc(servers: Servers) -> str:
+    """Base URL of the running OIDC server (default realms) of ``local_servers.py``."""
+    return servers.oidc
 
 
 @pytest.fixture
@@ -80,7 +76,10 @@ def refresh(
     return http.post(token_url(base, realm), data=form)
 
 
-def test_discovery_and_jwks_verify_access_token(oidc: str, http: requests.Session) -> None:
+def test_discovery_and_jwks_verify_access_token(
+    oidc: str, http: requests.Session, servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(clock.ENV, str(servers.clock_file))  # verify on the server's clock
     meta = http.get(f"{oidc}/realms/cdse/.well-known/openid-configuration").json()
     assert meta["issuer"] == f"{oidc}/realms/cdse"
     assert meta["token_endpoint"] == token_url(oidc, "cdse")
@@ -90,13 +89,8 @@ def test_discovery_and_jwks_verify_access_token(oidc: str, http: requests.Sessio
     assert body["token_type"] == "Bearer" and body["expires_in"] == 300
     assert {"refresh_token", "refresh_expires_in", "scope", "session_state"} <= set(body)
     key = jwt.PyJWKClient(meta["jwks_uri"]).get_signing_key_from_jwt(body["access_token"])
-    claims = jwt.decode(
-        body["access_token"],
-        key.key,
-        algorithms=["RS256"],
-        issuer=meta["issuer"],
-        audience="account",
-    )
+    claims = _jwt.verify(body["access_token"], key.key, issuer=meta["issuer"])  # as files do
+    assert claims["aud"] == "account" and claims["exp"] - claims["iat"] == 300
     assert claims["azp"] == "cdse-public" and claims["typ"] == "Bearer"
     assert claims["preferred_username"] == "cdse-user"
     assert claims["exp"] - claims["iat"] == 300
@@ -201,7 +195,7 @@ def test_client_errors(oidc: str, http: requests.Session, admin: OidcAdmin) -> N
 
 
 def test_userinfo_rejects_expired_token(
-    oidc: str, http: requests.Session, admin: OidcAdmin
+    oidc: str, http: requests.Session, admin: OidcAdmin, servers: Servers
 ) -> None:
     admin.set_access_token_lifetime(2)
     body = password_grant(
@@ -213,12 +207,13 @@ def test_userinfo_rejects_expired_token(
         password="edl-pass",
     ).json()
     assert body["expires_in"] == 2
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 2
     url = f"{oidc}/realms/earthdata/protocol/openid-connect/userinfo"
     headers = {"Authorization": f"Bearer {body['access_token']}"}
     fresh = http.get(url, headers=headers)
     assert fresh.status_code == 200 and fresh.json()["preferred_username"] == "edl-user"
-    exp = jwt.decode(body["access_token"], options={"verify_signature": False})["exp"]
-    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    servers.advance_clock(2)
     expired = http.get(url, headers=headers)
     assert expired.status_code == 401
     assert expired.headers["WWW-Authenticate"].startswith("Bearer")
@@ -241,6 +236,7 @@ def test_issuer_follows_the_host_the_client_used(oidc: str, http: requests.Sessi
 def test_stats_count_and_never_hold_secrets(
     oidc: str, http: requests.Session, admin: OidcAdmin
 ) -> None:
+
     body = password_grant(http, oidc).json()
     password_grant(http, oidc, password="wrong")
     offline = admin.offline_token("maap", "maap-user")

@@ -166,11 +166,21 @@ def test_collection_search_with_cql2_text(pgstac: PgStac) -> None:
     assert none["collections"] == []
 
 
-def test_stop_ends_processes_and_removes_data(tmp_path: Path, cache_dir: Path) -> None:
+def test_up_means_listing_the_loaded_collections_and_stop_ends_everything(
+    tmp_path: Path, cache_dir: Path
+) -> None:
     stac = PgStac(tmp_path, cache_dir=cache_dir)
     stac.start(COLLECTIONS[:1], BIOMASS[:1])
     pids, data_dir = list(stac.pids.values()), stac.data_dir
     assert len(pids) == 2 and data_dir is not None and data_dir.exists()
+    stac.wait_for_collections(["BiomassLevel1a"])  # loaded: a real search lists it at once
+    with pytest.raises(RuntimeError) as never:
+        stac.wait_for_collections(["BiomassLevel1a", "sentinel-2-l2a"], timeout=0.3)
+    assert str(never.value).startswith(
+        f"stac-api (pid {stac.pids['stac-api']}) not listing the loaded collections after 0.3 s;"
+    )
+    assert str(tmp_path / "logs" / "stac-api.log") in str(never.value)
+    assert not Path(f"/proc/{stac.pids['stac-api']}").exists()  # a failed start stops it
     stac.stop()
     stac.stop()
     assert not data_dir.exists()

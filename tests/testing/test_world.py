@@ -1,7 +1,9 @@
-"""The whole local world starts, serves its replica, and stops leaving nothing running.
+"""The whole local world starts, serves its replica, lends itself and stops leaving nothing.
 
-One world is started for this module (in-process) and one more through the command line's
-detached ``start --state`` / ``stop --state``, since stopping is what is under test.
+One world is started for this module the way a user starts a detached one (``python -m
+xstac_access.testing start --state FILE``); the tests use it through its state file, borrowed
+as the demo, the examples and the benchmarks borrow the session's world, and end it with
+``stop --state FILE``, since stopping is what is under test.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +19,12 @@ from typing import Any
 
 import pytest
 
-from xstac_access.testing.world import LocalWorld
+from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
+from xstac_access.testing.detached import stop_from_state
+from xstac_access.testing.shared import BorrowedWorld
+
+CLI = [sys.executable, "-m", "xstac_access.testing"]
+SERVERS = {"oidc", "fileserver", "moto-s3", "postgres", "stac-api", "stac-proxy"}
 
 
 def get_json(url: str) -> Any:
@@ -47,42 +55,6 @@ def group_members(pgids: set[int]) -> list[int]:
     return members
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorld]:
-    with LocalWorld(tmp_path_factory.mktemp("world")) as started:
-        yield started
-
-
-def test_every_server_answers(world: LocalWorld) -> None:
-    ep = world.endpoints
-    assert get_json(ep.stac + "/")["type"] == "Catalog"
-    assert isinstance(world.files.stats(), dict)
-    discovery = get_json(ep.oidc + "/realms/maap/.well-known/openid-configuration")
-    assert discovery["token_endpoint"].startswith(ep.oidc)
-    buckets = {b["Name"] for b in world.s3.client().list_buckets()["Buckets"]}
-    assert buckets == set(world.replica.s3_buckets)
-    assert world.start_seconds is not None and world.start_seconds < 60
-
-
-def test_stac_api_holds_the_replica(world: LocalWorld) -> None:
-    collections = get_json(world.endpoints.stac + "/collections?limit=100")["collections"]
-    assert {c["id"] for c in collections} == {c["id"] for c in world.replica.collections}
-    matched = get_json(world.endpoints.stac + "/search?limit=1")["numberMatched"]
-    assert matched == len(world.replica.items)
-
-
-def test_state_is_json(world: LocalWorld, tmp_path: Path) -> None:
-    path = tmp_path / "state.json"
-    world.write_state(path)
-    state = json.loads(path.read_text())
-    assert state["endpoints"] == world.endpoints.as_dict()
-    assert state["pids"] == world.pids
-    assert set(state["pids"]) == {
-        "oidc", "fileserver", "moto-s3", "postgres", "stac-api", "stac-proxy"
-    }  # fmt: skip
-    assert all(running(pid) for pid in state["pids"].values())
-
-
 def in_directory(path: Path) -> list[int]:
     """Live processes whose working directory is ``path`` (PostgreSQL backends are; they run in
     sessions of their own, outside the postmaster's process group)."""
@@ -97,40 +69,91 @@ def in_directory(path: Path) -> list[int]:
     return found
 
 
-def test_stop_leaves_nothing_running(world: LocalWorld) -> None:
-    pids = set(world.pids.values())
-    pg_data = world.pgstac.data_dir
+@pytest.fixture(scope="module")
+def detached(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """``(state file, what start printed)`` of a world started by the command line."""
+    tmp = tmp_path_factory.mktemp("detached")
+    state_file = tmp / "world.json"
+    started = subprocess.run(
+        [*CLI, "start", "--state", str(state_file), "--workdir", str(tmp / "w")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    yield state_file, started.stdout
+    if state_file.exists():  # a test failed before the stop under test
+        stop_from_state(state_file)
+
+
+@pytest.fixture
+def world(detached: tuple[Path, str]) -> Iterator[BorrowedWorld]:
+    with BorrowedWorld(detached[0]) as borrowed:
+        yield borrowed
+
+
+def test_every_server_answers(world: BorrowedWorld) -> None:
+    ep = world.endpoints
+    assert get_json(ep.stac + "/")["type"] == "Catalog"
+    assert isinstance(world.files.stats(), dict)
+    discovery = get_json(ep.oidc + "/realms/maap/.well-known/openid-configuration")
+    assert discovery["token_endpoint"].startswith(ep.oidc)
+    buckets = {b["Name"] for b in world.s3.client().list_buckets()["Buckets"]}
+    assert buckets == set(world.replica.s3_buckets)
+
+
+def test_stac_api_holds_the_replica(world: BorrowedWorld) -> None:
+    collections = get_json(world.endpoints.stac + "/collections?limit=100")["collections"]
+    assert {c["id"] for c in collections} == {c["id"] for c in world.replica.collections}
+    matched = get_json(world.endpoints.stac + "/search?limit=1")["numberMatched"]
+    assert matched == len(world.replica.items)
+
+
+def test_state_is_json(detached: tuple[Path, str]) -> None:
+    state_file, printed = detached
+    state = json.loads(state_file.read_text())
+    assert json.loads(printed) == state
+    assert set(state["pids"]) == SERVERS
+    assert all(running(pid) for pid in [*state["pids"].values(), state["controller_pid"]])
+    assert (state["scale"], state["seed"], state["latency_ms"]) == ("ci", 0, 0)
+    assert Path(state["clock_file"]).read_text().strip() == "0"
+
+
+def test_a_borrowed_world_is_put_back_as_it_started_and_left_running(
+    detached: tuple[Path, str],
+) -> None:
+    state = json.loads(detached[0].read_text())
+    files = FileServerAdmin(state["endpoints"]["http"])
+    protected = f"{state['endpoints']['http']}/maap/data/"  # needs a MAAP token
+    with BorrowedWorld(detached[0], latency_ms=30) as world:
+        assert world.pids == {} and files.stats()["latency_ms"] == 30
+        world.files.set_faults([{"path": "/nowhere", "status": 503}])
+        world.files.set_config({"protected": []})
+        world.oidc.settings(access_token_lifetime=5, rotate_offline=False)
+        world.oidc.offline_token()
+    after = files.stats()
+    assert (after["latency_ms"], after["faults"], after["log"], after["held"]) == (0, [], [], 0)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(protected + "x.tif", timeout=10)
+    assert refused.value.code == 401  # the replica's protection config is back
+    settings = OidcAdmin(state["endpoints"]["oidc"]).settings()
+    assert (settings["access_token_lifetime"], settings["rotate_offline"]) == (300, True)
+    assert all(running(pid) for pid in state["pids"].values())
+    with pytest.raises(ValueError, match="serves scale 'ci'"):
+        BorrowedWorld(detached[0], scale="bench").start()
+
+
+def test_stop_leaves_nothing_running(detached: tuple[Path, str]) -> None:
+    state_file, _ = detached
+    state = json.loads(state_file.read_text())
+    pids = {*state["pids"].values(), state["controller_pid"]}
+    pg_data = Path(state["pg_data_dir"])
     assert in_directory(pg_data)
-    world.stop()
-    world.stop()
+    stopped = subprocess.run([*CLI, "stop", "--state", str(state_file)],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert stopped.returncode == 0, stopped.stderr
+    log = state_file.with_name(state_file.name + ".log").read_text()
+    assert "local world stopped: every server ended" in log  # by itself, not killed
+    assert not state_file.exists()
     assert not [pid for pid in pids if running(pid)]
     assert group_members(pids) == []
     assert in_directory(pg_data) == []
     assert not pg_data.exists()
-    assert world.pids == {}
-
-
-def test_detached_start_and_stop_by_state_file(tmp_path: Path) -> None:
-    state_file = tmp_path / "world.json"
-    cli = [sys.executable, "-m", "xstac_access.testing"]
-    started = subprocess.run(
-        [*cli, "start", "--state", str(state_file), "--workdir", str(tmp_path / "w")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert started.returncode == 0, started.stderr
-    state = json.loads(state_file.read_text())
-    assert json.loads(started.stdout) == state
-    assert get_json(state["endpoints"]["stac"] + "/")["type"] == "Catalog"
-    pids = {*state["pids"].values(), state["controller_pid"]}
-    assert all(running(pid) for pid in pids)
-
-    stopped = subprocess.run(
-        [*cli, "stop", "--state", str(state_file)], capture_output=True, text=True, timeout=60
-    )
-    assert stopped.returncode == 0, stopped.stderr
-    assert not state_file.exists()
-    assert not [pid for pid in pids if running(pid)]
-    assert group_members(pids) == []
-    assert not Path(state["pg_data_dir"]).exists()

@@ -8,13 +8,13 @@ are :class:`~xstac_access.credentials.secrets.Secret` objects until the moment t
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .. import _clock
 from .secrets import Secret
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -54,7 +54,7 @@ class Material:
         return cls(**parts, version=digest.hexdigest()[:12])
 
     def expires_within(self, seconds: float) -> bool:
-        return self.expires_at is not None and time.time() + seconds >= self.expires_at
+        return self.expires_at is not None and _clock.now() + seconds >= self.expires_at
 
     def http_headers(self) -> dict[str, str]:
         """Headers to send, secrets revealed, cookies folded into one ``Cookie`` header."""

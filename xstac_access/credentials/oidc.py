@@ -16,11 +16,10 @@ import json
 import os
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from .. import errors
+from .. import _clock, errors
 from .._hrefs import host_of, safe_href
 from .material import Material
 from .providers import Provider, _reveal
@@ -148,7 +147,7 @@ class _OidcProvider(Provider):
             )
         if isinstance(body.get("refresh_token"), str):
             self._keep_refresh_token(Secret(body["refresh_token"]))
-        now = time.time()
+        now = _clock.now()
         # The earlier of the two: a JWT's whole-second ``exp`` can end up to a second before
         # ``now + expires_in`` (and ``now`` is already later than the moment of issue).
         candidates = [jwt_expiry(access)]

@@ -11,13 +11,12 @@ import hashlib
 import json
 import secrets
 import threading
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import errors
+from .. import _clock, errors
 from .._hrefs import host_of
 from .material import NO_MATERIAL, Material
 from .secrets import Secret, get_logger
@@ -259,7 +258,7 @@ class SasSigner(Provider):
             raise errors.AuthError(
                 f"the SAS token service at {host_of(url)} returned no token", host=host_of(url)
             )
-        expires_at = _parse_time(expiry) if expiry else time.time() + 3600
+        expires_at = _parse_time(expiry) if expiry else _clock.now() + 3600
         log.debug("signed %s/%s until %s", account, container, expiry)
         return Material.build(query=Secret(token.lstrip("?")), expires_at=expires_at)
 

@@ -19,6 +19,7 @@ import threading
 import time
 from typing import Any
 
+from .. import _clock
 from .material import Material
 from .providers import Provider, S3Credentials
 from .secrets import Secret, get_logger
@@ -89,9 +90,11 @@ def _publish(client: Any, name: str, provider: Provider, href: str) -> None:
             if material.expires_at is None:
                 time.sleep(5.0)
                 continue
-            lifetime = max(material.expires_at - time.time(), 0.0)
+            lifetime = max(material.expires_at - _clock.now(), 0.0)
             margin = min(lifetime / 2, max(2 * WORKER_MARGIN, lifetime / 4))
-            time.sleep(max(0.2, lifetime - margin))
+            _clock.sleep_until(_clock.now() + max(0.2, lifetime - margin))
+            if client.status not in ("running", "connecting", "newly-created"):
+                return  # closed while this slept: nobody to publish to, nothing to fetch
             material = _publish_once(client, name, provider, href)
             log.debug("relayed fresh material %s", material.version)
     except Exception as exc:  # the client closed, or the token endpoint failed: say so
@@ -114,14 +117,14 @@ def fetch(provider_id: str, href: str, scope: str = "") -> Material | None:
         client = get_client()
     except ValueError:
         return None
-    deadline = time.time() + FETCH_TIMEOUT
+    deadline = time.monotonic() + FETCH_TIMEOUT
     while True:
         try:
             wire = Variable(name, client=client).get(timeout=FETCH_TIMEOUT)
         except TimeoutError:
             return None
         material = _from_wire(wire)
-        if not material.expires_within(WORKER_MARGIN / 2) or time.time() > deadline:
+        if not material.expires_within(WORKER_MARGIN / 2) or time.monotonic() > deadline:
             with _lock:
                 _cache[name] = material
             return material

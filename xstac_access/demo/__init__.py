@@ -1,6 +1,7 @@
 """The offline demo (``xstac demo`` / ``make demo``): the five seed workflows on the local replica.
 
-It starts the local world (STAC API, file server, S3 store, token server on 127.0.0.1) and, for
+It starts the local world (STAC API, file server, S3 store, token server on 127.0.0.1), or
+borrows the running one whose state file ``$XSTAC_WORLD`` names (the test suite's), and, for
 each catalogue of the seed notebooks (ESA MAAP, Earth Search + NASA CMR, the EOPF Zarr service,
 CDSE, and a catalogue that rejects ``query``), does what the notebook does by hand in a call or
 two of xstac-access: search, open lazily, draw a quicklook, download. Each step prints what it
@@ -81,13 +82,20 @@ class Demo:
 def run_demo(
     *, latency_ms: int = 0, out_dir: str | Path = DEFAULT_OUT, out: TextIO = sys.stdout
 ) -> None:
-    """Run the demo against a fresh local world and print its report to ``out``."""
+    """Run the demo against a fresh local world (or the one ``$XSTAC_WORLD`` names) and print
+    its report to ``out``."""
     from .. import credentials
-    from ..testing.world import LocalWorld
+    from ..testing.shared import BorrowedWorld, world_from_env
     from . import systems
 
-    print("Starting the local replica world (STAC API, HTTP, S3, OIDC on 127.0.0.1)...", file=out)
-    with LocalWorld(latency_ms=latency_ms) as world:
+    world = world_from_env(latency_ms=latency_ms)
+    borrowed = isinstance(world, BorrowedWorld)
+    what = "STAC API, HTTP, S3, OIDC on 127.0.0.1"
+    if borrowed:
+        print(f"Using the running local world of {world.state_file} ({what})...", file=out)
+    else:
+        print(f"Starting the local replica world ({what})...", file=out)
+    with world:
         demo = Demo(world, Path(out_dir), out)
         e = world.endpoints
         demo.step(
@@ -103,7 +111,10 @@ def run_demo(
             credentials.reset()
     demo.say()
     demo.say(f"Pictures and downloads are in {demo.out_dir.resolve()}")
-    demo.say("Done: every server was stopped.")
+    if borrowed:
+        demo.say("Done: the running world was left as it was found.")
+    else:
+        demo.say("Done: every server was stopped.")
 
 
 def _size(n: int) -> str:

@@ -2,7 +2,8 @@
 
 ``serve`` runs a world in the foreground until Ctrl-C or SIGTERM. ``start --state FILE`` runs
 ``serve`` detached and returns once the world is up and FILE holds its endpoints and PIDs;
-``stop --state FILE`` ends it. The demo and the benchmarks use the detached form.
+``stop --state FILE`` ends it. Other processes can use a detached world through FILE
+(``XSTAC_WORLD=FILE``: see :mod:`xstac_access.testing.shared`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xstac_access.testing.world import LocalWorld, read_state, stop_from_state
+from xstac_access.testing.detached import read_state, stop_from_state
+
+if TYPE_CHECKING:  # only ``serve`` needs the servers' heavy imports
+    from xstac_access.testing.world import LocalWorld
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +62,8 @@ def _world_args(args: argparse.Namespace) -> list[str]:
 
 def serve(args: argparse.Namespace) -> int:
     """Start a world, print its endpoints, wait for Ctrl-C or SIGTERM, stop it."""
+    from xstac_access.testing.world import LocalWorld
+
     done = threading.Event()
 
     def interrupt(signum: int, frame: object) -> None:
@@ -82,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         print(_summary(world), flush=True)
         if args.state:
             world.write_state(args.state)
+            print(f"Borrow it: XSTAC_WORLD={args.state} xstac demo (examples, benchmarks too)")
         done.wait()
     except KeyboardInterrupt:
         return 130
@@ -89,6 +97,7 @@ def serve(args: argparse.Namespace) -> int:
         world.stop()
         if args.state:
             args.state.unlink(missing_ok=True)
+        print("local world stopped: every server ended", flush=True)
     return 0
 
 

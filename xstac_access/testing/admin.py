@@ -18,13 +18,15 @@ class _AdminClient:
         self.base_url = base_url.rstrip("/")
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def _call(self, method: str, name: str, body: Any = None) -> dict[str, Any]:
+    def _call(
+        self, method: str, name: str, body: Any = None, timeout: float = 10.0
+    ) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(  # noqa: S310 (an http:// admin URL on loopback)
             f"{self.base_url}{ADMIN}{name}", data=data, method=method,
             headers={"Content-Type": "application/json"},
         )  # fmt: skip
-        with self._opener.open(req, timeout=10) as resp:
+        with self._opener.open(req, timeout=timeout) as resp:
             return json.loads(resp.read())
 
     def stats(self) -> dict[str, Any]:
@@ -36,7 +38,8 @@ class _AdminClient:
 
 
 class FileServerAdmin(_AdminClient):
-    """The file server's counters, latency, faults and protection config (either port works)."""
+    """The file server's counters, latency, faults and protection config (either port works),
+    and the signals a test waits for instead of sleeping (``wait_held``, ``wait_logged``)."""
 
     def set_latency(self, ms: float) -> None:
         self._call("POST", "latency", {"ms": ms})
@@ -49,6 +52,24 @@ class FileServerAdmin(_AdminClient):
 
     def set_config(self, config: dict[str, Any]) -> None:
         self._call("POST", "config", config)
+
+    def release(self) -> int:
+        """Let every response held by a ``hold_after_bytes`` fault go on; how many there were."""
+        return self._call("POST", "release")["released"]
+
+    def wait_held(self, count: int, timeout: float = 30.0) -> None:
+        """Return once ``count`` responses are held mid-body (``HTTPError`` 504 on timeout)."""
+        self._call("POST", "wait", {"held": count, "timeout": timeout}, timeout=timeout + 10)
+
+    def wait_logged(self, count: int, path: str = "*", timeout: float = 30.0) -> None:
+        """Return once ``count`` requests whose path matches the glob ``path`` are logged: a
+        response is logged after its last byte is sent, which its client may see first."""
+        body = {"logged": count, "path": path, "timeout": timeout}
+        self._call("POST", "wait", body, timeout=timeout + 10)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Return once no request is in flight: every request made so far is logged."""
+        self._call("POST", "wait", {"idle": True, "timeout": timeout}, timeout=timeout + 10)
 
     def requests_for(self, path: str, host: str = "main") -> int:
         return self.stats()["requests"].get(f"{host}:{path}", 0)
@@ -66,6 +87,10 @@ class OidcAdmin(_AdminClient):
 
     def set_access_token_lifetime(self, seconds: float) -> None:
         self._call("POST", "config", {"access_token_lifetime": seconds})
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """Change lifetimes and rotation (``access_token_lifetime=60``...); return them all."""
+        return self._call("POST", "config", changes)
 
     def token_requests(self, realm: str, grant: str) -> int:
         return self.stats()["token_requests"].get(f"{realm}:{grant}", 0)

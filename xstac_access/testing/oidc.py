@@ -1,9 +1,10 @@
 """A Keycloak-like OIDC token server for the local world, faithful where clients go wrong.
 
 It speaks Keycloak's paths (``/realms/<realm>/protocol/openid-connect/{token,certs,userinfo}``
-and discovery) and its error answers, issues RS256 JWT access tokens with a short, configurable
-lifetime (so expiry really happens in tests) and keeps opaque refresh tokens server-side that
-ROTATE: each refresh returns a new one and kills the old, as ESA MAAP and CDSE do. Realms by
+and discovery) and its error answers, issues RS256 JWT access tokens with a configurable
+lifetime, measured on the shared test clock (so expiry really happens in tests, when a test moves
+that clock: :mod:`~xstac_access.testing.oidc_state`), and keeps opaque refresh tokens server-side
+that ROTATE: each refresh returns a new one and kills the old, as ESA MAAP and CDSE do. Realms by
 default: ``maap`` (the ``offline-token`` client with its published secret, refresh grant only),
 ``cdse`` (public ``cdse-public``, password and refresh grants) and ``earthdata``. One RSA key per
 realm is generated at start. The admin API hands out MAAP-style offline tokens and counts token
@@ -25,197 +26,26 @@ import logging
 import secrets
 import signal
 import time
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jwt
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric import rsa
 
+from xstac_access import _clock
+from xstac_access.testing import _jwt
 from xstac_access.testing.admin import ADMIN
-
-LOOPBACK = "127.0.0.1"
-
-OIDC = "/realms/{realm}/protocol/openid-connect"
-GRANTS = ("password", "refresh_token")
-TUNABLES = (
-    "access_token_lifetime",
-    "refresh_token_lifetime",
-    "offline_token_lifetime",
-    "rotate_offline",
+from xstac_access.testing.oidc_state import (
+    GRANTS,
+    LOOPBACK,
+    OIDC,
+    TUNABLES,
+    Grant,
+    OAuthError,
+    OidcState,
+    Realm,
+    load_config,
+    log,
 )
-DEFAULT_CONFIG: dict[str, Any] = {
-    "access_token_lifetime": 300,
-    "refresh_token_lifetime": 1800,
-    "offline_token_lifetime": 90 * 86400,
-    "rotate_offline": True,
-    "realms": {
-        "maap": {
-            "clients": {
-                "offline-token": {
-                    "secret": "offline-token-public-secret",
-                    "grants": ["refresh_token"],
-                }
-            },
-            "users": {"maap-user": "maap-pass"},
-        },
-        "cdse": {
-            "clients": {"cdse-public": {"secret": None, "grants": ["password", "refresh_token"]}},
-            "users": {"cdse-user": "cdse-pass"},
-        },
-        "earthdata": {
-            "clients": {
-                "earthdata-public": {"secret": None, "grants": ["password", "refresh_token"]}
-            },
-            "users": {"edl-user": "edl-pass"},
-        },
-    },
-}
-
-log = logging.getLogger("xstac_access.testing.oidc")
-
-
-class OAuthError(Exception):
-    """An OAuth error answer: HTTP status, ``error`` code and a description."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
-
-    def response(self) -> web.Response:
-        return web.json_response(
-            {"error": self.error, "error_description": self.description}, status=self.status
-        )
-
-
-@dataclass
-class Realm:
-    """One realm: its signing key, clients and users."""
-
-    name: str
-    clients: dict[str, dict[str, Any]]
-    users: dict[str, str]
-    key: rsa.RSAPrivateKey = field(
-        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
-    kid: str = field(default_factory=lambda: secrets.token_hex(8))
-
-    def jwks(self) -> dict[str, Any]:
-        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
-        return {"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
-
-
-@dataclass
-class Grant:
-    """What a refresh token stands for, kept server-side (the token itself is opaque)."""
-
-    realm: str
-    user: str
-    client_id: str
-    scope: str
-    offline: bool
-    expires: float
-    session: str
-
-
-@dataclass
-class OidcState:
-    """Realms, live refresh tokens, lifetimes and the request log."""
-
-    config: dict[str, Any]
-    realms: dict[str, Realm]
-    refresh: dict[str, Grant] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-    def new_refresh(self, grant: Grant) -> str:
-        token = secrets.token_urlsafe(32)
-        self.refresh[token] = grant
-        return token
-
-    def tokens(self, issuer: str, grant: Grant, refresh_token: str) -> dict[str, Any]:
-        """The token endpoint's answer for ``grant``: a fresh access JWT and the refresh token."""
-        realm = self.realms[grant.realm]
-        now = int(time.time())
-        lifetime = int(self.config["access_token_lifetime"])
-        subject = uuid.uuid5(uuid.NAMESPACE_URL, f"{issuer}/{grant.user}")
-        claims = {
-            "iss": issuer,
-            "sub": str(subject),
-            "aud": "account",
-            "azp": grant.client_id,
-            "iat": now,
-            "exp": now + lifetime,
-            "jti": str(uuid.uuid4()),
-            "typ": "Bearer",
-            "scope": grant.scope,
-            "sid": grant.session,
-            "preferred_username": grant.user,
-        }
-        token = jwt.encode(claims, realm.key, algorithm="RS256", headers={"kid": realm.kid})
-        return {
-            "access_token": token,
-            "expires_in": lifetime,
-            "refresh_expires_in": 0 if grant.offline else int(grant.expires - now),
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "session_state": grant.session,
-            "scope": grant.scope,
-        }
-
-    def password_grant(self, realm: Realm, client_id: str, form: dict[str, str]) -> Grant:
-        password = realm.users.get(form.get("username", ""))
-        if password is None or not hmac.compare_digest(password, form.get("password", "")):
-            raise OAuthError(401, "invalid_grant", "Invalid user credentials")
-        scope = " ".join(dict.fromkeys(["openid", *form.get("scope", "").split()]))
-        offline = "offline_access" in scope.split()
-        return Grant(
-            realm.name,
-            form["username"],
-            client_id,
-            scope,
-            offline,
-            time.time() + self._refresh_lifetime(offline),
-            secrets.token_hex(16),
-        )
-
-    def refresh_grant(
-        self, realm: Realm, client_id: str, form: dict[str, str]
-    ) -> tuple[Grant, str]:
-        """Check and use a refresh token; returns its grant and the refresh token to hand back."""
-        token = form.get("refresh_token", "")
-        grant = self.refresh.get(token)
-        if grant is None or grant.realm != realm.name or grant.expires < time.time():
-            raise OAuthError(400, "invalid_grant", "Invalid refresh token")
-        if grant.client_id != client_id:
-            raise OAuthError(400, "invalid_grant", "Token client and authorized client don't match")
-        if grant.offline and not self.config["rotate_offline"]:
-            return grant, token
-        del self.refresh[token]
-        grant.expires = time.time() + self._refresh_lifetime(grant.offline)
-        return grant, self.new_refresh(grant)
-
-    def _refresh_lifetime(self, offline: bool) -> float:
-        return float(self.config["offline_token_lifetime" if offline else "refresh_token_lifetime"])
-
-    def record(self, realm: str, grant_type: str, client_id: str, error: str | None) -> None:
-        key = f"{realm}:{grant_type}"
-        self.counts[key] = self.counts.get(key, 0) + 1
-        self.log.append(
-            {
-                "realm": realm,
-                "grant_type": grant_type,
-                "client_id": client_id,
-                "ok": error is None,
-                "error": error,
-                "t": time.time(),
-            }
-        )
-        log.info("token %s client=%s -> %s", key, client_id, error or "ok")
-
 
 STATE = web.AppKey("state", OidcState)
 
@@ -287,12 +117,11 @@ async def userinfo(request: web.Request) -> web.Response:
     realm = realm_of(request)
     header = request.headers.get("Authorization", "")
     try:
-        claims = jwt.decode(
+        claims = _jwt.verify(
             header.removeprefix("Bearer ").strip(),
             realm.key.public_key(),
-            algorithms=["RS256"],
             issuer=issuer_of(request, realm.name),
-            options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+            require=("sub",),
         )
     except jwt.PyJWTError:
         return web.json_response(
@@ -338,7 +167,7 @@ async def admin_offline_token(request: web.Request) -> web.Response:
     if realm is None or body.get("user") not in realm.users:
         return web.json_response({"error": "unknown realm or user"}, status=400)
     client_id = body.get("client_id") or next(iter(realm.clients))
-    expires = time.time() + float(state.config["offline_token_lifetime"])
+    expires = _clock.now() + float(state.config["offline_token_lifetime"])
     grant = Grant(
         realm.name,
         body["user"],
@@ -370,18 +199,6 @@ async def admin_config(request: web.Request) -> web.Response:
         return web.json_response({"error": f"unknown keys {sorted(unknown)}"}, status=400)
     request.app[STATE].config.update(body)
     return web.json_response({key: request.app[STATE].config[key] for key in TUNABLES})
-
-
-def load_config(path: str | None, lifetime: float | None) -> dict[str, Any]:
-    """The default config, overridden per top-level key and per realm by the file and flag."""
-    config = json.loads(json.dumps(DEFAULT_CONFIG))
-    if path:
-        extra = json.loads(Path(path).read_text())
-        config["realms"].update(extra.pop("realms", {}))
-        config.update(extra)
-    if lifetime is not None:
-        config["access_token_lifetime"] = lifetime
-    return config
 
 
 def build_app(config: dict[str, Any]) -> web.Application:

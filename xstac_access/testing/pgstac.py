@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from xstac_access.testing._procs import (
     LOOPBACK,
     ManagedProcess,
     free_port,
+    get_json,
     start_process,
 )
 
@@ -124,7 +124,7 @@ class PgStac:
         self.load(collections, items)
         return self.start_api()
 
-    def start_database(self, timeout: float = 30.0) -> None:
+    def start_database(self, timeout: float = 60.0) -> None:
         """Create a data directory (from the cached template when there is one), start
         PostgreSQL on ``db_port`` and make sure the pgstac schema is in place."""
         self.data_dir = self._new_data_dir()
@@ -151,8 +151,9 @@ class PgStac:
         finally:
             db.close()
 
-    def start_api(self, timeout: float = 30.0) -> str:
-        """Start the stac-fastapi-pgstac app with uvicorn; return its root URL once it answers."""
+    def start_api(self, timeout: float = 120.0) -> str:
+        """Start the stac-fastapi-pgstac app with uvicorn; return its root URL once it answers
+        a request that needs the database (``/collections``), not merely its ping."""
         argv = [
             sys.executable, "-m", "uvicorn", "stac_fastapi.pgstac.app:create_app", "--factory",
             "--host", LOOPBACK, "--port", str(self.api_port),
@@ -167,10 +168,33 @@ class PgStac:
             "DB_MAX_CONN_SIZE": "4",
         }
         self._api = start_process(
-            "stac-api", argv, log_dir=self.log_dir, env=env,
-            ready_url=f"{self.url}/_mgmt/ping", timeout=timeout,
+            "stac-api", argv, log_dir=self.log_dir, env=env, cwd=self.workdir,
+            ready=self._lists_collections, timeout=timeout,
         )  # fmt: skip
         return self.url
+
+    def wait_for_collections(self, ids: Iterable[str], timeout: float = 60.0) -> None:
+        """Wait until a real search of the API lists every collection of ``ids`` (the load is
+        committed and the API's pool sees it); the error names the API and shows its log."""
+        assert self._api is not None, "start_api() first"
+        wanted = set(ids)
+        self._api.wait_ready(
+            lambda: wanted <= self._listed_collections(), timeout, "listing the loaded collections"
+        )
+
+    def _listed_collections(self) -> set[str]:
+        try:
+            body = get_json(f"{self.url}/collections?limit=1000", timeout=5)
+        except (OSError, ValueError):
+            return set()
+        return {c["id"] for c in body.get("collections", [])} if isinstance(body, dict) else set()
+
+    def _lists_collections(self) -> bool:
+        try:
+            body = get_json(f"{self.url}/collections?limit=1", timeout=5)
+        except (OSError, ValueError):
+            return False
+        return isinstance(body, dict) and "collections" in body
 
     def stop(self) -> None:
         """Stop the API, then PostgreSQL (immediate shutdown), and delete the data directory.
@@ -226,13 +250,16 @@ class PgStac:
             "-c", "full_page_writes=off", "-c", "max_connections=50",
         ]  # fmt: skip
         self._db = start_process(
-            "postgres",
-            argv,
-            log_dir=self.log_dir,
-            ready_port=self.db_port,
-            timeout=timeout,
+            "postgres", argv, log_dir=self.log_dir, ready=self._accepts_sessions, timeout=timeout
         )
-        _wait_for_connection(self.dsn, timeout)
+
+    def _accepts_sessions(self) -> bool:
+        """Whether PostgreSQL takes sessions (its port opens before startup has finished)."""
+        try:
+            with psycopg.connect(self.dsn, connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
 
     def _migrate(self) -> None:
         """Install pgstac and turn on ``context`` so searches report ``numberMatched``, as the
@@ -271,16 +298,3 @@ def _pg_major() -> str:
         check=True,
     ).stdout
     return out.split()[-1].split(".")[0]
-
-
-def _wait_for_connection(dsn: str, timeout: float) -> None:
-    """Wait until PostgreSQL accepts sessions (the port opens before startup has finished)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with psycopg.connect(dsn, connect_timeout=2):
-                return
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)

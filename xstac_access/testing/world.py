@@ -3,10 +3,14 @@
 ``LocalWorld`` picks the ports first (the replica's hrefs need every endpoint before any server
 runs), then starts the OIDC server, the file server, moto, PostgreSQL and the STAC quirks
 proxy concurrently in threads while the replica is built, and loads the replica into each as
-soon as both are ready. Everything is stopped by PID: on ``stop()``, on a failed start, and at
-interpreter exit. A world can also run detached (``python -m xstac_access.testing start --state
-FILE``): its state file records the PIDs so that ``stop_from_state`` can end it from another
-process.
+soon as both are ready. The STAC API counts as up once a real request lists the replica's
+collections. Everything is stopped by PID: on ``stop()``, on a failed start, and at interpreter
+exit. The token and file servers measure lifetimes on the world's shared clock
+(:mod:`xstac_access.testing.clock`), which a test moves forward instead of sleeping.
+
+A world can also run detached (``python -m xstac_access.testing start --state FILE``) or be
+used by other processes through the state file it writes (``write_state``):
+:mod:`xstac_access.testing.shared` borrows it, :mod:`xstac_access.testing.detached` stops it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -27,11 +30,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
-from xstac_access.testing import stacproxy
+from xstac_access.testing import clock, stacproxy
 from xstac_access.testing._procs import (
     LOOPBACK,
     ManagedProcess,
-    free_port,
+    free_ports,
     start_process,
 )
 from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
@@ -54,7 +57,8 @@ class LocalWorld:
     Use as a context manager or call ``start()``/``stop()``. After ``start()``: ``endpoints``
     (base URLs), ``replica`` (what was served), ``files``, ``oidc`` and ``stac_quirks`` (admin
     clients of the file server, the token server and the STAC proxy), ``s3`` (the object store),
-    ``pids`` and ``start_seconds``.
+    ``clock_file`` (the servers' shared clock: :meth:`advance_clock`), ``pids`` and
+    ``start_seconds``.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class LocalWorld:
         self.s3: S3Store | None = None
         self.pgstac: PgStac | None = None
         self.start_seconds: float | None = None
+        self.clock_file: Path | None = None
         #: Seconds each start step took, by name, measured from the start of ``start()``.
         self.timings: dict[str, float] = {}
         self._procs: dict[str, ManagedProcess] = {}
@@ -162,13 +167,19 @@ class LocalWorld:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self.stop)
-        names = ("http", "http_alt", "s3", "oidc", "stac", "stac_quirks")
-        ports = {name: free_port() for name in names}
+        self.clock_file = clock.create(self.workdir / "clock")
+        names = ("http", "http_alt", "s3", "oidc", "stac", "stac_quirks", "postgres")
+        ports = dict(zip(names, free_ports(len(names)), strict=True))
         self.endpoints = Endpoints(
-            **{name: f"http://{LOOPBACK}:{port}" for name, port in ports.items()}
+            **{name: f"http://{LOOPBACK}:{ports[name]}" for name in names[:-1]}
         )
         self.s3 = S3Store(self.log_dir, port=ports["s3"])
-        self.pgstac = PgStac(self.workdir, cache_dir=self.cache_dir, api_port=ports["stac"])
+        self.pgstac = PgStac(
+            self.workdir,
+            cache_dir=self.cache_dir,
+            db_port=ports["postgres"],
+            api_port=ports["stac"],
+        )
         try:
             self._start_all(ports)
         except BaseException:
@@ -179,6 +190,17 @@ class LocalWorld:
         self.stac_quirks = stacproxy.StacProxyAdmin(self.endpoints.stac_quirks)
         self.start_seconds = time.monotonic() - self._began
         return self
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move this world's shared clock forward by ``seconds`` (tokens and signatures age at
+        its servers, and in every process whose ``XSTAC_CLOCK_FILE`` names ``clock_file``)."""
+        assert self.clock_file is not None, "start() the world first"
+        return clock.advance(self.clock_file, seconds)
+
+    @property
+    def _clock_env(self) -> dict[str, str]:
+        """The environment that puts a server on this world's clock."""
+        return {clock.ENV: str(self.clock_file)}
 
     def _timed(self, name: str, step: Callable[..., Any], *args: Any) -> Any:
         """Run ``step(*args)`` and record when it finished, in seconds since ``start()``."""
@@ -212,7 +234,10 @@ class LocalWorld:
             "--access-token-lifetime", str(self.access_token_lifetime),
         ]  # fmt: skip
         ready = f"{self.endpoints.oidc}/realms/maap/.well-known/openid-configuration"
-        self._add("oidc", start_process("oidc", argv, log_dir=self.log_dir, ready_url=ready))
+        proc = start_process(
+            "oidc", argv, log_dir=self.log_dir, env=self._clock_env, ready_url=ready
+        )
+        self._add("oidc", proc)
 
     def _start_files(self, ports: dict[str, int], replica: Future) -> None:
         """Start the file server once the replica's files exist (it fetches JWKS lazily)."""
@@ -226,7 +251,9 @@ class LocalWorld:
             "--oidc-url", self.endpoints.oidc, "--latency-ms", str(self.latency_ms),
         ]  # fmt: skip
         ready = f"{self.endpoints.http}/__admin__/stats"
-        proc = start_process("fileserver", argv, log_dir=self.log_dir, ready_url=ready)
+        proc = start_process(
+            "fileserver", argv, log_dir=self.log_dir, env=self._clock_env, ready_url=ready
+        )
         self._add("fileserver", proc)
 
     def _start_stac_proxy(self, port: int) -> None:
@@ -244,12 +271,18 @@ class LocalWorld:
         self.s3.start(preload=replica.result().s3_buckets)
 
     def _start_stac(self, run: Callable[..., Future], replica: Future) -> None:
-        """Start PostgreSQL, then load the catalogue while the API process boots."""
+        """Start PostgreSQL, then load the catalogue while the API process boots; up once a
+        real request lists the replica's collections.
+
+        The API starts after the replica is built: on a cold cache, building keeps every core
+        busy for tens of seconds, and an API booting alongside it (a heavy import) could run out
+        of its start timeout on a loaded machine."""
         self._timed("postgres", self.pgstac.start_database)
-        api = run("stac-api-process", self.pgstac.start_api)
         built: Replica = replica.result()
+        api = run("stac-api-process", self.pgstac.start_api)
         self.pgstac.load(built.collections, built.items)
         api.result()
+        self.pgstac.wait_for_collections(c["id"] for c in built.collections)
 
     def _add(self, name: str, proc: ManagedProcess) -> None:
         with self._lock:
@@ -286,6 +319,12 @@ class LocalWorld:
             "pg_data_dir": str(self.pgstac.data_dir)
             if self.pgstac and self.pgstac.data_dir
             else None,
+            "cache_dir": str(self.cache_dir),
+            "clock_file": str(self.clock_file) if self.clock_file else None,
+            "scale": self.scale,
+            "seed": self.seed,
+            "latency_ms": self.latency_ms,
+            "access_token_lifetime": self.access_token_lifetime,
             "start_seconds": self.start_seconds,
             "timings": self.timings,
         }
@@ -296,61 +335,3 @@ class LocalWorld:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.state(), indent=1))
         tmp.replace(path)
-
-
-def read_state(path: Path) -> dict[str, Any]:
-    """The state a detached world wrote with ``LocalWorld.write_state``."""
-    return json.loads(Path(path).read_text())
-
-
-def stop_from_state(path: Path, timeout: float = 20.0) -> None:
-    """Stop a detached world: SIGTERM its controller (which stops its servers), then kill by
-    PID whatever is still running, remove its database directory and the state file."""
-    path = Path(path)
-    state = read_state(path)
-    controller = state.get("controller_pid")
-    if controller and controller != os.getpid() and _alive(controller):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(controller, signal.SIGTERM)
-        if not _wait_gone(controller, timeout):
-            _end_group(controller)
-    leftovers = state.get("pids", {})
-    for name in sorted(leftovers, key=lambda n: n == "postgres"):  # postgres after its clients
-        pid = leftovers[name]
-        if _alive(pid) and name == "postgres":
-            # Immediate shutdown: the postmaster also ends its backends (in their own sessions).
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGQUIT)
-        if _alive(pid):
-            _end_group(pid)
-    if state.get("pg_data_dir"):
-        shutil.rmtree(state["pg_data_dir"], ignore_errors=True)
-    path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-
-
-def _wait_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _end_group(pid: int, timeout: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL, the process group led by ``pid`` (not a child of ours: unlike
-    ``stop_pid`` this treats a zombie awaiting its reaper as gone)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
-        if _wait_gone(pid, timeout):
-            return
