@@ -10,7 +10,7 @@ import pytest
 
 from xstac_access.testing._procs import start_process, wait_until
 
-BOOT = "import sys, time; print('booting the {name}', flush=True); "
+BOOT = "import signal, sys; print('booting the {name}', flush=True); "
 
 
 def test_a_server_that_exits_while_starting_is_named_with_its_log(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_a_server_that_exits_while_starting_is_named_with_its_log(tmp_path: Path
 
 
 def test_a_server_never_ready_is_stopped_and_named_with_its_log(tmp_path: Path) -> None:
-    argv = [sys.executable, "-c", BOOT.format(name="sleeper") + "time.sleep(600)"]
+    argv = [sys.executable, "-c", BOOT.format(name="sleeper") + "signal.pause()"]
     log = tmp_path / "sleeper.log"
     proc = start_process("sleeper", argv, log_dir=tmp_path)  # no condition: started is ready
     wait_until(lambda: "booting" in log.read_text(), 60, "the sleeper's first line logged")
@@ -36,7 +36,7 @@ def test_a_server_never_ready_is_stopped_and_named_with_its_log(tmp_path: Path) 
 
 def test_ready_is_a_condition_looked_at_until_it_holds(tmp_path: Path) -> None:
     flag = tmp_path / "flag"
-    argv = [sys.executable, "-c", f"import time; open({str(flag)!r}, 'w'); time.sleep(600)"]
+    argv = [sys.executable, "-c", f"import signal; open({str(flag)!r}, 'w'); signal.pause()"]
     proc = start_process("writer", argv, log_dir=tmp_path, ready=flag.exists)
     try:
         assert flag.exists() and proc.alive()
