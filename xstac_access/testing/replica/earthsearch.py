@@ -98,30 +98,15 @@ def _valid_mask(
 def _pixels(
     seed: int, scene: Scene, stem: str, shape: tuple[int, int], valid: np.ndarray
 ) -> np.ndarray:
-    """The values of one raster of a scene: reflectance counts, SCL, AOT/WVP, or true colour."""
-    classes = _raster.landscape(_raster.seed_words(seed, "es-land", scene.tile), shape)
-    clouds = _raster.cloud_mask(
-        _raster.seed_words(seed, "es-cloud", scene.item_id), shape, scene.product.cloud
+    """The values of one raster of a scene (``_s2.l2a_pixels``), from the tile's land cover and
+    the scene's clouds: the scenes of one tile share their land, not their clouds."""
+    p = scene.product
+    classes, clouds = _s2.scene_fields(
+        seed, ("es-land", scene.tile), ("es-cloud", scene.item_id), p.cloud, shape
     )
     texture = _raster.rng_for(seed, "es-texture", scene.item_id, stem)
-    if stem in ("TCI", "L2A_PVI"):
-        refl = [
-            _raster.textured(_raster.reflectance(classes, b.family, clouds), texture)
-            for b in _s2.TCI_BANDS
-        ]
-        return np.where(valid, _raster.true_colour(*refl), np.uint8(0))
-    if stem == "SCL":
-        return np.where(valid, _raster.scl(classes, clouds), np.uint8(0))
-    if stem in ("AOT", "WVP"):
-        level = 120 if stem == "AOT" else 1400
-        field = _raster.smooth_field(
-            _raster.rng_for(seed, "es", scene.item_id, stem), shape, waves=3
-        )
-        return np.where(valid, (level * (0.8 + 0.4 * field)).astype(np.uint16), np.uint16(0))
-    band = _s2.BY_NAME[stem]
-    refl = _raster.textured(_raster.reflectance(classes, band.family, clouds), texture)
-    offset = scene.product.boa_offset
-    return np.where(valid, _raster.to_digital_numbers(refl, 1e-4, offset), np.uint16(0))
+    field = _raster.rng_for(seed, "es", scene.item_id, stem)
+    return _s2.l2a_pixels(stem, classes, clouds, valid, texture, field, p.boa_offset)
 
 
 def _write_scene(root: Path, seed: int, scene: Scene, scale: str, v0: bool) -> None:
