@@ -108,15 +108,43 @@ def _scene_stats(seed: int, scene: Scene) -> dict[str, float]:
     return _s2.scl_percentages(_raster.scl(classes, clouds), np.ones(classes.shape, dtype=bool))
 
 
-def api_links(endpoints: Endpoints, collection: str, item_id: str) -> list[dict[str, Any]]:
-    """self, parent, collection, root: what a STAC API answers with (pgstac rebuilds them)."""
+def v1_item_json(
+    endpoints: Endpoints,
+    collection: str,
+    item_id: str,
+    canonical: str,
+    properties: dict[str, Any],
+    geometry: dict[str, Any],
+    assets: dict[str, Any],
+    extensions: list[str],
+    extra_links: tuple[dict[str, Any], ...] = (),
+) -> dict[str, Any]:
+    """An Earth Search v1 item (STAC 1.0.0) in the key order the catalogue serves, its links as
+    a STAC API answers them: self, ``canonical`` (the item's JSON on S3), ``extra_links``,
+    parent, collection, root (pgstac rebuilds those four) and the API's thumbnail."""
     items = f"{endpoints.stac}/collections/{collection}"
-    return [
-        {"rel": "self", "type": "application/geo+json", "href": f"{items}/items/{item_id}"},
+    self_href = f"{items}/items/{item_id}"
+    links = [
+        {"rel": "self", "type": "application/geo+json", "href": self_href},
+        {"rel": "canonical", "href": canonical, "type": "application/json"},
+        *extra_links,
         {"rel": "parent", "type": "application/json", "href": items},
         {"rel": "collection", "type": "application/json", "href": items},
         {"rel": "root", "type": "application/json", "href": endpoints.stac},
+        {"rel": "thumbnail", "href": f"{self_href}/thumbnail"},
     ]
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": item_id,
+        "properties": properties,
+        "geometry": geometry,
+        "links": links,
+        "assets": assets,
+        "bbox": _stac.bbox_of(geometry),
+        "stac_extensions": list(extensions),
+        "collection": collection,
+    }
 
 
 def v1_item(endpoints: Endpoints, seed: int, scene: Scene, scale: str) -> dict[str, Any]:
@@ -186,28 +214,15 @@ def v1_item(endpoints: Endpoints, seed: int, scene: Scene, scale: str) -> dict[s
     }
     geometry = _stac.utm_footprint(p.epsg, p.x0, p.y0, _s2.TILE_M)
     l1c = scene.item_id[: -len("L2A")] + "L1C"
-    links = api_links(endpoints, "sentinel-2-l2a", scene.item_id)
-    links[1:1] = [
-        {"rel": "canonical", "href": f"{s3_path}/{scene.item_id}.json", "type": "application/json"},
+    license_and_source = (
         _stac.SENTINEL_LICENSE_LINK,
         {"rel": "derived_from", "type": "application/geo+json",
          "href": f"{endpoints.stac}/collections/sentinel-2-l1c/items/{l1c}"},
-    ]  # fmt: skip
-    links.append(
-        {"rel": "thumbnail", "href": f"{links[0]['href']}/thumbnail"},
-    )
-    return {
-        "type": "Feature",
-        "stac_version": "1.0.0",
-        "id": scene.item_id,
-        "properties": properties,
-        "geometry": geometry,
-        "links": links,
-        "assets": assets,
-        "bbox": _stac.bbox_of(geometry),
-        "stac_extensions": list(_V1_EXTENSIONS),
-        "collection": "sentinel-2-l2a",
-    }
+    )  # fmt: skip
+    return v1_item_json(
+        endpoints, "sentinel-2-l2a", scene.item_id, f"{s3_path}/{scene.item_id}.json",
+        properties, geometry, assets, _V1_EXTENSIONS, license_and_source,
+    )  # fmt: skip
 
 
 def v0_item(endpoints: Endpoints, scene: Scene, scale: str) -> dict[str, Any]:

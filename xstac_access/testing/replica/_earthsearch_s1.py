@@ -22,7 +22,7 @@ from shapely.geometry import Polygon
 
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.replica import _raster, _sar, _stac
-from xstac_access.testing.replica._earthsearch_items import COG, EXT, api_links
+from xstac_access.testing.replica._earthsearch_items import COG, EXT, v1_item_json
 
 #: Earth Search's Sentinel-1 L1C bucket (requester pays on AWS; public in the replica's store).
 S1_BUCKET = "sentinel-s1-l1c"
@@ -351,23 +351,12 @@ def item(endpoints: Endpoints, scale: str) -> dict[str, Any]:
         "created": created,
         "updated": created,
     }
-    links = api_links(endpoints, "sentinel-1-grd", scene.item_id)
     t = scene.start
     canonical = (
         f"s3://earthsearch-data/sentinel-1-grd/{t.year}/{t.month}/{t.day}/{scene.mode}/"
         f"{scene.item_id}/{scene.item_id}.json"
     )
-    links.insert(1, {"rel": "canonical", "href": canonical, "type": "application/json"})
-    links.append({"rel": "thumbnail", "href": f"{links[0]['href']}/thumbnail"})
-    return {
-        "type": "Feature",
-        "stac_version": "1.0.0",
-        "id": scene.item_id,
-        "properties": properties,
-        "geometry": geometry,
-        "links": links,
-        "assets": assets,
-        "bbox": _stac.bbox_of(geometry),
-        "stac_extensions": [*_S1_EXTENSIONS, _ALTERNATE_EXTENSION],
-        "collection": "sentinel-1-grd",
-    }
+    return v1_item_json(
+        endpoints, "sentinel-1-grd", scene.item_id, canonical, properties, geometry, assets,
+        [*_S1_EXTENSIONS, _ALTERNATE_EXTENSION],
+    )  # fmt: skip
