@@ -1,9 +1,9 @@
 """The Earth Search Sentinel-2 items of the replica: v1 ``sentinel-2-l2a`` and v0
 ``sentinel-s2-l2a-cogs``, in the schema each catalogue version publishes.
 
-Also the parts every Earth Search item shares (the COG media type, the extension URLs, the
-navigation links a STAC API answers with), which the Sentinel-1 item (``_earthsearch_s1``) uses
-too. The scenes and folder rules they describe come from ``_earthsearch_scenes``.
+Also what the Sentinel-1 item (``_earthsearch_s1``) shares with them: the COG media type, the
+extension URLs and the v1 item's skeleton (``v1_item_json``: key order and links). The scenes
+and folder rules they describe come from ``_earthsearch_scenes``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ _V0_EXTENSIONS = [EXT.format(e) for e in ("eo/v1.0.0", "view/v1.0.0", "projectio
 
 
 def _eo_band(band: _s2.Band) -> dict[str, Any]:
+    """A band's ``eo:bands`` entry with Earth Search v1's names."""
     return {
         "name": band.key,
         "common_name": band.common,
@@ -51,6 +52,7 @@ def _eo_band(band: _s2.Band) -> dict[str, Any]:
 def _raster_band(
     data_type: str, res: float, *, scale: float | None = None, offset: float = 0.0, unit: str = ""
 ) -> dict[str, Any]:
+    """A ``raster:bands`` entry as sentinel2-to-stac writes it (15 significant bits of uint16)."""
     band: dict[str, Any] = {"nodata": 0, "data_type": data_type}
     if data_type == "uint16":
         band["bits_per_sample"] = 15

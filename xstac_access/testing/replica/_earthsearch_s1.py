@@ -2,10 +2,11 @@
 
 One IW GRDH single-polarisation (HH) ascending product named as ESA names it. The ``hh``
 measurement is generated (``_sar``): uint16 amplitude with speckle, 21 x 10 GCPs in EPSG:4326
-that are not affine (a swath on the ellipsoid), one-row strips, internal overviews 2/4/8 and the
-IFDs after the image data, like the processor's TIFFs. The manifest and annotation XMLs and the
-quick-look PNG are small stand-ins with the real names. The item follows Earth Search v1's
-``sentinel-1-grd`` schema and adds an ``alternate.https`` to the measurement.
+that are not affine (degrees per kilometre follow each point's latitude), one-row strips,
+internal overviews 2/4/8 and the IFDs after the image data, like the processor's TIFFs. The
+manifest and annotation XMLs and the quick-look PNG are small stand-ins with the real names. The
+item follows Earth Search v1's ``sentinel-1-grd`` schema and adds an ``alternate.https`` to the
+measurement.
 """
 
 from __future__ import annotations
@@ -130,7 +131,9 @@ def grd_shape(scale: str) -> tuple[int, int]:
     return round(lines / _GRD_DIVISOR[scale]), round(samples / _GRD_DIVISOR[scale])
 
 
-def _grd_lonlat(line: np.ndarray, sample: np.ndarray, shape: tuple[int, int]):
+def _grd_lonlat(
+    line: np.ndarray, sample: np.ndarray, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Ground position of (line, sample) of an IW GRD: lines along track (in time order),
     samples across track to the right, 10 m apart at full size; the local east/north offsets are
     turned into degrees with the latitude of each point, so the GCPs are not affine."""
@@ -208,6 +211,7 @@ def _annotation_paths(scene: GrdScene, pol: str) -> list[str]:
 
 
 def _annotation_xml(scene: GrdScene, pol: str, path: str) -> bytes:
+    """A small stand-in of one annotation XML: its root element and the product's header."""
     root = Path(path).name.split("-")[0]
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -246,6 +250,7 @@ def _manifest(scene: GrdScene, gcps: list[GroundControlPoint]) -> bytes:
 
 
 def _iso_us(t: datetime) -> str:
+    """ISO 8601 with microseconds and ``Z``, as stactools writes Sentinel-1 times."""
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -145,5 +145,6 @@ def roda_folder(scene: Scene, level: str) -> str:
 
 
 def jp2_key(scene: Scene, stem: str) -> str:
+    """Key of a raster's JPEG 2000 twin in ESA's bucket ``sentinel-s2-l2a`` (Sinergise layout)."""
     year, month, day = scene.date
     return f"tiles/{scene.tile_path}/{year}/{month}/{day}/{scene.sequence}/{stem}.jp2"
