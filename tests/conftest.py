@@ -25,19 +25,9 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import OFFLINE
 
 pytest_plugins = ["xstac_access.testing.pytest_plugin"]
-
-#: Made-up server addresses (the reserved ``.invalid`` domain): the replica's items built for
-#: them point nowhere, for tests that read an item's JSON or point its hrefs at local files.
-OFFLINE = Endpoints(
-    http="http://files.invalid",
-    http_alt="http://alt.invalid",
-    s3="http://s3.invalid",
-    oidc="http://oidc.invalid",
-    stac="http://stac.invalid",
-)
 
 
 def replica_item(world, collection: str, index: int = 0) -> dict:

@@ -20,24 +20,17 @@ import pytest
 import rasterio
 from shapely.geometry import MultiPoint, shape
 
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import OFFLINE
 from xstac_access.testing.replica import earthsearch, pc
 
 from ._realdata import real_item, real_path
 
-ENDPOINTS = Endpoints(
-    http="http://127.0.0.1:18001",
-    http_alt="http://127.0.0.1:18002",
-    s3="http://127.0.0.1:18003",
-    oidc="http://127.0.0.1:18004",
-    stac="http://127.0.0.1:18005/api",
-)
 #: The real GRD (rio-tiler's COG of an S1A IW GRDH measurement) and its uint8 twin.
 REAL_GCP_TIFFS = ("riotiler_cog_gcps_s1_grd.tif", "riotiler_cog_gcps_ovr.tif")
 
 
 def generated(collection: str) -> list[dict[str, Any]]:
-    items = earthsearch.items(ENDPOINTS, 0, "ci") + pc.items(ENDPOINTS, 0, "ci")
+    items = earthsearch.items(OFFLINE, 0, "ci") + pc.items(OFFLINE, 0, "ci")
     return [i for i in items if i["collection"] == collection]
 
 
@@ -110,7 +103,7 @@ def test_v1_hrefs_have_the_real_layout(s2_ours, s2_real):
             assert href == real["href"] and href.startswith("s3://sentinel-s2-l2a/tiles/")
         else:  # Earth Search's bucket, below /earthsearch/ on the file server
             bucket_path = path_after(real["href"], "amazonaws.com/")
-            assert href == f"{ENDPOINTS.http}/earthsearch/sentinel-cogs/{bucket_path}"
+            assert href == f"{OFFLINE.http}/earthsearch/sentinel-cogs/{bucket_path}"
         if "proj:transform" in real:  # the same tile corner (x0, y0)
             assert ours["assets"][key]["proj:transform"][2::3] == real["proj:transform"][2::3]
 
@@ -297,7 +290,7 @@ def test_pc_assets_are_the_real_ones(pc_ours, pc_real):
         if urlsplit(real["href"]).netloc.endswith("blob.core.windows.net"):
             # the same blob below the account's container, served under /pc/<account>/
             blob = path_after(real["href"], "blob.core.windows.net/")
-            assert ours["href"] == f"{ENDPOINTS.http}/pc/{pc.ACCOUNT}/{blob}", key
+            assert ours["href"] == f"{OFFLINE.http}/pc/{pc.ACCOUNT}/{blob}", key
         else:  # the data API: same endpoint and parameters; the replica's collection id
             ours_url, real_url = urlsplit(ours["href"]), urlsplit(real["href"])
             assert ours_url.path == "/pc" + real_url.path, key

@@ -17,18 +17,11 @@ from typing import Any
 
 import pytest
 
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import OFFLINE
 from xstac_access.testing.replica import SCALES, eopf
 
 from ._realdata import real_item, real_zmetadata
 
-ENDPOINTS = Endpoints(
-    http="http://127.0.0.1:18001",
-    http_alt="http://127.0.0.1:18002",
-    s3="http://127.0.0.1:18003",
-    oidc="http://127.0.0.1:18004",
-    stac="http://127.0.0.1:18005/api",
-)
 #: real .zmetadata file prefix -> the replica product standing for it
 PRODUCTS = {"S02MSIL2A_": eopf.S2, "S01SIWOCN_": eopf.S1_OCN, "S03OLCLFR_": eopf.S3_LFR}
 #: attributes readers interpret (CF, and the EOPF ones xarray-eopf and CPM readers look at)
@@ -167,7 +160,7 @@ def test_s2_analysis_mode_needs_its_crs_and_bands():
 
 @pytest.fixture(scope="module")
 def items() -> dict[str, dict[str, Any]]:
-    return {i["collection"]: i for i in eopf.items(ENDPOINTS, 0, "ci")}
+    return {i["collection"]: i for i in eopf.items(OFFLINE, 0, "ci")}
 
 
 def _relative(href: str) -> str:

@@ -30,13 +30,12 @@ from typing import Any
 
 import pytest
 
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import OFFLINE
 from xstac_access.testing.replica import geozarr
 from xstac_access.testing.replica._geozarr_hierarchy import hierarchy, scaled_size
 from xstac_access.testing.replica._geozarr_nodes import walk
 
 T32TQM, T31TFL = geozarr.PRODUCTS
-ENDPOINTS = Endpoints(*(f"http://127.0.0.1:{port}" for port in range(18001, 18006)))
 CI = geozarr._DIVISOR["ci"]
 REAL_ITEMS = {
     T32TQM: "eopf_explorer_geozarr_sentinel-2-l2a_S2A_MSIL2A_20251008T100041",
@@ -230,7 +229,7 @@ def test_replica_sizes_keep_the_real_sharding_pattern(real, scale, divisor):
 
 @pytest.fixture(scope="module")
 def items() -> dict[geozarr.Product, dict[str, Any]]:
-    generated = geozarr.items(ENDPOINTS, 0, "ci")
+    generated = geozarr.items(OFFLINE, 0, "ci")
     return {p: next(i for i in generated if i["id"] == p.tile.name) for p in geozarr.PRODUCTS}
 
 
@@ -260,12 +259,12 @@ def test_item_assets_roles_types_and_fields_are_the_real_ones(real_data, items, 
             assert asset["proj:code"] == theirs["proj:code"]
     hrefs = [a["href"] for a in ours["assets"].values()]
     if product.staging:  # https hrefs, and nothing telling a client how to open them
-        assert all(h.startswith(f"{ENDPOINTS.s3}/{geozarr.BUCKET}/") for h in hrefs)
+        assert all(h.startswith(f"{OFFLINE.s3}/{geozarr.BUCKET}/") for h in hrefs)
         assert not [k for a in ours["assets"].values() for k in a if k.startswith("xarray:")]
     else:
         assert hrefs == [f"s3://{geozarr.BUCKET}/{product.key}/measurements/reflectance"]
         options = ours["assets"]["reflectance"]["xarray:storage_options"]
-        assert options == {"anon": True, "endpoint_url": ENDPOINTS.s3}
+        assert options == {"anon": True, "endpoint_url": OFFLINE.s3}
 
 
 @pytest.mark.parametrize("product", geozarr.PRODUCTS, ids=lambda p: p.tile.name[-22:-16])

@@ -19,7 +19,7 @@ import rasterio
 import xarray as xr
 from shapely.geometry import MultiPoint, Polygon, shape
 
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import OFFLINE
 from xstac_access.testing.replica import (
     Replica,
     biomass,
@@ -31,13 +31,6 @@ from xstac_access.testing.replica import (
 )
 from xstac_access.testing.world import default_cache_dir
 
-ENDPOINTS = Endpoints(
-    http="http://127.0.0.1:18001",
-    http_alt="http://127.0.0.1:18002",
-    s3="http://127.0.0.1:18003",
-    oidc="http://127.0.0.1:18004",
-    stac="http://127.0.0.1:18005/api",
-)
 # S2 COGs carry pixel texture so that byte counts of windowed reads mean something.
 CI_MAX_BYTES = 128 * 1024 * 1024
 
@@ -46,7 +39,7 @@ CI_MAX_BYTES = 128 * 1024 * 1024
 def replica() -> Replica:
     """The CI replica for fake endpoints, from the cache the session's world generated (or
     generates, when this module runs alone): the files are shared, the JSON is built here."""
-    return build_replica(default_cache_dir(), ENDPOINTS, seed=0, scale="ci")
+    return build_replica(default_cache_dir(), OFFLINE, seed=0, scale="ci")
 
 
 def _items(replica: Replica, collection: str) -> list[dict[str, Any]]:
@@ -58,12 +51,12 @@ def _local_path(replica: Replica, href: str) -> Path:
     The file server answers by path: a query string (PC's data API) names no other file."""
     href = href.split("?", 1)[0]
     for rule in replica.server_config["redirects"]:
-        if href == ENDPOINTS.http + rule["path"]:
+        if href == OFFLINE.http + rule["path"]:
             return replica.files_root / rule["to_path"].lstrip("/")
-    for base in (ENDPOINTS.http, ENDPOINTS.http_alt):
+    for base in (OFFLINE.http, OFFLINE.http_alt):
         if href.startswith(base + "/"):
             return replica.files_root / href[len(base) + 1 :]
-    rest = href[len(ENDPOINTS.s3) + 1 :] if href.startswith(ENDPOINTS.s3 + "/") else href[5:]
+    rest = href[len(OFFLINE.s3) + 1 :] if href.startswith(OFFLINE.s3 + "/") else href[5:]
     bucket, key = rest.split("/", 1)
     return replica.s3_buckets[bucket] / key
 
@@ -164,7 +157,7 @@ def test_s1_grd_item_points_at_a_gcp_tiff_on_s3(replica: Replica) -> None:
     (item,) = _items(replica, "sentinel-1-grd")
     hh = item["assets"]["hh"]
     assert hh["href"].startswith("s3://sentinel-s1-l1c/")
-    assert hh["alternate"]["https"]["href"].startswith(f"{ENDPOINTS.s3}/sentinel-s1-l1c/")
+    assert hh["alternate"]["https"]["href"].startswith(f"{OFFLINE.s3}/sentinel-s1-l1c/")
     path = _local_path(replica, hh["href"])
     assert _local_path(replica, hh["alternate"]["https"]["href"]) == path
     samples, lines = item["properties"]["s1:shape"]
@@ -253,7 +246,7 @@ def test_eopf_items_carry_open_hints(replica: Replica) -> None:
     (ocn,) = _items(replica, "sentinel-1-l2-ocn")
     product = ocn["assets"]["product"]
     assert product["href"].startswith("s3://")
-    assert product["xarray:storage_options"] == {"anon": True, "endpoint_url": ENDPOINTS.s3}
+    assert product["xarray:storage_options"] == {"anon": True, "endpoint_url": OFFLINE.s3}
 
 
 def test_cdse_zip_is_a_safe_with_a_real_jp2(replica: Replica) -> None:
@@ -281,7 +274,7 @@ def test_items_are_stac_and_every_href_is_served(replica: Replica) -> None:
     assert len(collection_ids) == len(set(collection_ids))
     keys = [(i["collection"], i["id"]) for i in replica.items]
     assert len(keys) == len(set(keys))
-    bases = (ENDPOINTS.http, ENDPOINTS.http_alt, ENDPOINTS.s3)
+    bases = (OFFLINE.http, OFFLINE.http_alt, OFFLINE.s3)
     for item in replica.items:
         assert item["type"] == "Feature" and item["stac_version"].startswith("1.")
         assert item["collection"] in collection_ids and item["properties"]["datetime"]

@@ -26,3 +26,15 @@ class Endpoints:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
+
+
+#: Made-up server addresses (the reserved ``.invalid`` top-level domain, RFC 2606): the
+#: replica's items built for them point nowhere. For tests that read an item's JSON, compare it
+#: with a real catalogue's or map its hrefs to the generated files, without a running world.
+OFFLINE = Endpoints(
+    http="http://files.invalid",
+    http_alt="http://alt.invalid",
+    s3="http://s3.invalid",
+    oidc="http://oidc.invalid",
+    stac="http://stac.invalid",
+)

@@ -146,6 +146,27 @@ def true_colour(red: np.ndarray, green: np.ndarray, blue: np.ndarray) -> np.ndar
     return np.clip(rgb / 0.3 * 254 + 1, 1, 255).astype(np.uint8)
 
 
+def _bands_first(data: np.ndarray) -> np.ndarray:
+    """A (y, x) picture as one band, (bands, y, x); band stacks unchanged."""
+    return data[np.newaxis] if data.ndim == 2 else data
+
+
+def _profile(
+    driver: str, data: np.ndarray, crs: str, transform: Affine, nodata: float | None
+) -> dict[str, Any]:
+    """The rasterio profile of a georeferenced (bands, y, x) array: what every writer sets."""
+    return {
+        "driver": driver,
+        "width": data.shape[2],
+        "height": data.shape[1],
+        "count": data.shape[0],
+        "dtype": data.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+    }
+
+
 def write_cog(
     path: Path,
     data: np.ndarray,
@@ -156,18 +177,10 @@ def write_cog(
     blocksize: int = 512,
 ) -> None:
     """Write a Cloud-Optimized GeoTIFF (GDAL COG driver: tiles, internal overviews, deflate)."""
-    if data.ndim == 2:
-        data = data[np.newaxis]
+    data = _bands_first(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile: dict[str, Any] = {
-        "driver": "COG",
-        "width": data.shape[2],
-        "height": data.shape[1],
-        "count": data.shape[0],
-        "dtype": data.dtype.name,
-        "crs": crs,
-        "transform": transform,
-        "nodata": nodata,
+    profile = {
+        **_profile("COG", data, crs, transform, nodata),
         "compress": "DEFLATE",
         "predictor": 2,
         "blocksize": blocksize,
@@ -211,19 +224,9 @@ def write_jp2(
     is a real file (a /vsimem/ JP2 target loses the georeferencing boxes). ``quality`` 100 is
     lossless (reversible wavelet), anything less is lossy.
     """
-    if data.ndim == 2:
-        data = data[np.newaxis]
+    data = _bands_first(data)
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile: dict[str, Any] = {
-        "driver": "GTiff",
-        "width": data.shape[2],
-        "height": data.shape[1],
-        "count": data.shape[0],
-        "dtype": data.dtype.name,
-        "crs": crs,
-        "transform": transform,
-        "nodata": nodata,
-    }
+    profile = _profile("GTiff", data, crs, transform, nodata)
     options = {"QUALITY": quality, "REVERSIBLE": "YES" if quality >= 100 else "NO"}
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.MemoryFile() as mem:
         with mem.open(**profile) as tmp:

@@ -2,10 +2,11 @@
 
 One table of the 13 MSI bands (what each catalogue calls them, centre wavelength and FWHM in
 micrometres, native resolution), the SAFE naming rules of an L2A product (product URI, granule,
-datatake and datastrip ids), the sun and Earth-Sun geometry of a scene, and the scene
-classification statistics (``s2:*_percentage``) measured on the same seeded fields the pixels
-are drawn from. Both catalogues publish the same ESA metadata under their own names; only the
-names and the layout differ, so they are built from these facts, not copied.
+datatake and datastrip ids), the sun and Earth-Sun geometry of a scene, the pixel values of an
+L2A raster drawn from a scene's seeded fields, and the scene classification statistics
+(``s2:*_percentage``) measured on those same fields. Both catalogues publish the same ESA
+metadata under their own names; only the names and the layout differ, so they are built from
+these facts, not copied.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ BY_NAME = {b.band: b for b in BANDS}
 L2A_BANDS = tuple(b for b in BANDS if b.band != "B10")
 #: The bands of the true colour image (TCI), in its band order.
 TCI_BANDS = tuple(BY_NAME[b] for b in ("B04", "B03", "B02"))
+#: File stems of true-colour pictures: the TCI and the previews (PC's ``PVI``, Earth Search's
+#: ``L2A_PVI``).
+TRUE_COLOUR_STEMS = ("TCI", "PVI", "L2A_PVI")
 
 
 @dataclass(frozen=True)
@@ -239,14 +243,52 @@ def earth_sun_factor(when: datetime) -> float:
 
 
 def scene_fields(
-    seed: int, land_key: tuple[str, ...], cloud_key: tuple[str, ...], cloud: float
+    seed: int,
+    land_key: tuple[str, ...],
+    cloud_key: tuple[str, ...],
+    cloud: float,
+    shape: tuple[int, int] = (915, 915),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Land-cover classes and cloud mask of a scene on a 915 x 915 statistics grid (the 20 m
-    grid of the ``ci`` replica), from the seeds the pixel writers use."""
-    shape = (915, 915)
+    """Land-cover classes and cloud mask of a scene on ``shape``: the grid of one raster for the
+    pixel writers, by default the 915 x 915 statistics grid (the 20 m grid of the ``ci``
+    replica), so the ``s2:*_percentage`` statistics come from the fields the pixels do."""
     classes = _raster.landscape(_raster.seed_words(seed, *land_key), shape)
     clouds = _raster.cloud_mask(_raster.seed_words(seed, *cloud_key), shape, cloud)
     return classes, clouds
+
+
+def l2a_pixels(
+    stem: str,
+    classes: np.ndarray,
+    clouds: np.ndarray,
+    valid: np.ndarray,
+    texture: np.random.Generator,
+    field: np.random.Generator,
+    boa_offset: float,
+) -> np.ndarray:
+    """The values of one L2A raster, by its file stem, from a scene's fields (``scene_fields``);
+    0 (no-data) outside ``valid``.
+
+    True colour (the TCI and the previews ``PVI``/``L2A_PVI``, uint8 x 3), the scene
+    classification (``SCL``), aerosol and water vapour (``AOT``/``WVP``: a smooth ``field``
+    around a typical level, uint16) or a band's reflectance as L2A counts with ``boa_offset``.
+    ``texture`` draws the reflectance texture. Earth Search and the Planetary Computer write
+    their files with it, each from its own seeds.
+    """
+    if stem in TRUE_COLOUR_STEMS:
+        refl = [
+            _raster.textured(_raster.reflectance(classes, b.family, clouds), texture)
+            for b in TCI_BANDS
+        ]
+        return np.where(valid, _raster.true_colour(*refl), np.uint8(0))
+    if stem == "SCL":
+        return np.where(valid, _raster.scl(classes, clouds), np.uint8(0))
+    if stem in ("AOT", "WVP"):
+        level = 120 if stem == "AOT" else 1400
+        smooth = _raster.smooth_field(field, classes.shape, waves=3)
+        return np.where(valid, (level * (0.8 + 0.4 * smooth)).astype(np.uint16), np.uint16(0))
+    refl = _raster.textured(_raster.reflectance(classes, BY_NAME[stem].family, clouds), texture)
+    return np.where(valid, _raster.to_digital_numbers(refl, 1e-4, boa_offset), np.uint16(0))
 
 
 def scl_percentages(scl: np.ndarray, valid: np.ndarray) -> dict[str, float]:

@@ -105,30 +105,12 @@ def _valid(shape: tuple[int, int]) -> np.ndarray:
     return rasterize([polygon], out_shape=shape, transform=transform).astype(bool)
 
 
-def _fields(seed: int, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    classes = _raster.landscape(_raster.seed_words(seed, "pc-land"), shape)
-    clouds = _raster.cloud_mask(_raster.seed_words(seed, "pc-cloud"), shape, PRODUCT.cloud)
-    return classes, clouds
-
-
 def _pixels(seed: int, stem: str, shape: tuple[int, int]) -> np.ndarray:
-    classes, clouds = _fields(seed, shape)
-    valid = _valid(shape)
+    """The values of one raster (``_s2.l2a_pixels``), masked to the data footprint."""
+    classes, clouds = _s2.scene_fields(seed, ("pc-land",), ("pc-cloud",), PRODUCT.cloud, shape)
     texture = _raster.rng_for(seed, "pc-texture", stem)
-    if stem in ("TCI", "PVI"):
-        refl = [
-            _raster.textured(_raster.reflectance(classes, b.family, clouds), texture)
-            for b in _s2.TCI_BANDS
-        ]
-        return np.where(valid, _raster.true_colour(*refl), np.uint8(0))
-    if stem == "SCL":
-        return np.where(valid, _raster.scl(classes, clouds), np.uint8(0))
-    if stem in ("AOT", "WVP"):
-        field = _raster.smooth_field(_raster.rng_for(seed, "pc", stem), shape, waves=3)
-        level = 120 if stem == "AOT" else 1400
-        return np.where(valid, (level * (0.8 + 0.4 * field)).astype(np.uint16), np.uint16(0))
-    refl = _raster.textured(_raster.reflectance(classes, _s2.BY_NAME[stem].family, clouds), texture)
-    return np.where(valid, _raster.to_digital_numbers(refl, 1e-4, PRODUCT.boa_offset), np.uint16(0))
+    field = _raster.rng_for(seed, "pc", stem)
+    return _s2.l2a_pixels(stem, classes, clouds, _valid(shape), texture, field, PRODUCT.boa_offset)
 
 
 def _write(root: Path, seed: int, scale: str) -> None:
