@@ -201,7 +201,7 @@ class OidcState:
                 "t": time.time(),
             }
         )
-        log.info("token %s client=%s -> %s", key, client_id, error or "ok")
+        log.info("grant %s client=%s -> %s", key, client_id, error or "ok")
 
 
 def load_config(path: str | None, lifetime: float | None) -> dict[str, Any]:
