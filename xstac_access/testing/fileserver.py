@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from xstac_access.testing import s3credentials
 from xstac_access.testing.admin import ADMIN
 from xstac_access.testing.fileserver_auth import (
     SAS_TOKEN_PATH,
@@ -67,6 +68,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     rule = state.protection(host, path)
     if rule is not None and (denied := await check_access(request, state, rule)) is not None:
         return denied
+    if path == s3credentials.PATH and "s3credentials" in state.config:  # a DAAC's S3 keys
+        return web.json_response(s3credentials.answer(state.config["s3credentials"]))
     return state.redirect(host, path) or await serve_file(request, state)
 
 
