@@ -353,50 +353,37 @@ def _fetch_s3(
 def s3_errors(href: str, what: str) -> Iterator[None]:
     """Turn the errors of an s3fs call on ``href`` into typed errors naming the bucket: the
     builtin ones s3fs raises, and botocore's own (no credentials found, bad parameters)."""
-    from botocore.exceptions import BotoCoreError, NoCredentialsError
+    from botocore.exceptions import BotoCoreError
 
     try:
         yield
-    except NoCredentialsError:
-        from .credentials.config import advice
+    except (OSError, BotoCoreError) as exc:
+        raise _s3_error(exc, href, what) from None
 
-        raise errors.AuthError(
-            f"{what} at {safe_href(href)}: no AWS credentials were found for bucket "
-            f"{host_of(href)}. {advice(href)}",
-            href=safe_href(href),
-            host=host_of(href),
-        ) from None
-    except BotoCoreError as exc:
-        raise errors.AccessError(
-            f"cannot read {what} at {safe_href(href)} (bucket {host_of(href)}): "
-            f"{exc.__class__.__name__}",
-            href=safe_href(href),
-            host=host_of(href),
-        ) from None
-    except FileNotFoundError:
-        raise errors.HrefNotFoundError(
-            f"{what} at {safe_href(href)} does not exist in bucket {host_of(href)}",
-            href=safe_href(href),
-            host=host_of(href),
-            status=404,
-        ) from None
-    except PermissionError as exc:
-        from .credentials.config import advice
 
-        raise errors.AuthError(
-            f"{what} at {safe_href(href)}: bucket {host_of(href)} refused access "
-            f"({_s3_code(exc)}). {advice(href)} A requester-pays bucket also wants "
-            "requester_pays=True (you are billed); temporary keys expire.",
-            href=safe_href(href),
-            host=host_of(href),
-            status=403,
-        ) from None
-    except OSError as exc:
-        raise errors.AccessError(
-            f"cannot read {what} at {safe_href(href)}: {exc.__class__.__name__}",
-            href=safe_href(href),
-            host=host_of(href),
-        ) from None
+def _s3_error(exc: BaseException, href: str, what: str) -> errors.XStacError:
+    from botocore.exceptions import NoCredentialsError
+
+    from .credentials.config import advice
+
+    bucket = host_of(href)
+    kind: type[errors.XStacError] = errors.AccessError
+    status: int | None = None
+    if isinstance(exc, FileNotFoundError):
+        kind, status, text = errors.HrefNotFoundError, 404, f"does not exist in bucket {bucket}"
+    elif isinstance(exc, NoCredentialsError):
+        kind, text = errors.AuthError, f"no AWS credentials were found for bucket {bucket}."
+        text += f" {advice(href)}"
+    elif isinstance(exc, PermissionError):
+        kind, status = errors.AuthError, 403
+        text = (
+            f"bucket {bucket} refused access ({_s3_code(exc)}). {advice(href)} A requester-pays "
+            "bucket also wants requester_pays=True (you are billed); temporary keys expire."
+        )
+    else:
+        text = f"cannot read it from bucket {bucket} ({exc.__class__.__name__})"
+    return kind(f"{what} at {safe_href(href)}: {text}", href=safe_href(href), host=bucket,
+                status=status)  # fmt: skip
 
 
 def _s3_code(exc: BaseException) -> str:

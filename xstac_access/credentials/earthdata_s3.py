@@ -18,7 +18,6 @@ their DAAC's endpoint (LP DAAC's by default), ``s3_region`` (``us-west-2``) and
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 from .. import errors
 from .._hrefs import host_of
 from .material import Material
-from .providers import Provider
+from .providers import Provider, Refreshing
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
@@ -37,7 +36,7 @@ DEFAULT_ENDPOINTS: Mapping[str, str] = {"lp-prod-protected": LPDAAC, "lp-prod-pu
 REGION = "us-west-2"
 
 
-class EarthdataS3(Provider):
+class EarthdataS3(Refreshing):
     """S3 keys from ``credentials_url``, obtained with the Earthdata ``login`` provider."""
 
     kind = "earthdata-s3"
@@ -56,8 +55,6 @@ class EarthdataS3(Provider):
         self.credentials_url, self.login = credentials_url, login
         self.region, self.endpoint_url, self.margin = region, endpoint_url, margin
         self._fingerprint_secrets(login.id)
-        self._material: Material | None = None
-        self._lock = threading.Lock()
         #: How many times keys were fetched (for tests and ``xstac auth``).
         self.requests = 0
 
@@ -68,16 +65,8 @@ class EarthdataS3(Provider):
         }  # fmt: skip
         return {**{k: v for k, v in config.items() if v}, **super().public_config()}
 
-    def material(self, href: str) -> Material:
-        with self._lock:  # single flight: threads wait for the one request
-            if self._material is None or self._material.expires_within(self.margin):
-                self._material = self._fetch()
-            return self._material
-
-    def invalidate(self, version: str) -> None:
-        with self._lock:
-            if self._material is not None and self._material.version == version:
-                self._material = None
+    def _margin(self) -> float:
+        return self.margin
 
     def wire_s3(self, material: Material, href: str) -> dict[str, Any]:
         return material.s3_options()  # one hour's keys: access material, like a token

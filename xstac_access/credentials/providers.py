@@ -92,6 +92,34 @@ class Provider:
         )
 
 
+class Refreshing(Provider):
+    """A provider of one expiring material, fetched again :meth:`_margin` seconds before it
+    expires or after the server refused it; threads needing it meanwhile wait for the one fetch
+    (single flight). Subclasses say how to fetch it and how early."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._material: Material | None = None
+        self._lock = threading.Lock()
+
+    def material(self, href: str) -> Material:
+        with self._lock:
+            if self._material is None or self._material.expires_within(self._margin()):
+                self._material = self._fetch()
+            return self._material
+
+    def invalidate(self, version: str) -> None:
+        with self._lock:
+            if self._material is not None and self._material.version == version:
+                self._material = None
+
+    def _margin(self) -> float:
+        raise NotImplementedError
+
+    def _fetch(self) -> Material:
+        raise NotImplementedError
+
+
 class BearerToken(Provider):
     """A static bearer token (an Earthdata Login token, a personal API token)."""
 
