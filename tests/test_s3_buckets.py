@@ -83,6 +83,20 @@ def test_eopf_tenant_bucket_products_open_over_s3_as_over_https(world):
     assert {"measurements", "quality", "conditions"} <= set(tree.children)
 
 
+def test_zarr_over_s3_pickles_without_the_keys_and_reads_after_a_round_trip(world):
+    item = replica_item(world, "eopf-sentinel-2-l2a")
+    root = _s3_form(world, item["assets"]["product"]["href"])
+    keys = {**world.credentials()["eopf"], "key": "AKIDEOPF", "secret": "eopf-secret-not-pickled"}
+    ds = xr.open_dataset(
+        f"{root}/measurements/reflectance/r60m", engine="stacasset", credentials={"eopf": keys},
+        chunks={},
+    )  # fmt: skip
+    blob = pickle.dumps(ds)
+    assert b"eopf-secret-not-pickled" not in blob and b"AKIDEOPF" not in blob
+    again = pickle.loads(blob)
+    np.testing.assert_array_equal(again["b01"][:20, :20].values, ds["b01"][:20, :20].values)
+
+
 def test_eopf_tenant_bucket_download_and_errors_name_the_whole_bucket(world, tmp_path, capsys):
     item = replica_item(world, "eopf-sentinel-2-l2a")
     href = _s3_form(world, item["assets"]["product_metadata"]["href"])

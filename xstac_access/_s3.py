@@ -22,16 +22,23 @@ buckets (``<tenant>:<bucket>``, the EOPF object store at ``objects.eodc.eu``) an
 ``eodata`` need, and accept such bucket names: botocore refuses a name with a colon before any
 request is made (``ParamValidationError``), so its client-side bucket-name check is switched off
 on each client the filesystem makes (never on botocore as a whole); the server judges the name.
-s3fs itself is imported only when a filesystem is made.
+A filesystem made for a credential's :class:`~xstac_access.credentials.broker.Access` pickles
+as that handle (no key in a dask graph) and is made again, with the material the worker gets,
+where it is unpickled. s3fs itself is imported only when a filesystem is made. Errors of s3fs
+and botocore become typed errors naming the bucket (:func:`typed_error`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._hrefs import host_of
+from . import errors
+from ._hrefs import host_of, safe_href
+
+if TYPE_CHECKING:
+    from .credentials.broker import Access
 
 
 @dataclass(frozen=True)
@@ -108,11 +115,53 @@ def s3fs_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def filesystem(options: Mapping[str, Any], *, asynchronous: bool = False) -> Any:
+def filesystem(
+    options: Mapping[str, Any], *, asynchronous: bool = False, access: Access | None = None
+) -> Any:
     """A new s3fs filesystem for storage ``options`` (see :func:`s3fs_options`) that accepts
-    Ceph tenant bucket names. ``asynchronous=True`` gives the coroutine interface zarr drives."""
+    Ceph tenant bucket names. ``asynchronous=True`` gives the coroutine interface zarr drives.
+    With ``access`` (the credential the options came from) it pickles as that handle."""
     cls = globals().get("TenantS3FileSystem") or __getattr__("TenantS3FileSystem")
-    return cls(skip_instance_cache=True, asynchronous=asynchronous, **s3fs_options(options))
+    fs = cls(skip_instance_cache=True, asynchronous=asynchronous, **s3fs_options(options))
+    fs.xstac_access = access
+    return fs
+
+
+def _restore(access: Access, asynchronous: bool) -> Any:
+    """Unpickling a filesystem: made again with this process's material for its credential."""
+    return filesystem(access.material().s3_options(), asynchronous=asynchronous, access=access)
+
+
+def typed_error(exc: BaseException, href: str, what: str) -> errors.XStacError:
+    """The typed error for a failed s3fs call on ``href``, naming the bucket and what to do."""
+    from botocore.exceptions import NoCredentialsError
+
+    from .credentials.config import advice
+
+    bucket = host_of(href)
+    kind: type[errors.XStacError] = errors.AccessError
+    status: int | None = None
+    if isinstance(exc, FileNotFoundError):
+        kind, status, text = errors.HrefNotFoundError, 404, f"does not exist in bucket {bucket}"
+    elif isinstance(exc, NoCredentialsError):
+        kind, text = errors.AuthError, f"no AWS credentials were found for bucket {bucket}."
+        text += f" {advice(href)}"
+    elif isinstance(exc, PermissionError):
+        kind, status = errors.AuthError, 403
+        text = (
+            f"bucket {bucket} refused access ({_code(exc)}). {advice(href)} A requester-pays "
+            "bucket also wants requester_pays=True (you are billed); temporary keys expire."
+        )
+    else:
+        text = f"cannot read it from bucket {bucket} ({exc.__class__.__name__})"
+    shown = safe_href(href)
+    return kind(f"{what} at {shown}: {text}", href=shown, host=bucket, status=status)
+
+
+def _code(exc: BaseException) -> str:
+    """The S3 error code behind an s3fs error (``AccessDenied``...), without its message."""
+    response = getattr(exc.__cause__ or exc.__context__, "response", None) or {}
+    return str((response.get("Error") or {}).get("Code") or "Forbidden")
 
 
 def __getattr__(name: str) -> Any:
@@ -124,12 +173,20 @@ def __getattr__(name: str) -> Any:
     from botocore.handlers import validate_bucket_name
 
     class TenantS3FileSystem(s3fs.S3FileSystem):
-        """s3fs whose clients let bucket names with a colon (Ceph tenants) through."""
+        """s3fs whose clients let bucket names with a colon (Ceph tenants) through, and that
+        pickles as its credential's handle when it has one (never its keys)."""
+
+        xstac_access: Access | None = None
 
         async def set_session(self, refresh: bool = False, kwargs: dict | None = None) -> Any:
             client = await super().set_session(refresh, kwargs or {})
             client.meta.events.unregister("before-parameter-build.s3", validate_bucket_name)
             return client
+
+        def __reduce__(self) -> Any:
+            if self.xstac_access is None:
+                return super().__reduce__()
+            return _restore, (self.xstac_access, self.asynchronous)
 
     TenantS3FileSystem.__module__ = __name__
     globals()["TenantS3FileSystem"] = TenantS3FileSystem

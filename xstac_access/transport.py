@@ -355,41 +355,12 @@ def s3_errors(href: str, what: str) -> Iterator[None]:
     builtin ones s3fs raises, and botocore's own (no credentials found, bad parameters)."""
     from botocore.exceptions import BotoCoreError
 
+    from ._s3 import typed_error
+
     try:
         yield
     except (OSError, BotoCoreError) as exc:
-        raise _s3_error(exc, href, what) from None
-
-
-def _s3_error(exc: BaseException, href: str, what: str) -> errors.XStacError:
-    from botocore.exceptions import NoCredentialsError
-
-    from .credentials.config import advice
-
-    bucket = host_of(href)
-    kind: type[errors.XStacError] = errors.AccessError
-    status: int | None = None
-    if isinstance(exc, FileNotFoundError):
-        kind, status, text = errors.HrefNotFoundError, 404, f"does not exist in bucket {bucket}"
-    elif isinstance(exc, NoCredentialsError):
-        kind, text = errors.AuthError, f"no AWS credentials were found for bucket {bucket}."
-        text += f" {advice(href)}"
-    elif isinstance(exc, PermissionError):
-        kind, status = errors.AuthError, 403
-        text = (
-            f"bucket {bucket} refused access ({_s3_code(exc)}). {advice(href)} A requester-pays "
-            "bucket also wants requester_pays=True (you are billed); temporary keys expire."
-        )
-    else:
-        text = f"cannot read it from bucket {bucket} ({exc.__class__.__name__})"
-    return kind(f"{what} at {safe_href(href)}: {text}", href=safe_href(href), host=bucket,
-                status=status)  # fmt: skip
-
-
-def _s3_code(exc: BaseException) -> str:
-    """The S3 error code behind an s3fs error (``AccessDenied``...), without its message."""
-    response = getattr(exc.__cause__ or exc.__context__, "response", None) or {}
-    return str((response.get("Error") or {}).get("Code") or "Forbidden")
+        raise typed_error(exc, href, what) from None
 
 
 def _fetch_local(href: str, byte_range: tuple[int, int] | None, what: str) -> bytes:

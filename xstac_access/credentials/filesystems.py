@@ -7,7 +7,8 @@ the cookies a data host sets (the session's own cookie jar keeps none), and afte
 the credential once and retries; busy servers (429, 503...) and failed connections are retried
 with backoff. The filesystem pickles with a :class:`~.broker.BrokerHandle`,
 so dask workers rebuild it without any secret. S3: s3fs options from the broker's provider, in
-an s3fs that reaches tenant buckets path-style (:func:`xstac_access._s3.filesystem`).
+an s3fs that reaches tenant buckets path-style and pickles as the credential's handle, not its
+keys (:func:`xstac_access._s3.filesystem`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def filesystem_for(href: str, broker: Broker, *, asynchronous: bool = False) -> 
     if scheme == "s3":  # path-style at a custom endpoint, Ceph tenant buckets: see _s3
         from .._s3 import filesystem
 
-        return filesystem(broker.access(href).material().s3_options(), asynchronous=asynchronous)
+        access = broker.access(href)  # what the filesystem pickles as
+        return filesystem(access.material().s3_options(), asynchronous=asynchronous, access=access)
     return fsspec.filesystem("file")
 
 
