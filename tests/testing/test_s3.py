@@ -106,6 +106,7 @@ def test_stop_is_idempotent_and_ends_the_server(tmp_path: Path) -> None:
 TENANT_BUCKET = "e05ab01a9d56408d82ac32d69a5aae2a:202504-s02msil2a-eu"
 EU_KEYS = {"aws_access_key_id": "AKIDUSER", "aws_secret_access_key": "any"}  # moto takes any
 CDSE = {"aws_access_key_id": "cdse-key", "aws_secret_access_key": "cdse-secret"}
+SECRET = bytes(range(32))  # of the temporary keys' issuer
 
 
 @pytest.fixture(scope="module")
@@ -127,9 +128,6 @@ def ruled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S3Store, P
         yield s3, clock_file
     finally:
         s3.stop()
-
-
-SECRET = bytes(range(32))
 
 
 def client(store: S3Store, region: str, **keys: str):
