@@ -159,7 +159,8 @@ def test_s1_grd_item_points_at_a_gcp_tiff_on_s3(replica: Replica) -> None:
     assert hh["href"].startswith("s3://sentinel-s1-l1c/") and "alternate" not in hh
     properties = item["properties"]  # the bucket is requester pays, and the store says so
     assert (properties["storage:region"], properties["storage:requester_pays"]) == (
-        "eu-central-1", True
+        "eu-central-1",
+        True,
     )
     assert earthsearch.S1_BUCKET in {rule.bucket for rule in replica.s3_rules}
     path = _local_path(replica, hh["href"])
