@@ -39,6 +39,7 @@ from xstac_access.testing.fileserver_auth import (
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
+from xstac_access.testing.fileserver_odata import locate
 from xstac_access.testing.fileserver_state import (
     CONFIG_KEYS,
     FAULT_KEYS,
@@ -67,7 +68,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     rule = state.protection(host, path)
     if rule is not None and (denied := await check_access(request, state, rule)) is not None:
         return denied
-    return state.redirect(host, path) or await serve_file(request, state)
+    redirect = state.redirect(host, path)
+    return redirect or await serve_file(request, state, *locate(state, host, path))
 
 
 @web.middleware
@@ -243,7 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", required=True, help="directory served on both ports")
     parser.add_argument("--port", type=int, required=True, help='port of the "main" host')
     parser.add_argument("--alt-port", type=int, required=True, help='port of the "alt" host')
-    parser.add_argument("--config", help="JSON file: protected, redirects, earthdata")
+    parser.add_argument(
+        "--config", help="JSON file: protected, redirects, earthdata, odata_nodes, disposition"
+    )
     parser.add_argument("--oidc-url", help="OIDC server base URL (realms below /realms/<realm>)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer")
     args = parser.parse_args(argv)
