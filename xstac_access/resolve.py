@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from . import errors
-from ._hrefs import extension_of, path_of, resolve_relative, safe_href, scheme_of
+from ._hrefs import extension_of, is_remote, path_of, resolve_relative, safe_href, scheme_of
 from .transport import fetch_json
 
 Purpose = Literal["dataset", "datatree"]
@@ -121,20 +121,23 @@ def reachable(target: Target, broker: Any) -> Target:
     A CDSE user with only the CDSE login (no S3 keys) thus reads a band whose href is
     ``s3://eodata/...`` through its ``alternate.https`` on the OData host. What has a credential
     is what a rule of the broker covers (a preset, the config file, code, ``storage_options``);
-    without one anywhere, the asset's own href is kept.
+    only absolute remote alternates count. Without one anywhere, the asset's own href is kept.
     """
     if not target.alternates or _has_credential(broker, target.href):
         return target
     for name, block in target.alternates.items():
         href = block.get("href") if isinstance(block, Mapping) else None
-        if isinstance(href, str) and _has_credential(broker, href):
+        if isinstance(href, str) and is_remote(href) and _has_credential(broker, href):
             media_type = _text(block, "type") or target.media_type
             return replace(target, href=href, media_type=media_type, via=str(name))
     return target
 
 
 def _has_credential(broker: Any, href: str) -> bool:
-    return broker is not None and broker.access(href).provider_id is not None
+    try:
+        return broker is not None and broker.access(href).provider_id is not None
+    except ValueError:  # a malformed href: whatever reads it will say so
+        return False
 
 
 def item_of(obj: Any, *, broker: Any = None) -> Mapping[str, Any] | None:
