@@ -4,7 +4,9 @@ One process serves one directory tree on two ports. The first is the "main" host
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
 Earthdata-style login host. Protected prefixes want a bearer JWT, the Earthdata Login dance or a
 SAS signature (:mod:`~xstac_access.testing.fileserver_auth`); files are sent by
-:mod:`~xstac_access.testing.fileserver_body`, with its body faults. An admin API
+:mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
+``Nodes(...)/$value`` paths, ``Content-Disposition`` names) by
+:mod:`~xstac_access.testing.fileserver_odata`. An admin API
 under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
 and benchmarks see what a client really did on the wire; a test waits for a response to be held
 mid-body or a request to be logged (``wait``) rather than sleeping. Nothing here stores or logs a
