@@ -26,7 +26,7 @@ from rasterio.windows import Window
 from xstac_access import credentials, download, errors
 from xstac_access.credentials import EarthdataLogin, S3Credentials
 from xstac_access.readers._gdal import clear_vsicurl_cache
-from xstac_access.testing.replica import CDSE_S3_KEYS, EODATA_BUCKET, eopf, hls
+from xstac_access.testing.replica import CDSE_S3_KEYS, cdse_v1, eopf, hls
 from xstac_access.transport import fetch
 
 AWS_KEYS = {"key": "AKIDEXAMPLEUSER", "secret": "the-users-own-aws-secret"}  # moto takes any
@@ -227,8 +227,8 @@ def eodata_object(local_world, tmp_path_factory) -> str:
         config=Config(s3={"addressing_style": "path"}),
     )  # fmt: skip
     key = "Sentinel-2/MSI/L2A/xstac-test/B04_60m.tif"
-    client.put_object(Bucket=EODATA_BUCKET, Key=key, Body=path.read_bytes())
-    return f"s3://{EODATA_BUCKET}/{key}"
+    client.put_object(Bucket=cdse_v1.BUCKET, Key=key, Body=path.read_bytes())
+    return f"s3://{cdse_v1.BUCKET}/{key}"
 
 
 def test_eodata_reads_with_the_cdse_s3_preset_and_the_keys_never_travel(world, eodata_object):
@@ -258,7 +258,7 @@ def test_eodata_refuses_anonymous_and_unknown_keys(world, eodata_object, keys, c
     wrong = S3Credentials(**keys, endpoint_url=world.endpoints.s3, region="default")
     with pytest.raises(errors.AuthError) as info:
         fetch(eodata_object, broker=credentials.Broker().add("s3://eodata/*", wrong))
-    assert f"bucket {EODATA_BUCKET} refused access" in str(info.value)
+    assert f"bucket {cdse_v1.BUCKET} refused access" in str(info.value)
     assert "cdse_s3" in str(info.value)  # which preset takes the keys
     assert {c for _, c in _answers(world)} == {code}
 

@@ -18,7 +18,7 @@ from .credentials.broker import Broker, Rule
 from .credentials.config import broker_from
 from .credentials.providers import S3Credentials
 from .readers import reader_for
-from .resolve import Target, item_of, resolve
+from .resolve import Target, item_of, reachable, resolve
 
 Credentials = Broker | dict[str, Any] | None
 _CUBE = ("bands", "resolution", "crs", "bbox")
@@ -72,6 +72,7 @@ def open_dataset(
     base = broker_from(credentials)
     target = resolve(obj, asset, purpose="dataset", broker=base)
     broker = call_broker(target, base, storage_options)
+    target = reachable(target, broker)
     module, guess = reader_for(target, reader, broker=broker)
     ds = module.open_dataset(
         target,
@@ -104,6 +105,7 @@ def open_datatree(
         tree = open_item_tree(item, base, **options)
         return _checked(tree, xr.DataTree, Target(href="", item=item), "item")
     broker = call_broker(target, base, storage_options)
+    target = reachable(target, broker)
     module, guess = reader_for(target, reader, broker=broker)
     if hasattr(module, "open_datatree"):
         tree = module.open_datatree(target, broker=broker, **options)

@@ -47,12 +47,17 @@ def _items(replica: Replica, collection: str) -> list[dict[str, Any]]:
 
 
 def _local_path(replica: Replica, href: str) -> Path:
-    """Where the file behind an href lives in the generated tree (following the CDSE redirect).
-    The file server answers by path: a query string (PC's data API) names no other file."""
+    """Where the file behind an href lives in the generated tree (following the CDSE redirect
+    and its OData ``Nodes(...)/$value`` paths). The file server answers by path: a query string
+    (PC's data API) names no other file."""
     href = href.split("?", 1)[0]
     for rule in replica.server_config["redirects"]:
         if href == OFFLINE.http + rule["path"]:
             return replica.files_root / rule["to_path"].lstrip("/")
+    for rule in replica.server_config["odata_nodes"]:
+        if href.startswith(OFFLINE.http + rule["prefix"]):
+            nodes = href[len(OFFLINE.http + rule["prefix"]) :].split("/")[:-1]  # "$value" last
+            return Path(rule["dir"]).joinpath(*(node[6:-1] for node in nodes))  # Nodes(<name>)
     for base in (OFFLINE.http, OFFLINE.http_alt):
         if href.startswith(base + "/"):
             return replica.files_root / href[len(base) + 1 :]
@@ -300,6 +305,7 @@ def test_server_config_protects_the_right_prefixes(replica: Replica) -> None:
     assert rules == {
         ("/maap/data/", "main", "bearer"),
         ("/cdse/download/", "alt", "bearer"),
+        (f"/cdse/odata/v1/Products({cdse.product_uuid(0)})/Nodes(", "main", "bearer"),
         ("/hls/protected/", "main", "earthdata"),
         ("/s3credentials", "main", "earthdata"),
         ("/pc/sentinel2l2a01/sentinel2-l2/", "main", "sas"),

@@ -64,6 +64,7 @@ def _cdse(o: dict[str, Any]) -> Provider | None:
         o["client_id"],
         username=o["username"],
         password=o["password"],
+        totp=o.get("totp"),  # 2FA accounts: the one-time code, or a callable returning it
         trusted_hosts=o.get("trusted_hosts", ()),
     )
 
@@ -150,7 +151,7 @@ _RULE_TYPES: dict[str, Callable[[dict[str, Any]], Provider]] = {
         token_file=o.get("token_file"), trusted_hosts=o.get("trusted_hosts", ())),
     "oidc-password": lambda o: OidcPassword(
         o["token_url"], o["client_id"], username=o["username"], password=o["password"],
-        scope=o.get("scope"), trusted_hosts=o.get("trusted_hosts", ())),
+        totp=o.get("totp"), scope=o.get("scope"), trusted_hosts=o.get("trusted_hosts", ())),
     "earthdata": lambda o: EarthdataLogin(
         username=o.get("username"), password=o.get("password"), netrc_path=o.get("netrc"),
         login_host=o.get("login_host", LOGIN_HOST)),

@@ -6,7 +6,10 @@ of a quarter of its lifetime, at most 60 s, from the earlier of ``expires_in`` a
 is being fetched wait for it instead of each asking the server. Rotating refresh tokens replace the
 old one in memory, and in the user's token file when one was configured (written atomically, mode
 0600). The password is sent once; afterwards the refresh token is used, because every password
-grant opens a new session that counts against the user's quota at CDSE.
+grant opens a new session that counts against the user's quota at CDSE. Accounts with two-factor
+authentication add a one-time code (``totp``) to that password grant (CDSE documentation,
+"Access token"); the code is asked for only when the password is sent, never kept, logged or
+pickled.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -204,8 +209,19 @@ class OidcRefreshToken(_OidcProvider):
             _write_token_file(self.token_file, token.reveal())
 
 
+#: A one-time code (RFC 6238 TOTP): 6 digits for CDSE, up to 8 elsewhere.
+_TOTP = re.compile(r"\d{6,8}")
+OneTimeCode = str | Secret | Callable[[], str]
+
+
 class OidcPassword(_OidcProvider):
-    """Log in once with a password grant, then refresh: the Copernicus Data Space flow."""
+    """Log in once with a password grant, then refresh: the Copernicus Data Space flow.
+
+    ``totp`` is for accounts with two-factor authentication: the current one-time code, or
+    (better: a new login may be needed hours later, when the refresh token has expired) a
+    callable returning it, such as ``pyotp.TOTP(secret).now``. It is sent with the password
+    grant only, as the ``totp`` form field.
+    """
 
     kind = "oidc-password"
     name = "OIDC password"
@@ -217,11 +233,13 @@ class OidcPassword(_OidcProvider):
         *,
         username: str,
         password: str | Secret,
+        totp: OneTimeCode | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(token_url, client_id, **kwargs)
         self.username = username
         self._password = Secret(_reveal(password))
+        self._totp = totp if callable(totp) or totp is None else Secret(_reveal(totp))
         self._fingerprint_secrets(self._password)
 
     def public_config(self) -> dict[str, Any]:
@@ -236,7 +254,42 @@ class OidcPassword(_OidcProvider):
                     raise
                 log.info("refresh token refused by %s; logging in again", host_of(self.token_url))
                 self._refresh_token = None
-        return self._grant("password", username=self.username, password=self._password.reveal())
+        fields = {"username": self.username, "password": self._password.reveal()}
+        if self._totp is not None:
+            fields["totp"] = self._one_time_code().reveal()
+        try:
+            return self._grant("password", **fields)
+        except errors.AuthError as exc:
+            if exc.status not in (400, 401):
+                raise
+            raise errors.AuthError(
+                f"{exc}. {self._login_advice()}", href=exc.href, host=exc.host, status=exc.status
+            ) from None
+
+    def _one_time_code(self) -> Secret:
+        code = self._totp() if callable(self._totp) else self._totp
+        code = _reveal(code).strip()
+        if not _TOTP.fullmatch(code):
+            raise errors.AuthError(
+                f"the one-time code (totp) for {self.username} at {host_of(self.token_url)} is "
+                "not 6 to 8 digits; give the current code, or a callable returning it",
+                host=host_of(self.token_url),
+            )
+        return Secret(code)
+
+    def _login_advice(self) -> str:
+        if self._totp is None:
+            return (
+                f"Check the username ({self.username}) and password. If the account uses "
+                "two-factor authentication, the login also needs a one-time code: configure "
+                "totp= (a callable returning the current code, e.g. pyotp.TOTP(secret).now, or "
+                "the code itself; XSTAC_CDSE_TOTP for the cdse preset)."
+            )
+        return (
+            f"Check the username ({self.username}), the password and the one-time code (totp): "
+            "a code is valid for about 30 seconds; a fixed code cannot serve a later login, a "
+            "callable returning the current code can."
+        )
 
 
 def _read_token_file(path: Path) -> str:

@@ -4,7 +4,9 @@ One process serves one directory tree on two ports. The first is the "main" host
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
 Earthdata-style login host. Protected prefixes want a bearer JWT, the Earthdata Login dance or a
 SAS signature (:mod:`~xstac_access.testing.fileserver_auth`); files are sent by
-:mod:`~xstac_access.testing.fileserver_body`, with its body faults. An admin API
+:mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
+``Nodes(...)/$value`` paths, ``Content-Disposition`` names) by
+:mod:`~xstac_access.testing.fileserver_odata`. An admin API
 under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
 and benchmarks see what a client really did on the wire; a test waits for a response to be held
 mid-body or a request to be logged (``wait``) rather than sleeping. Nothing here stores or logs a
@@ -40,6 +42,7 @@ from xstac_access.testing.fileserver_auth import (
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
+from xstac_access.testing.fileserver_odata import locate
 from xstac_access.testing.fileserver_state import (
     CONFIG_KEYS,
     FAULT_KEYS,
@@ -70,7 +73,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return denied
     if path == s3credentials.PATH and "s3credentials" in state.config:  # a DAAC's S3 keys
         return web.json_response(s3credentials.answer(state.config["s3credentials"]))
-    return state.redirect(host, path) or await serve_file(request, state)
+    redirect = state.redirect(host, path)
+    return redirect or await serve_file(request, state, *locate(state, host, path))
 
 
 @web.middleware
@@ -246,7 +250,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", required=True, help="directory served on both ports")
     parser.add_argument("--port", type=int, required=True, help='port of the "main" host')
     parser.add_argument("--alt-port", type=int, required=True, help='port of the "alt" host')
-    parser.add_argument("--config", help="JSON file: protected, redirects, earthdata")
+    parser.add_argument(
+        "--config", help="JSON file: protected, redirects, earthdata, odata_nodes, disposition"
+    )
     parser.add_argument("--oidc-url", help="OIDC server base URL (realms below /realms/<realm>)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer")
     args = parser.parse_args(argv)
