@@ -13,14 +13,11 @@ from __future__ import annotations
 import hashlib
 import pickle
 
-import boto3
 import numpy as np
 import pytest
 import rasterio
 import xarray as xr
-from botocore.config import Config
 from conftest import offline_item, replica_item
-from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from xstac_access import credentials, download, errors
@@ -212,38 +209,30 @@ def test_storage_extension_v1_and_v2_locations():
 # -- 2. CDSE: eodata with the user's own keys ---------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def eodata_object(local_world, tmp_path_factory) -> str:
-    """A small GeoTIFF put into ``eodata`` with the replica user's keys: its ``s3://`` href."""
-    path = tmp_path_factory.mktemp("eodata") / "B04_60m.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=96, height=64, count=1, dtype="uint16",
-        crs="EPSG:32632", transform=from_origin(600000, 5300000, 60, 60),
-    ) as dst:  # fmt: skip
-        dst.write(np.arange(96 * 64, dtype="uint16").reshape(1, 64, 96))
-    client = boto3.client(
-        "s3", endpoint_url=local_world.endpoints.s3, region_name="default",
-        aws_access_key_id=CDSE_S3_KEYS["key"], aws_secret_access_key=CDSE_S3_KEYS["secret"],
-        config=Config(s3={"addressing_style": "path"}),
-    )  # fmt: skip
-    key = "Sentinel-2/MSI/L2A/xstac-test/B04_60m.tif"
-    client.put_object(Bucket=cdse_v1.BUCKET, Key=key, Body=path.read_bytes())
-    return f"s3://{cdse_v1.BUCKET}/{key}"
+def _cdse_v1_item(world) -> dict:
+    return next(i for i in world.replica.items if i["collection"] == cdse_v1.COLLECTION)
 
 
-def test_eodata_reads_with_the_cdse_s3_preset_and_the_keys_never_travel(world, eodata_object):
-    preset = {"cdse_s3": world.credentials()["cdse_s3"]}
-    ds = xr.open_dataset(eodata_object, engine="stacasset", credentials=preset)
-    values = ds["band_data"][:8, :8].values
-    np.testing.assert_array_equal(values, np.arange(96 * 64).reshape(64, 96)[:8, :8])
-    assert fetch(eodata_object, byte_range=(0, 4), broker=credentials.broker_from(preset)) in (
-        b"II*\x00", b"MM\x00*"
-    )  # fmt: skip
-    blob = pickle.dumps(ds)
-    assert CDSE_S3_KEYS["secret"].encode() not in blob
+def test_cdse_v1_bands_read_from_eodata_with_the_cdse_s3_preset(world, tmp_path):
+    item = _cdse_v1_item(world)
+    href = item["assets"]["B04_10m"]["href"]
+    assert href.startswith(f"s3://{cdse_v1.BUCKET}/")
+    preset = {"cdse_s3": world.credentials()["cdse_s3"]}  # your keys: the asset's own href
+    ds = xr.open_dataset(
+        item, engine="stacasset", asset="B04_10m", credentials=preset, mask_and_scale=False
+    )
+    name = next(iter(ds.data_vars))
+    assert ds[name].encoding["source"] == href
+    np.testing.assert_array_equal(ds[name][:64, :64].values, _window(_bucket_file(world, href)))
+    report = download(item, tmp_path, assets=["SCL_20m"], credentials=preset, progress=False)
+    (entry,) = report.entries
+    assert entry.status == "fetched", entry.error
+    scl = item["assets"]["SCL_20m"]["href"]
+    assert entry.path.read_bytes() == _bucket_file(world, scl).read_bytes()
+    assert CDSE_S3_KEYS["secret"].encode() not in pickle.dumps(ds)
     log = world.s3.rules_log()
     assert log and _answers(world) <= {(200, None), (206, None)}
-    assert {e["region"] for e in log} == {"default"}
+    assert {(e["bucket"], e["region"]) for e in log} == {(cdse_v1.BUCKET, "default")}
 
 
 @pytest.mark.parametrize(
@@ -254,10 +243,11 @@ def test_eodata_reads_with_the_cdse_s3_preset_and_the_keys_never_travel(world, e
         ({"key": "someone-elses-key", "secret": "x"}, "InvalidAccessKeyId"),
     ],
 )
-def test_eodata_refuses_anonymous_and_unknown_keys(world, eodata_object, keys, code):
+def test_eodata_refuses_anonymous_and_unknown_keys(world, keys, code):
+    href = _cdse_v1_item(world)["assets"]["B04_10m"]["href"]
     wrong = S3Credentials(**keys, endpoint_url=world.endpoints.s3, region="default")
     with pytest.raises(errors.AuthError) as info:
-        fetch(eodata_object, broker=credentials.Broker().add("s3://eodata/*", wrong))
+        fetch(href, broker=credentials.Broker().add(f"s3://{cdse_v1.BUCKET}/*", wrong))
     assert f"bucket {cdse_v1.BUCKET} refused access" in str(info.value)
     assert "cdse_s3" in str(info.value)  # which preset takes the keys
     assert {c for _, c in _answers(world)} == {code}
