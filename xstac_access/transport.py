@@ -339,12 +339,11 @@ def _with_headers(headers: dict[str, str]) -> Material:
 def _fetch_s3(
     href: str, byte_range: tuple[int, int] | None, material: Material, what: str
 ) -> bytes:
-    import s3fs
+    from ._s3 import filesystem
 
-    options = material.s3_options() or {"anon": True}
-    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
     path = href[len("s3://") :]
     with s3_errors(href, what):
+        fs = filesystem(material.s3_options())
         if byte_range is None:
             return fs.cat_file(path)
         return fs.cat_file(path, start=byte_range[0], end=byte_range[1])
@@ -352,30 +351,16 @@ def _fetch_s3(
 
 @contextlib.contextmanager
 def s3_errors(href: str, what: str) -> Iterator[None]:
-    """Turn the builtin errors of an s3fs call on ``href`` into typed errors naming the bucket."""
+    """Turn the errors of an s3fs call on ``href`` into typed errors naming the bucket: the
+    builtin ones s3fs raises, and botocore's own (no credentials found, bad parameters)."""
+    from botocore.exceptions import BotoCoreError
+
+    from ._s3 import typed_error
+
     try:
         yield
-    except FileNotFoundError:
-        raise errors.HrefNotFoundError(
-            f"{what} at {safe_href(href)} does not exist in bucket {host_of(href)}",
-            href=safe_href(href),
-            host=host_of(href),
-            status=404,
-        ) from None
-    except PermissionError:
-        raise errors.AuthError(
-            f"{what} at {safe_href(href)}: bucket {host_of(href)} refused access; configure S3 "
-            "credentials or an endpoint for it (storage_options= or xstac_access.credentials).",
-            href=safe_href(href),
-            host=host_of(href),
-            status=403,
-        ) from None
-    except OSError as exc:
-        raise errors.AccessError(
-            f"cannot read {what} at {safe_href(href)}: {exc.__class__.__name__}",
-            href=safe_href(href),
-            host=host_of(href),
-        ) from None
+    except (OSError, BotoCoreError) as exc:
+        raise typed_error(exc, href, what) from None
 
 
 def _fetch_local(href: str, byte_range: tuple[int, int] | None, what: str) -> bytes:

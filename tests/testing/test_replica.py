@@ -161,10 +161,14 @@ def test_earthsearch_cogs_have_overviews_and_512_tiles(replica: Replica) -> None
 def test_s1_grd_item_points_at_a_gcp_tiff_on_s3(replica: Replica) -> None:
     (item,) = _items(replica, "sentinel-1-grd")
     hh = item["assets"]["hh"]
-    assert hh["href"].startswith("s3://sentinel-s1-l1c/")
-    assert hh["alternate"]["https"]["href"].startswith(f"{OFFLINE.s3}/sentinel-s1-l1c/")
+    assert hh["href"].startswith("s3://sentinel-s1-l1c/") and "alternate" not in hh
+    properties = item["properties"]  # the bucket is requester pays, and the store says so
+    assert (properties["storage:region"], properties["storage:requester_pays"]) == (
+        "eu-central-1",
+        True,
+    )
+    assert earthsearch.S1_BUCKET in {rule.bucket for rule in replica.s3_rules}
     path = _local_path(replica, hh["href"])
-    assert _local_path(replica, hh["alternate"]["https"]["href"]) == path
     samples, lines = item["properties"]["s1:shape"]
     with rasterio.open(path) as src:
         gcps, crs = src.gcps
@@ -303,8 +307,10 @@ def test_server_config_protects_the_right_prefixes(replica: Replica) -> None:
         ("/cdse/download/", "alt", "bearer"),
         (f"/cdse/odata/v1/Products({cdse.product_uuid(0)})/Nodes(", "main", "bearer"),
         ("/hls/protected/", "main", "earthdata"),
+        ("/s3credentials", "main", "earthdata"),
         ("/pc/sentinel2l2a01/sentinel2-l2/", "main", "sas"),
     }
     assert config["earthdata"] == {"username": "edl-user", "password": "edl-pass"}
+    assert config["s3credentials"]["lifetime"] == 3600  # LP DAAC's keys live one hour
     browse = _items(replica, "BiomassLevel1a")[0]["assets"]["thumbnail"]["href"]
     assert "/maap/browse/" in browse

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import errors
+from . import earthdata_s3
 from .broker import Broker
 from .earthdata import LOGIN_HOST, EarthdataLogin
 from .oidc import OidcPassword, OidcRefreshToken
@@ -36,6 +37,9 @@ class Preset:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     #: What the user must supply, as an example of ``configure`` keywords (shown in errors).
     needs: str = ""
+    #: More ``(pattern, provider)`` rules made from the options and the preset's provider (the
+    #: Earthdata DAACs' S3 buckets, read with keys obtained with the Earthdata credential).
+    extra_rules: Callable[[dict[str, Any], Provider], list[tuple[str, Provider]]] | None = None
 
 
 def _maap(o: dict[str, Any]) -> Provider | None:
@@ -83,6 +87,11 @@ def _s3(o: dict[str, Any]) -> Provider:
     return S3Credentials(**{k: o[k] for k in keys if k in o})
 
 
+def _s3_keys(o: dict[str, Any]) -> Provider | None:
+    """An S3 credential only once the user gave their keys (CDSE's ``eodata`` wants them)."""
+    return _s3(o) if o.get("key") and o.get("secret") else None
+
+
 def _sas(o: dict[str, Any]) -> Provider:
     return SasSigner(
         o["token_url"],
@@ -113,16 +122,21 @@ PRESETS: dict[str, Preset] = {
         "https://*.earthdatacloud.nasa.gov/*", "https://*.earthdata.nasa.gov/*",
         "https://e4ftl01.cr.usgs.gov/*",
     ), _earthdata, {"login_host": LOGIN_HOST},
-        needs='"token": "<EDL token>"'),
+        needs='"token": "<EDL token>"', extra_rules=earthdata_s3.bucket_rules),
+    # S3 keys from the CDSE S3 credentials manager, for the current STAC's s3://eodata hrefs
+    "cdse_s3": Preset(("s3://eodata/*",), _s3_keys, {
+        "endpoint_url": "https://eodata.dataspace.copernicus.eu", "region": "default",
+    }, needs='"key": "<CDSE S3 access key>", "secret": "<CDSE S3 secret key>"'),
     # anon is inferred: anonymous unless the user gives keys or a profile
     "eopf": Preset(("s3://e05ab01a9d56408d82ac32d69a5aae2a:*",), _s3,
                    {"endpoint_url": "https://objects.eodc.eu"}),
+    # each bucket's region from the AWS open-data registry (xstac_access._s3.REGISTRY)
     "earthsearch": Preset((
         "s3://sentinel-s1-l1c/*", "s3://sentinel-s2-l1c/*", "s3://sentinel-s2-l2a/*",
         "s3://usgs-landsat/*",
-    ), _s3, {"anon": False, "requester_pays": True, "region": "us-west-2"},
+    ), _s3, {"anon": False, "requester_pays": True},
         needs='"profile": "<AWS profile, billed as requester>"'),
-    "earthsearch_public": Preset(("s3://sentinel-cogs/*",), _s3, {"region": "us-west-2"}),
+    "earthsearch_public": Preset(("s3://sentinel-cogs/*",), _s3),
     "planetary_computer": Preset(("https://*.blob.core.windows.net/*",), _sas, {
         "token_url": "https://planetarycomputer.microsoft.com/api/sas/v1/token/{account}/"
                      "{container}",
@@ -247,6 +261,9 @@ def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Pr
         if provider is not None:
             for pattern in options.get("hosts") or preset.hosts:
                 broker.add(pattern, provider, source=name)
+            extra_rules = preset.extra_rules(options, provider) if preset.extra_rules else []
+            for pattern, extra in extra_rules:
+                broker.add(pattern, extra, source=name)
     return broker
 
 

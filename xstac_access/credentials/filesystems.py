@@ -6,7 +6,9 @@ sets (or removes) the headers, sends Earthdata's Basic credentials only to its l
 the cookies a data host sets (the session's own cookie jar keeps none), and after a 401 refreshes
 the credential once and retries; busy servers (429, 503...) and failed connections are retried
 with backoff. The filesystem pickles with a :class:`~.broker.BrokerHandle`,
-so dask workers rebuild it without any secret. S3: s3fs options from the broker's provider.
+so dask workers rebuild it without any secret. S3: s3fs options from the broker's provider, in
+an s3fs that reaches tenant buckets path-style and pickles as the credential's handle, not its
+keys (:func:`xstac_access._s3.filesystem`).
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ def filesystem_for(href: str, broker: Broker, *, asynchronous: bool = False) -> 
             "http", get_client=functools.partial(_client_session, broker.handle()),
             skip_instance_cache=True, asynchronous=asynchronous,
         )  # fmt: skip
-    if scheme == "s3":
-        options = broker.access(href).material().s3_options() or {"anon": True}
-        return fsspec.filesystem(
-            "s3", skip_instance_cache=True, asynchronous=asynchronous, **options
-        )
+    if scheme == "s3":  # path-style at a custom endpoint, Ceph tenant buckets: see _s3
+        from .._s3 import filesystem
+
+        access = broker.access(href)  # what the filesystem pickles as
+        return filesystem(access.material().s3_options(), asynchronous=asynchronous, access=access)
     return fsspec.filesystem("file")
 
 

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 from .. import _clock, errors
 from .._hrefs import host_of, safe_href
 from .material import Material
-from .providers import Provider, _reveal
+from .providers import Refreshing, _reveal
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
@@ -86,7 +85,7 @@ def jwt_expiry(token: str) -> float | None:
         return None
 
 
-class _OidcProvider(Provider):
+class _OidcProvider(Refreshing):
     """Token caching, expiry margins and single-flight refresh shared by the OIDC grants."""
 
     name = "OIDC"
@@ -106,9 +105,7 @@ class _OidcProvider(Provider):
         self._client_secret = Secret(_reveal(client_secret)) if client_secret else None
         self.max_margin = max_margin
         self._refresh_token: Secret | None = None
-        self._material: Material | None = None
         self._lifetime = 0.0
-        self._lock = threading.Lock()
         #: Token requests made by this provider, by grant type (for tests and ``xstac auth``).
         self.grants: dict[str, int] = {}
 
@@ -116,22 +113,8 @@ class _OidcProvider(Provider):
         config = {"token_url": self.token_url, "client_id": self.client_id}
         return {**config, **super().public_config()}
 
-    def material(self, href: str) -> Material:
-        with self._lock:
-            if self._material is None or self._material.expires_within(self._margin()):
-                self._material = self._fetch()
-            return self._material
-
-    def invalidate(self, version: str) -> None:
-        with self._lock:
-            if self._material is not None and self._material.version == version:
-                self._material = None
-
     def _margin(self) -> float:
         return min(self.max_margin, self._lifetime / 4)
-
-    def _fetch(self) -> Material:
-        raise NotImplementedError
 
     def _grant(self, grant_type: str, **fields: str) -> Material:
         data = {"grant_type": grant_type, "client_id": self.client_id, **fields}

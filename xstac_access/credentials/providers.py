@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from .. import _clock, errors
 from .._hrefs import host_of
+from .._s3 import Location, bucket_of, registry_location
 from .material import NO_MATERIAL, Material
 from .secrets import Secret, get_logger
 
@@ -70,6 +71,12 @@ class Provider:
     def trusts(self, href: str) -> bool:
         return host_of(href) in self.trusted_hosts
 
+    def wire_s3(self, material: Material, href: str) -> dict[str, Any]:
+        """The S3 options of ``material`` that may be relayed to dask workers (revealed):
+        none by default; a provider of short-lived S3 keys may send them, never long-lived
+        ones."""
+        return {}
+
     def scope(self, href: str) -> str:
         """What material depends on besides the provider: "" when one material fits all hrefs."""
         return ""
@@ -83,6 +90,34 @@ class Provider:
             f"{type(self).__name__} holds long-lived secrets and cannot be pickled; "
             "xstac-access pickles Access handles that name it instead"
         )
+
+
+class Refreshing(Provider):
+    """A provider of one expiring material, fetched again :meth:`_margin` seconds before it
+    expires or after the server refused it; threads needing it meanwhile wait for the one fetch
+    (single flight). Subclasses say how to fetch it and how early."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._material: Material | None = None
+        self._lock = threading.Lock()
+
+    def material(self, href: str) -> Material:
+        with self._lock:
+            if self._material is None or self._material.expires_within(self._margin()):
+                self._material = self._fetch()
+            return self._material
+
+    def invalidate(self, version: str) -> None:
+        with self._lock:
+            if self._material is not None and self._material.version == version:
+                self._material = None
+
+    def _margin(self) -> float:
+        raise NotImplementedError
+
+    def _fetch(self) -> Material:
+        raise NotImplementedError
 
 
 class BearerToken(Provider):
@@ -102,10 +137,14 @@ class BearerToken(Provider):
 
 
 class S3Credentials(Provider):
-    """S3 access: anonymous, keys, or a profile; custom endpoint; requester pays.
+    """S3 access: anonymous, keys, or a profile; custom endpoint; region; requester pays.
 
     ``endpoint_url`` (``https://objects.eodc.eu``) makes path-style addressing the default,
-    which bucket names with a colon (EOPF's ``tenant:bucket``) need.
+    which bucket names with a colon (EOPF's ``tenant:bucket``) need. Without a ``region``, a
+    bucket of the AWS open-data registry gets its own (:data:`xstac_access._s3.REGISTRY`);
+    :meth:`located` makes a copy that uses the region an item gives. ``requester_pays`` says
+    you pay for what you read (``x-amz-request-payer: requester`` on every request): a
+    requester-pays bucket refuses a reader who does not.
     """
 
     kind = "s3"
@@ -151,14 +190,31 @@ class S3Credentials(Provider):
         config = {name: getattr(self, name) for name in names if getattr(self, name)}
         return {**config, **super().public_config()}
 
-    def public_options(self) -> dict[str, Any]:
-        """The s3fs options that carry no secret (endpoint, region, anon, requester pays)."""
+    def located(self, location: Location) -> S3Credentials:
+        """A copy (same keys) for a bucket whose region and requester-pays status an item
+        gives: its region replaces this one's; requester pays is added, never taken away."""
+        return S3Credentials(
+            anon=self.anon, key=self.key, secret=self._secret, token=self._token,
+            profile=self.profile, endpoint_url=self.endpoint_url,
+            region=location.region or self.region,
+            requester_pays=self.requester_pays or bool(location.requester_pays),
+            trusted_hosts=self.trusted_hosts,
+        )  # fmt: skip
+
+    def scope(self, href: str) -> str:
+        """Material depends on the bucket when the region comes from the registry."""
+        return "" if self.region else bucket_of(href)
+
+    def public_options(self, href: str | None = None) -> dict[str, Any]:
+        """The s3fs options that carry no secret (endpoint, region, anon, requester pays) for
+        ``href``'s bucket (its registry region when this credential names none)."""
         options: dict[str, Any] = {"anon": self.anon}
         client: dict[str, Any] = {}
         if self.endpoint_url:
             client["endpoint_url"] = self.endpoint_url
-        if self.region:
-            client["region_name"] = self.region
+        region = self.region or (registry_location(href).region if href else None)
+        if region:
+            client["region_name"] = region
         if client:
             options["client_kwargs"] = client
         if self.requester_pays:
@@ -167,8 +223,11 @@ class S3Credentials(Provider):
             options["profile"] = self.profile
         return options
 
+    def wire_s3(self, material: Material, href: str) -> dict[str, Any]:
+        return self.public_options(href)
+
     def material(self, href: str) -> Material:
-        options: dict[str, Any] = self.public_options()
+        options: dict[str, Any] = self.public_options(href)
         if self.key and self._secret:
             options.update(key=self.key, secret=self._secret)
             if self._token:

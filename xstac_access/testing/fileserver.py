@@ -32,6 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
+from xstac_access.testing import s3credentials
 from xstac_access.testing.admin import ADMIN
 from xstac_access.testing.fileserver_auth import (
     SAS_TOKEN_PATH,
@@ -70,6 +71,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     rule = state.protection(host, path)
     if rule is not None and (denied := await check_access(request, state, rule)) is not None:
         return denied
+    if path == s3credentials.PATH and "s3credentials" in state.config:  # a DAAC's S3 keys
+        return web.json_response(s3credentials.answer(state.config["s3credentials"]))
     redirect = state.redirect(host, path)
     return redirect or await serve_file(request, state, *locate(state, host, path))
 

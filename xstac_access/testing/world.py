@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
-from xstac_access.testing import clock, stacproxy
+from xstac_access.testing import clock, s3credentials, stacproxy
 from xstac_access.testing._procs import (
     LOOPBACK,
     ManagedProcess,
@@ -40,8 +40,8 @@ from xstac_access.testing._procs import (
 from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.pgstac import PgStac
-from xstac_access.testing.replica import Replica, build_replica
-from xstac_access.testing.s3 import S3Store
+from xstac_access.testing.replica import CDSE_S3_KEYS, Replica, build_replica, hls
+from xstac_access.testing.s3 import DUMMY_KEYS, S3Store
 
 
 def default_cache_dir() -> Path:
@@ -123,9 +123,11 @@ class LocalWorld:
     def credentials(self) -> dict[str, dict[str, Any]]:
         """The presets of the protected systems pointed at this world: MAAP (a fresh offline
         token from the token server), CDSE (password grant; the download host trusted for its
-        redirect) and Earthdata (login on the second host). What a user writes for the real
-        catalogues, with the local endpoints; pass it as ``credentials=`` or to
-        ``credentials.configure(**...)``."""
+        redirect), CDSE's S3 keys for ``eodata``, Earthdata (login on the second host; S3 keys
+        for ``lp-prod-protected`` from the file server's ``/s3credentials``), Earth Search's
+        requester-pays buckets (a user's own AWS keys: the store takes any) and the EOPF object
+        store. What a user writes for the real catalogues, with the local endpoints; pass it as
+        ``credentials=`` or to ``credentials.configure(**...)``."""
         e = self.endpoints
         assert e is not None and self.oidc is not None, "start() the world first"
         realm = f"{e.oidc}/realms/{{}}/protocol/openid-connect/token"
@@ -148,13 +150,29 @@ class LocalWorld:
                 "password": "edl-pass",
                 "login_host": e.http_alt.split("://", 1)[1],
                 "hosts": [f"{e.http}/hls/protected/*"],
+                "s3_credentials": {hls.S3_BUCKET: f"{e.http}{s3credentials.PATH}"},
+                "s3_endpoint_url": e.s3,
             },
+            "cdse_s3": {**CDSE_S3_KEYS, "endpoint_url": e.s3},
+            "earthsearch": {
+                "key": DUMMY_KEYS["aws_access_key_id"],
+                "secret": DUMMY_KEYS["aws_secret_access_key"],
+                "endpoint_url": e.s3,
+            },
+            "eopf": {"endpoint_url": e.s3},
         }
 
     def s3_options(self) -> dict[str, Any]:
-        """``storage_options`` for the replica's buckets on this world's S3 store."""
+        """``storage_options`` for the replica's public and requester-pays buckets on this
+        world's S3 store: a user's own AWS keys (the store takes any), who pays for reads
+        (Earth Search's buckets want it said), and the endpoint."""
         assert self.endpoints is not None, "start() the world first"
-        return {"anon": True, "client_kwargs": {"endpoint_url": self.endpoints.s3}}
+        return {
+            "key": DUMMY_KEYS["aws_access_key_id"],
+            "secret": DUMMY_KEYS["aws_secret_access_key"],
+            "requester_pays": True,
+            "client_kwargs": {"endpoint_url": self.endpoints.s3},
+        }
 
     def start(self) -> Self:
         """Start every server and load the replica; on any failure stop what started, raise."""
@@ -267,8 +285,10 @@ class LocalWorld:
         self._add("stac-proxy", proc)
 
     def _start_s3(self, replica: Future) -> None:
-        """Start moto with the replica's buckets preloaded (far faster than uploading)."""
-        self.s3.start(preload=replica.result().s3_buckets)
+        """Start moto with the replica's buckets preloaded (far faster than uploading), behind
+        the replica's bucket rules, on the world's clock (temporary keys expire on it)."""
+        built: Replica = replica.result()
+        self.s3.start(preload=built.s3_buckets, rules=built.s3_rules, env=self._clock_env)
 
     def _start_stac(self, run: Callable[..., Future], replica: Future) -> None:
         """Start PostgreSQL, then load the catalogue while the API process boots; up once a
