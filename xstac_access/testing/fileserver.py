@@ -41,6 +41,7 @@ from xstac_access.testing.fileserver_auth import (
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
+from xstac_access.testing.fileserver_limits import connection_limiter
 from xstac_access.testing.fileserver_odata import locate
 from xstac_access.testing.fileserver_state import (
     CONFIG_KEYS,
@@ -137,6 +138,7 @@ async def admin_reset(request: web.Request) -> web.Response:
     state.requests.clear()
     state.sent.clear()
     state.log.clear()
+    state.connections.reset()
     return web.json_response({"ok": True})
 
 
@@ -197,7 +199,7 @@ async def admin_config(request: web.Request) -> web.Response:
 
 def build_app(state: ServerState, host: str) -> web.Application:
     """The application of one port: ``host`` is its label ("main" or "alt")."""
-    app = web.Application(middlewares=[record])
+    app = web.Application(middlewares=[record, connection_limiter(state, host)])
     app[STATE] = state
     app[HOST] = host
     app.router.add_get(ADMIN + "stats", admin_stats)

@@ -102,6 +102,7 @@ def _server_config(seed: int, root: Path) -> dict[str, Any]:
     for the HTTP file server (``root``: the generated tree)."""
     config: dict[str, Any] = {
         "protected": [], "redirects": [], "odata_nodes": [], "disposition": [],
+        "connection_limits": [],
         "earthdata": dict(_EARTHDATA_LOGIN),
     }  # fmt: skip
     for rules in (
