@@ -311,7 +311,7 @@ def test_worker_processes_each_keep_the_limit_so_two_of_two_keep_the_server_at_f
         try:
             with (
                 LocalCluster(n_workers=2, threads_per_worker=4, processes=True,
-                             dashboard_address=None) as cluster,
+                             dashboard_address=":0") as cluster,
                 Client(cluster) as client,
             ):  # fmt: skip
                 limits = client.run(limit_here, access)
