@@ -14,6 +14,7 @@ Concurrency is made visible without sleeps: the server holds the first four resp
 from __future__ import annotations
 
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,11 +25,13 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
+from rasterio.io import MemoryFile
 
 from xstac_access import credentials, download, errors
 from xstac_access._limits import Limiter, limiter_for
 from xstac_access.credentials import BearerToken, broker_from
 from xstac_access.credentials.config import build_broker
+from xstac_access.readers._gdal import forget_datasets
 
 THREADS = 8
 TIMEOUT = 60.0
@@ -293,6 +296,29 @@ def test_without_the_limit_a_dask_compute_overruns_the_server(world, files):
         record = user_connections(files)
         assert record["peak"] > 4 and record["refused"] > 0, record
         assert 429 in statuses(files, path)
+
+
+@pytest.mark.filterwarnings("ignore:The specified chunks separate")  # many reads of one JP2
+def test_eight_threads_reading_a_zip_member_keep_to_four_connections(world, files):
+    item = next(i for i in world.replica.items if i["collection"] == "cdse-sentinel-2-l2a")
+    creds = cdse_credentials(world)
+    tci = xr.open_dataset(item, engine="stacasset", asset="PRODUCT", member="manifest:TCI_60m",
+                          credentials=creds, chunks={"x": 64, "y": 64})  # fmt: skip
+    forget_datasets()  # every dask thread opens the member itself, as a fresh process would
+    files.reset()
+    files.set_latency(20)  # every request lasts: the threads' opens and reads overlap
+    try:
+        values = tci.to_array().data.compute(scheduler="threads", num_workers=THREADS)
+    finally:
+        files.set_latency(0)
+    (archive,) = (world.replica.files_root / "cdse" / "download").glob("*.SAFE.zip")
+    member = tci.attrs["zip_member"]
+    with zipfile.ZipFile(archive) as zf, MemoryFile(zf.read(member)) as mem, mem.open() as src:
+        np.testing.assert_array_equal(values, src.read())
+    files.wait_idle()
+    assert set(statuses(files, "/cdse/")) <= {200, 206}  # no 429
+    record = user_connections(files)
+    assert record["refused"] == 0 and 1 < record["peak"] <= 4, record
 
 
 def limit_here(access: Any) -> int | None:
