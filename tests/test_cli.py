@@ -320,7 +320,7 @@ def test_auth_masks_the_credential_and_test_reports_the_status(local_world, maap
     assert "refused access (HTTP 401)" in one_line_error(refused)
 
 
-def test_auth_prints_its_rows_in_two_aligned_columns(tmp_path, monkeypatch, capsys):
+def test_auth_prints_its_rows_in_two_aligned_columns(tmp_path, capsys):
     config = tmp_path / "config.toml"
     config.write_text(
         '[[rules]]\npattern = "https://data.example.org/*"\ntype = "bearer"\ntoken = "t0k3n"\n'
@@ -328,8 +328,7 @@ def test_auth_prints_its_rows_in_two_aligned_columns(tmp_path, monkeypatch, caps
         '[[rules]]\npattern = "s3://bucket/*"\ntype = "s3"\nkey = "AKIA1"\nsecret = "s3cr3t"\n'
         'endpoint_url = "https://objects.example.org"\nrequester_pays = true\n'
     )
-    monkeypatch.setenv("XSTAC_CONFIG", str(config))
-    assert main(["auth", "https://data.example.org/x.tif"]) == 0
+    assert main(["--config", str(config), "auth", "https://data.example.org/x.tif"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "https://data.example.org/x.tif",
         "  credential       config file: bearer (token ****)",
@@ -338,7 +337,7 @@ def test_auth_prints_its_rows_in_two_aligned_columns(tmp_path, monkeypatch, caps
         "  max_connections  2",
         f"  config file      {config}",
     ]
-    assert main(["auth", "s3://bucket/key.tif"]) == 0
+    assert main(["--config", str(config), "auth", "s3://bucket/key.tif"]) == 0
     rows = capsys.readouterr().out.splitlines()[1:]
     names = [row.split()[0] for row in rows]
     assert {"endpoint_url", "requester_pays"} <= set(names)
