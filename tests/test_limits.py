@@ -13,6 +13,7 @@ Concurrency is made visible without sleeps: the server holds the first four resp
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -154,6 +155,28 @@ def test_the_limit_travels_with_pickled_handles_to_other_processes(monkeypatch, 
     assert access.max_connections == handle.access(href).max_connections == 4
     here = limiter_for(broker.access(href))
     assert limiter_for(access) is limiter_for(handle.access(href)) is here  # one per provider
+
+
+def test_a_waiter_cancelled_before_or_after_its_turn_leaves_no_slot_behind():
+    limiter = Limiter(1)
+
+    async def cancelled_waiter(handed_over: bool) -> None:
+        await limiter.acquire_async()  # the one slot
+        waiter = asyncio.create_task(limiter.acquire_async())
+        await asyncio.sleep(0)  # (a yield, not a wait) it queues
+        assert limiter.waiting == 1
+        if handed_over:
+            limiter.release()  # the slot goes to the waiter ...
+        waiter.cancel()  # ... which is cancelled before it runs again
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await asyncio.sleep(0)
+        if not handed_over:
+            limiter.release()
+        assert (limiter.in_use, limiter.waiting) == (0, 0)
+
+    asyncio.run(cancelled_waiter(handed_over=False))
+    asyncio.run(cancelled_waiter(handed_over=True))
 
 
 # -- the limit at the server ----------------------------------------------------------------

@@ -35,9 +35,12 @@ import os
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .credentials.secrets import get_logger
+
+if TYPE_CHECKING:
+    from .credentials.broker import Access
 
 log = get_logger(__name__)
 
@@ -143,21 +146,20 @@ def _forget_all() -> None:
 os.register_at_fork(after_in_child=_forget_all)
 
 
-def limiter_for(access: Any) -> Limiter | None:
-    """The limiter of ``access``'s provider (an :class:`~.credentials.broker.Access`), or
-    ``None`` when it has no connection limit."""
-    limit = getattr(access, "max_connections", None)
-    if access is None or not limit:
+def limiter_for(access: Access | None) -> Limiter | None:
+    """The limiter of ``access``'s provider in this process, or ``None`` when it has no
+    connection limit (or there is no credential)."""
+    if access is None or access.provider_id is None or not access.max_connections:
         return None
     with _registry_lock:
         limiter = _limiters.get(access.provider_id)
         if limiter is None:
-            limiter = _limiters[access.provider_id] = Limiter(limit)
+            limiter = _limiters[access.provider_id] = Limiter(access.max_connections)
         return limiter
 
 
 @contextlib.contextmanager
-def slot(access: Any) -> Iterator[None]:
+def slot(access: Access | None) -> Iterator[None]:
     """Hold a connection slot of ``access``'s provider for the ``with`` block (a no-op without
     a limit, or when this thread holds that provider's slot already)."""
     limiter = limiter_for(access)
@@ -177,7 +179,9 @@ def slot(access: Any) -> Iterator[None]:
         limiter.release()
 
 
-def limited(handler: Callable[[Any], Awaitable[Any]], access: Any) -> Callable[[Any], Any]:
+def limited(
+    handler: Callable[[Any], Awaitable[Any]], access: Access
+) -> Callable[[Any], Awaitable[Any]]:
     """``handler`` (an aiohttp client middleware's next step) taking a slot of ``access``'s
     provider for each request, held until aiohttp gives the connection back."""
     limiter = limiter_for(access)
@@ -201,7 +205,9 @@ def limited(handler: Callable[[Any], Awaitable[Any]], access: Any) -> Callable[[
     return send
 
 
-def gdal_options(access: Any, config: dict[str, str] | None = None) -> dict[str, str] | None:
+def gdal_options(
+    access: Access | None, config: dict[str, str] | None = None
+) -> dict[str, str] | None:
     """``config`` plus :data:`SERIAL_RANGES` when ``access`` is limited: then a read of several
     blocks keeps to the one connection its slot stands for."""
     if limiter_for(access) is None:

@@ -3,8 +3,9 @@
 One process serves one directory tree on two ports. The first is the "main" host (the data
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
 Earthdata-style login host. Protected prefixes want a bearer JWT, the Earthdata Login dance or a
-SAS signature (:mod:`~xstac_access.testing.fileserver_auth`); files are sent by
-:mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
+SAS signature (:mod:`~xstac_access.testing.fileserver_auth`), and a user may have only so many
+requests in flight under some (:mod:`~xstac_access.testing.fileserver_limits`: CDSE's 4); files
+are sent by :mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
 ``Nodes(...)/$value`` paths, ``Content-Disposition`` names) by
 :mod:`~xstac_access.testing.fileserver_odata`. An admin API
 under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
