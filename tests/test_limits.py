@@ -28,7 +28,7 @@ import rasterio
 import xarray as xr
 from rasterio.io import MemoryFile
 
-from xstac_access import credentials, download, errors
+from xstac_access import credentials, download, errors, search
 from xstac_access._limits import Limiter, limiter_for
 from xstac_access.credentials import BearerToken, broker_from
 from xstac_access.credentials.config import build_broker
@@ -338,6 +338,29 @@ def test_eight_threads_reading_a_zip_member_keep_to_four_connections(world, file
     member = tci.attrs["zip_member"]
     with zipfile.ZipFile(archive) as zf, MemoryFile(zf.read(member)) as mem, mem.open() as src:
         np.testing.assert_array_equal(values, src.read())
+    files.wait_idle()
+    assert set(statuses(files, "/cdse/")) <= {200, 206}  # no 429
+    record = user_connections(files)
+    assert record["refused"] == 0 and 1 < record["peak"] <= 4, record
+
+
+@pytest.mark.filterwarnings("ignore:The specified chunks separate")  # many reads of one JP2
+def test_eight_threads_reading_a_cdse_v1_band_through_odata_keep_to_four_connections(world, files):
+    (item,) = search(world.stac_quirks.url("cdse"), collections=["sentinel-2-l2a"]).items
+    asset = item.assets["B04_10m"].to_dict()  # on s3://eodata; read through its OData twin
+    creds = cdse_credentials(world)
+    band = xr.open_dataset(item, engine="stacasset", asset="B04_10m", mask_and_scale=False,
+                           credentials=creds, chunks={"x": 128, "y": 128})  # fmt: skip
+    forget_datasets()  # every dask thread opens the band itself, as a fresh process would
+    files.reset()
+    files.set_latency(20)  # every request lasts: the threads' opens and reads overlap
+    try:
+        values = band["B04"].data.compute(scheduler="threads", num_workers=THREADS)
+    finally:
+        files.set_latency(0)
+    bucket, key = asset["href"][len("s3://") :].split("/", 1)
+    with rasterio.open(world.replica.s3_buckets[bucket] / key) as src:
+        np.testing.assert_array_equal(values, src.read(1))
     files.wait_idle()
     assert set(statuses(files, "/cdse/")) <= {200, 206}  # no 429
     record = user_connections(files)
