@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from . import errors, transport
 from ._filenames import disposition_name
 from ._hrefs import host_of, safe_href, scheme_of
+from ._limits import slot
 from ._multihash import Multihash
 from ._partfile import Interrupted, PartFile, hash_file
 from ._retry import transient, wait_before
@@ -124,7 +125,8 @@ def fetch_file(
         while True:
             attempt += 1
             try:
-                got = _attempt(job, source, part, resume, overwrite, progress, stop)
+                with slot(broker.access(job.href)):  # the attempt's requests, one connection
+                    got = _attempt(job, source, part, resume, overwrite, progress, stop)
                 break
             except errors.AccessError as exc:
                 if attempt > retries or stop.is_set() or not transient(exc):

@@ -29,6 +29,7 @@ from urllib.parse import urljoin
 
 from . import errors
 from ._hrefs import host_of, local_path, safe_href, scheme_of
+from ._limits import slot
 from ._retry import parse_retry_after, retrying
 from .credentials.material import NO_MATERIAL, Material
 from .credentials.secrets import get_logger
@@ -95,7 +96,8 @@ def fetch(
     if scheme in ("http", "https"):
         body, _ = _fetch_http(href, byte_range, what, access, broker)
     elif scheme == "s3":
-        body = _fetch_s3(href, byte_range, access.material(), what)
+        with slot(access):
+            body = _fetch_s3(href, byte_range, access.material(), what)
     elif scheme == "file":
         body = _fetch_local(href, byte_range, what)
     else:
@@ -263,7 +265,8 @@ def _response(
     retried = False
     while True:
         material = access.material()
-        resp, landing = _follow(href, headers, what, access, material, broker, stream)
+        with slot(access):  # one slot of the href's provider for the request and its redirects
+            resp, landing = _follow(href, headers, what, access, material, broker, stream)
         if resp.status_code in (401, 403) and access.needed and not retried:
             log.info(
                 "%s refused the credential for %s; refreshing once", host_of(landing.href), what

@@ -5,8 +5,10 @@ supply only their own secret. Options of a preset come from, lowest to highest p
 preset's defaults, the TOML file (``[maap]``), environment variables
 (``XSTAC_MAAP_OFFLINE_TOKEN``: ``XSTAC_<PRESET>_<OPTION>``; lists comma-separated), and
 :func:`configure` in code. Custom rules (``[[rules]]`` in TOML, ``rules=`` in code) come before
-the presets. The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config
-directory (``~/.config/xstac-access`` on Linux).
+the presets. Every preset and rule takes ``max_connections``: how many requests made with its
+credential may be in flight at once in this process (:mod:`xstac_access._limits`; CDSE: 4).
+The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config directory
+(``~/.config/xstac-access`` on Linux).
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from . import earthdata_s3
 from .broker import Broker
 from .earthdata import LOGIN_HOST, EarthdataLogin
 from .oidc import OidcPassword, OidcRefreshToken
-from .providers import Anonymous, BearerToken, Provider, S3Credentials, SasSigner
+from .providers import (
+    Anonymous,
+    BearerToken,
+    Provider,
+    S3Credentials,
+    SasSigner,
+    connection_limit,
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,8 @@ PRESETS: dict[str, Preset] = {
                      "openid-connect/token",
         "client_id": "cdse-public",
         "trusted_hosts": ["zipper.dataspace.copernicus.eu", "download.dataspace.copernicus.eu"],
+        # "Quotas and limitations": a general user may have 4 concurrent connections
+        "max_connections": 4,
     }, needs='"username": "you@example.org", "password": "..."'),
     "earthdata": Preset((
         "https://*.earthdatacloud.nasa.gov/*", "https://*.earthdata.nasa.gov/*",
@@ -259,6 +270,7 @@ def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Pr
         options = {**preset.defaults, **file_config.get(name, {}), **_env_options(name), **code}
         provider = preset.build(options)
         if provider is not None:
+            _limit(provider, options, f"credential preset {name!r}")
             for pattern in options.get("hosts") or preset.hosts:
                 broker.add(pattern, provider, source=name)
             extra_rules = preset.extra_rules(options, provider) if preset.extra_rules else []
@@ -303,7 +315,14 @@ def _rule_provider(rule: Mapping[str, Any]) -> Provider:
             f"credential rule for {rule.get('pattern')!r} has type {kind!r}; "
             f"types: {', '.join(sorted(_RULE_TYPES))}"
         )
-    return _RULE_TYPES[kind](dict(rule))
+    return _limit(_RULE_TYPES[kind](dict(rule)), rule, f"credential rule {rule.get('pattern')!r}")
+
+
+def _limit(provider: Provider, options: Mapping[str, Any], where: str) -> Provider:
+    """``provider`` with the ``max_connections`` option of its preset or rule, if given."""
+    if "max_connections" in options:
+        provider.max_connections = connection_limit(options["max_connections"], where)
+    return provider
 
 
 def _env_options(preset: str) -> dict[str, Any]:

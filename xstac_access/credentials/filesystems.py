@@ -18,6 +18,7 @@ import functools
 from typing import Any
 
 from .._hrefs import scheme_of
+from .._limits import limited
 from .._retry import RETRIES, TRANSIENT, parse_retry_after, wait_before
 from .broker import Broker, BrokerHandle
 from .secrets import get_logger
@@ -67,6 +68,7 @@ async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
         _set_headers(request, login.basic_header(url))
         return await handler(request)
     access = handle.access(url)
+    handler = limited(handler, access)  # each try holds a connection slot until released
     keeper = handle.cookie_keeper(url)
     refreshed, retry = False, 0
     while True:

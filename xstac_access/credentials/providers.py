@@ -24,6 +24,7 @@ from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
 _SALT = secrets.token_bytes(16)
+_NO_LIMIT = ("", "none", "0", "false", "unlimited")
 
 
 class Provider:
@@ -31,12 +32,17 @@ class Provider:
 
     ``trusted_hosts`` are hosts (``host`` or ``host:port``) that may receive this provider's
     material when a request to one of its own hosts is redirected there (CDSE's download host).
+    ``max_connections`` caps the requests made with this credential that are in flight at once
+    in this process, on every I/O path (:mod:`xstac_access._limits`); ``None``: no cap.
     """
 
     kind = "provider"
 
-    def __init__(self, *, trusted_hosts: Iterable[str] = ()) -> None:
+    def __init__(
+        self, *, trusted_hosts: Iterable[str] = (), max_connections: int | None = None
+    ) -> None:
         self.trusted_hosts = tuple(trusted_hosts)
+        self.max_connections = connection_limit(max_connections, type(self).__name__)
         self._fingerprint = ""
 
     def _fingerprint_secrets(self, *values: str | Secret | None) -> None:
@@ -52,7 +58,9 @@ class Provider:
 
     def public_config(self) -> dict[str, Any]:
         """Non-secret settings, for ``repr``, identity and the CLI's ``auth`` command."""
-        return {"trusted_hosts": list(self.trusted_hosts)} if self.trusted_hosts else {}
+        config: dict[str, Any] = {"trusted_hosts": list(self.trusted_hosts)}
+        config["max_connections"] = self.max_connections
+        return {k: v for k, v in config.items() if v}
 
     @property
     def id(self) -> str:
@@ -329,6 +337,22 @@ class Anonymous(Provider):
 
     def material(self, href: str) -> Material:
         return NO_MATERIAL
+
+
+def connection_limit(value: Any, where: str) -> int | None:
+    """A ``max_connections`` option as given in code, TOML or the environment: a positive
+    whole number, or ``None`` / ``0`` / ``"none"`` / ``false`` for no limit. ``where`` names
+    the preset or rule in the error."""
+    if value is None or value is False or str(value).strip().lower() in _NO_LIMIT:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) or None
+    raise errors.ResolveError(
+        f"{where}: max_connections must be a positive whole number (or none for no limit), "
+        f"not {value!r}"
+    )
 
 
 def _reveal(value: str | Secret | None) -> str:

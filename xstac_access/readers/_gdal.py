@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
+from .._limits import gdal_options, slot
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
 from ..credentials.secrets import get_logger, redact
@@ -113,8 +114,8 @@ class RasterSource:
 
         for attempt in (1, 2):
             material = self.material()
-            try:
-                with _env(material, config):
+            try:  # one connection slot while GDAL works (its ranges then come one at a time)
+                with slot(self.access), _env(material, gdal_options(self.access, config)):
                     return work(material)
             except RasterioError as exc:
                 if (

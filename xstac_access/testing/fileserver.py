@@ -3,8 +3,9 @@
 One process serves one directory tree on two ports. The first is the "main" host (the data
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
 Earthdata-style login host. Protected prefixes want a bearer JWT, the Earthdata Login dance or a
-SAS signature (:mod:`~xstac_access.testing.fileserver_auth`); files are sent by
-:mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
+SAS signature (:mod:`~xstac_access.testing.fileserver_auth`), and a user may have only so many
+requests in flight under some (:mod:`~xstac_access.testing.fileserver_limits`: CDSE's 4); files
+are sent by :mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
 ``Nodes(...)/$value`` paths, ``Content-Disposition`` names) by
 :mod:`~xstac_access.testing.fileserver_odata`. An admin API
 under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
@@ -42,6 +43,7 @@ from xstac_access.testing.fileserver_auth import (
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
+from xstac_access.testing.fileserver_limits import connection_limiter
 from xstac_access.testing.fileserver_odata import locate
 from xstac_access.testing.fileserver_state import (
     CONFIG_KEYS,
@@ -140,6 +142,7 @@ async def admin_reset(request: web.Request) -> web.Response:
     state.requests.clear()
     state.sent.clear()
     state.log.clear()
+    state.connections.reset()
     return web.json_response({"ok": True})
 
 
@@ -200,7 +203,7 @@ async def admin_config(request: web.Request) -> web.Response:
 
 def build_app(state: ServerState, host: str) -> web.Application:
     """The application of one port: ``host`` is its label ("main" or "alt")."""
-    app = web.Application(middlewares=[record])
+    app = web.Application(middlewares=[record, connection_limiter(state, host)])
     app[STATE] = state
     app[HOST] = host
     app.router.add_get(ADMIN + "stats", admin_stats)

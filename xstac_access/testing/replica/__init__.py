@@ -118,6 +118,7 @@ def _server_config(seed: int, root: Path) -> dict[str, Any]:
     and the DAAC's S3 key issuer for the HTTP file server (``root``: the generated tree)."""
     config: dict[str, Any] = {
         "protected": [], "redirects": [], "odata_nodes": [], "disposition": [],
+        "connection_limits": [],
         "earthdata": dict(_EARTHDATA_LOGIN), "s3credentials": hls.s3credentials_config(seed),
     }  # fmt: skip
     for rules in (

@@ -255,8 +255,11 @@ def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
 
 def server_rules(seed: int) -> dict[str, list[dict[str, Any]]]:
     """OData ``$value`` on the main host redirects to the protected download host, which names
-    the zip in a ``Content-Disposition`` header (``attachment; filename="<NAME>.SAFE.zip"``)."""
+    the zip in a ``Content-Disposition`` header (``attachment; filename="<NAME>.SAFE.zip"``). On
+    both hosts, a user may have 4 requests under ``/cdse/`` in flight (CDSE's "Quotas and
+    limitations": 4 concurrent connections for a general user); the 5th gets 429."""
     return {
+        "connection_limits": [{"prefix": "/cdse/", "max_connections": 4, "retry_after": 1}],
         "protected": [
             {"prefix": "/cdse/download/", "host": "alt", "scheme": "bearer", "realm": "cdse"}
         ],
