@@ -137,6 +137,7 @@ PRESETS: dict[str, Preset] = {
     # S3 keys from the CDSE S3 credentials manager, for the current STAC's s3://eodata hrefs
     "cdse_s3": Preset(("s3://eodata/*",), _s3_keys, {
         "endpoint_url": "https://eodata.dataspace.copernicus.eu", "region": "default",
+        "max_connections": 4,  # the same quota of concurrent connections covers CDSE's S3
     }, needs='"key": "<CDSE S3 access key>", "secret": "<CDSE S3 secret key>"'),
     # anon is inferred: anonymous unless the user gives keys or a profile
     "eopf": Preset(("s3://e05ab01a9d56408d82ac32d69a5aae2a:*",), _s3,
