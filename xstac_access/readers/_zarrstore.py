@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import hashlib
 import json
 import threading
 import weakref
@@ -32,9 +31,10 @@ from zarr.abc.store import ByteRequest
 from zarr.core.buffer import Buffer, BufferPrototype
 from zarr.storage import FsspecStore, WrapperStore
 
+from .. import errors
 from .._hrefs import local_path, scheme_of
 from ..credentials.broker import Broker
-from ..credentials.filesystems import filesystem_for
+from ..credentials.filesystems import filesystem_for, filesystem_kind
 
 _METADATA = ("zarr.json", ".zmetadata", ".zgroup", ".zarray", ".zattrs")
 _V2_METADATA = (".zgroup", ".zarray", ".zattrs")
@@ -92,6 +92,8 @@ class MetadataOnceStore(WrapperStore[Any]):
             self._consolidated = asyncio.ensure_future(self._store.get(".zmetadata", prototype))
         try:
             fetched = await self._consolidated
+        except errors.AuthError:  # the credential was refused, even after a refresh
+            raise
         except Exception:  # a store refusing absent keys (403): zarr's own reads will say
             fetched = None
         if ".zmetadata" in self._documents:
@@ -206,7 +208,8 @@ def _sizes(value: Any) -> bool:
 
 
 def open_store(root: str, broker: Broker, *, zarr_v3: bool = False) -> MetadataOnceStore:
-    """A read-only store for the product at ``root`` (local path, https or s3 URL);
+    """A read-only store for the product at ``root`` (local path, https, s3 or abfs URL naming
+    its account);
     ``zarr_v3`` (the catalogue says so) skips looking for v2 consolidated metadata first."""
     if scheme_of(root) == "file":
         from zarr.storage import LocalStore
@@ -219,38 +222,42 @@ def open_store(root: str, broker: Broker, *, zarr_v3: bool = False) -> MetadataO
 
 # Asynchronous filesystems live in zarr's event loop and own an HTTP session (a connection
 # pool). They are shared by every store, so opens reuse connections and the sessions are closed
-# at exit instead of being reported unclosed: one HTTP filesystem per broker (its middleware asks
-# that broker), one S3 filesystem per set of options (a store's options can come with the call).
-_HTTP: weakref.WeakKeyDictionary[Broker, Any] = weakref.WeakKeyDictionary()
-_S3: dict[str, Any] = {}
+# at exit instead of being reported unclosed. A filesystem serves one kind of href only
+# (filesystem_kind: HTTP, one Azure account at one endpoint, one set of S3 options), so an open
+# of one kind never hands its filesystem to an open of another. HTTP and Azure filesystems ask
+# their broker for every request's credential: one of each kind per broker. S3 filesystems carry
+# their options, shared by every broker (a store's options can come with the call, and each
+# such call has a broker of its own).
+_BY_BROKER: weakref.WeakKeyDictionary[Broker, dict[tuple[str, ...], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_S3: dict[tuple[str, ...], Any] = {}
 _LOCK = threading.Lock()
 
 
 def _shared_filesystem(root: str, broker: Broker) -> Any:
-    if scheme_of(root) != "s3":
-        with _LOCK:
-            if broker not in _HTTP:
-                _HTTP[broker] = filesystem_for(root, broker, asynchronous=True)
-            return _HTTP[broker]
-    options = broker.access(root).material().s3_options() or {}
-    # hashed, so no key material sits in a dict key
-    key = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()
+    kind = filesystem_kind(root, broker)
     with _LOCK:
-        if key not in _S3:
-            _S3[key] = filesystem_for(root, broker, asynchronous=True)
-        return _S3[key]
+        cache = _S3 if kind[0] == "s3" else _BY_BROKER.setdefault(broker, {})
+        if kind not in cache:
+            cache[kind] = filesystem_for(root, broker, asynchronous=True)
+        return cache[kind]
 
 
 @atexit.register
 def _close_sessions() -> None:
     with _LOCK:
-        filesystems = [*_HTTP.values(), *_S3.values()]
+        filesystems = [
+            *_S3.values(),
+            *(fs for kinds in _BY_BROKER.values() for fs in kinds.values()),
+        ]
     if not filesystems:
         return
     from zarr.core.sync import sync
 
     for fs in filesystems:
-        for session in (getattr(fs, "_session", None), getattr(fs, "_s3", None)):
+        sessions = ("_session", "_s3", "service_client")  # aiohttp, aiobotocore, azure
+        for session in (getattr(fs, name, None) for name in sessions):
             if session is not None:
                 with contextlib.suppress(Exception):  # best effort at interpreter exit
                     sync(session.__aexit__(None, None, None), timeout=1)
