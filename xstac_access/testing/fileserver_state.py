@@ -23,7 +23,7 @@ from aiohttp import web
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_EARTHDATA = {"username": "edl-user", "password": "edl-pass"}
-CONFIG_KEYS = {"protected", "redirects", "earthdata", "sas"}
+CONFIG_KEYS = {"protected", "redirects", "earthdata", "sas", "azure_accounts"}
 #: Faults that change the body of a file being sent; the others answer instead of the file.
 BODY_FAULTS = ("reset_after_bytes", "truncate_after_bytes", "slow_bytes_per_s", "hold_after_bytes")
 FAULT_KEYS = {"path", "host", "count", "status", "retry_after", "html", *BODY_FAULTS}
