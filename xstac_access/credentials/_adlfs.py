@@ -84,7 +84,7 @@ class SigningTransport(AioHttpTransport):
             except (ServiceRequestError, ServiceResponseError) as exc:
                 if retry >= RETRIES:
                     raise self._unreachable(href, exc, retry) from None
-                await self._wait(href, exc.__class__.__name__, retry, None)
+                await self._wait(exc.__class__.__name__, retry, None)
                 retry += 1
                 continue
             finally:
@@ -98,7 +98,7 @@ class SigningTransport(AioHttpTransport):
                 continue
             if status in TRANSIENT and retry < RETRIES:
                 _discard(response)
-                await self._wait(href, status, retry, response.headers.get("Retry-After"))
+                await self._wait(status, retry, response.headers.get("Retry-After"))
                 retry += 1
                 continue
             if status in _REFUSED or status in TRANSIENT or status == 400:
@@ -106,7 +106,7 @@ class SigningTransport(AioHttpTransport):
                 raise self._refused(href, status, response.headers, access.needed, retry)
             return response
 
-    async def _wait(self, href: str, why: Any, retry: int, retry_after: str | None) -> None:
+    async def _wait(self, why: Any, retry: int, retry_after: str | None) -> None:
         wait = wait_before(retry, parse_retry_after(retry_after))
         log.info(
             "%s: %s; retry %d of %d in %.2f s",
@@ -135,23 +135,20 @@ class SigningTransport(AioHttpTransport):
 
         code = headers.get("x-ms-error-code") or ""
         answer = f"HTTP {status}" + (f" {code}" if code else "")
-        if status not in _REFUSED:
-            tries = f" (gave up after {retry + 1} attempts)" if status in TRANSIENT else ""
-            return errors.AccessError(
-                f"{self._where(href)}: Azure storage account {self.account!r} answered "
-                f"{answer}{tries}",
-                href=safe_href(href),
-                host=host_of(self.account_url),
-                status=status,
+        kind: type[errors.AccessError] = errors.AccessError
+        if status in _REFUSED:
+            kind = errors.AuthError
+            why = (
+                "refused the credential even after a fresh one was fetched"
+                if needed
+                else "wants a credential and none is configured for it"
             )
-        why = (
-            "refused the credential even after a fresh one was fetched"
-            if needed
-            else "wants a credential and none is configured for it"
-        )
-        return errors.AuthError(
-            f"{self._where(href)}: Azure storage account {self.account!r} {why} ({answer}). "
-            f"{advice(href)}",
+            what = f"{why} ({answer}). {advice(href)}"
+        else:
+            tries = f" (gave up after {retry + 1} attempts)" if status in TRANSIENT else ""
+            what = f"answered {answer}{tries}"
+        return kind(
+            f"{self._where(href)}: Azure storage account {self.account!r} {what}",
             href=safe_href(href),
             host=host_of(self.account_url),
             status=status,
