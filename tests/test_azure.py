@@ -167,8 +167,10 @@ def test_opens_of_one_scheme_never_break_opens_of_another(world, first):
     missing["assets"][RAIN]["href"] = missing["assets"][RAIN]["href"].replace(".zarr", "-x.zarr")
     with eopf_product_over_http(world, f"_azure_{first.split()[-1]}") as (product, _):
         if first == "abfs fails":
-            with pytest.raises(errors.HrefNotFoundError, match=f"asset {RAIN!r}"):
+            with pytest.raises(errors.HrefNotFoundError, match=f"asset {RAIN!r}") as info:
                 xr.open_dataset(missing, engine="stacasset", asset=RAIN, credentials=creds)
+            assert info.value.host == f"{pc_zarr.ACCOUNT}.blob.core.windows.net"
+            assert info.value.href.endswith("/era5/ERA5/2020/12/" + RAIN + "-x.zarr")
         if first == "abfs succeeds":
             assert xr.open_dataset(era5, engine="stacasset", asset=RAIN, credentials=creds)
         tree = xr.open_datatree(product, engine="stacasset", credentials=creds)

@@ -47,10 +47,12 @@ MAX_PREFETCH = 10_000
 
 class MetadataOnceStore(WrapperStore[Any]):
     """A read-only store that fetches each metadata document at most once (see the module
-    docstring); ``consolidated_first`` asks for ``.zmetadata`` before anything else."""
+    docstring); ``consolidated_first`` asks for ``.zmetadata`` before anything else. ``href``
+    is the store's root, for messages."""
 
-    def __init__(self, store: Any, consolidated_first: bool = True) -> None:
+    def __init__(self, store: Any, consolidated_first: bool = True, href: str = "") -> None:
         super().__init__(store)
+        self.href = href
         self._documents: dict[str, Any] = {}
         self._chunks: dict[str, Any] = {}  # index coordinate chunks prefetched for this open
         self._consolidated_first = consolidated_first
@@ -58,7 +60,7 @@ class MetadataOnceStore(WrapperStore[Any]):
         self.consolidated: dict[str, Any] | None = None  # its "metadata" mapping when found
 
     def _with_store(self, store: Any) -> MetadataOnceStore:
-        return type(self)(store, self._consolidated_first)
+        return type(self)(store, self._consolidated_first, self.href)
 
     async def get(
         self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None
@@ -145,10 +147,12 @@ class MetadataOnceStore(WrapperStore[Any]):
         return len(keys)
 
     def __getstate__(self) -> dict[str, Any]:  # workers fetch what they need
-        return {"_store": self._store, "_consolidated_first": self._consolidated_first}
+        return {"_store": self._store, "_consolidated_first": self._consolidated_first,
+                "href": self.href}  # fmt: skip
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["_store"], state["_consolidated_first"])  # type: ignore[misc]
+        args = (state["_store"], state["_consolidated_first"], state.get("href", ""))
+        self.__init__(*args)  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"MetadataOnceStore({self._store!r})"
@@ -208,16 +212,17 @@ def _sizes(value: Any) -> bool:
 
 
 def open_store(root: str, broker: Broker, *, zarr_v3: bool = False) -> MetadataOnceStore:
-    """A read-only store for the product at ``root`` (local path, https, s3 or abfs URL naming
-    its account);
-    ``zarr_v3`` (the catalogue says so) skips looking for v2 consolidated metadata first."""
+    """A read-only store for the product at ``root`` (local path, https or s3 URL, abfs URL
+    naming its account); ``zarr_v3`` (the catalogue says so) skips looking for v2 consolidated
+    metadata first."""
     if scheme_of(root) == "file":
         from zarr.storage import LocalStore
 
-        return MetadataOnceStore(LocalStore(local_path(root), read_only=True), not zarr_v3)
+        local = LocalStore(local_path(root), read_only=True)
+        return MetadataOnceStore(local, not zarr_v3, root)
     fs = _shared_filesystem(root, broker)
     store = FsspecStore(fs, path=fs._strip_protocol(root), read_only=True)
-    return MetadataOnceStore(store, not zarr_v3)
+    return MetadataOnceStore(store, not zarr_v3, root)
 
 
 # Asynchronous filesystems live in zarr's event loop and own an HTTP session (a connection

@@ -29,7 +29,7 @@ import xarray as xr
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
-from ..credentials.azure import BLOB_SCHEMES, with_account
+from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ..resolve import Target
 from ._attrs import stac_attrs
@@ -281,16 +281,17 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
     except errors.XStacError:
         raise
     except (FileNotFoundError, KeyError) as exc:
+        href, host = _where(target, store)
         raise errors.HrefNotFoundError(
-            f"{target.label} at {safe_href(target.href)}: no Zarr group or array there "
+            f"{target.label} at {href}: no Zarr group or array there "
             f"({exc.__class__.__name__}: {exc}). Check the href and group=.",
-            href=safe_href(target.href),
-            host=host_of(target.href),
+            href=href,
+            host=host,
             status=404,
         ) from None
     except ValueError as exc:
         if "unable to decode time units" not in str(exc):
-            raise _format_error(target, exc) from None
+            raise _format_error(target, store, exc) from None
         warnings.warn(
             f"{target.label}: time units could not be decoded ({exc}); opened with "
             "decode_times=False, so those variables keep their raw numbers.",
@@ -300,9 +301,9 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
         try:
             return opener(decode_times=False)
         except (ValueError, TypeError, OSError) as again:
-            raise _format_error(target, again) from None
+            raise _format_error(target, store, again) from None
     except _DAMAGE as exc:
-        raise _format_error(target, exc) from None
+        raise _format_error(target, store, exc) from None
 
 
 #: What zarr and xarray raise on metadata they cannot make sense of (wrong types, missing
@@ -310,8 +311,17 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
 _DAMAGE = (TypeError, OSError, AttributeError, IndexError, ArithmeticError, NotImplementedError)
 
 
-def _format_error(target: Target, exc: Exception) -> errors.FormatError:
+def _format_error(target: Target, store: Any, exc: Exception) -> errors.FormatError:
+    href, host = _where(target, store)
     return errors.FormatError(
-        f"{target.label} at {safe_href(target.href)} (host {host_of(target.href)}) could not "
-        f"be opened as Zarr: {exc.__class__.__name__}: {exc}."
+        f"{target.label} at {href} (host {host}) could not be opened as Zarr: "
+        f"{exc.__class__.__name__}: {exc}."
     )
+
+
+def _where(target: Target, store: Any) -> tuple[str, str]:
+    """The href and host messages name: an Azure store's blob URL (an ``abfs://`` href names
+    a container, not a host), else the target's."""
+    root = getattr(store, "href", "")
+    href = blob_url(root) if scheme_of(root) in BLOB_SCHEMES else target.href
+    return safe_href(href), host_of(href)

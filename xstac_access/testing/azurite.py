@@ -8,7 +8,8 @@ token signed with that key: the file server's Planetary-Computer-style token end
 Azure service SAS tokens for these accounts (:func:`container_sas`), which Azurite checks as
 Azure does: signature, permissions, and expiry on the wall clock, so their ``se`` is the
 lifetime from now in wall time while ``msft:expiry`` is on the world's shared clock (a test
-moving that clock ages a token for the library, not for Azurite). The replica's containers are uploaded once Azurite listens, with the account key.
+moving that clock ages a token for the library, not for Azurite). The replica's containers
+are uploaded once Azurite listens, with the account key.
 
 Without npm or Node.js the world starts all the same, without Azurite; ``problem`` then says
 what to install, and the tests that need Azure blob storage fail with that message.
