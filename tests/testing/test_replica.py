@@ -46,11 +46,15 @@ def _items(replica: Replica, collection: str) -> list[dict[str, Any]]:
     return [i for i in replica.items if i["collection"] == collection]
 
 
-def _local_path(replica: Replica, href: str) -> Path:
+def _local_path(replica: Replica, href: str, account: str | None = None) -> Path:
     """Where the file behind an href lives in the generated tree (following the CDSE redirect
     and its OData ``Nodes(...)/$value`` paths). The file server answers by path: a query string
-    (PC's data API) names no other file."""
+    (PC's data API) names no other file. An ``abfs://`` href is in the container of ``account``
+    uploaded to Azure blob storage."""
     href = href.split("?", 1)[0]
+    if href.startswith("abfs://"):
+        container, path = href[len("abfs://") :].split("/", 1)
+        return replica.azure_containers[f"{account}/{container}"] / path
     for rule in replica.server_config["redirects"]:
         if href == OFFLINE.http + rule["path"]:
             return replica.files_root / rule["to_path"].lstrip("/")
@@ -286,14 +290,22 @@ def test_items_are_stac_and_every_href_is_served(replica: Replica) -> None:
     bases = (OFFLINE.http, OFFLINE.http_alt, OFFLINE.s3)
     for item in replica.items:
         assert item["type"] == "Feature" and item["stac_version"].startswith("1.")
-        assert item["collection"] in collection_ids and item["properties"]["datetime"]
+        times = item["properties"]
+        assert times["datetime"] or times["start_datetime"] < times["end_datetime"]
+        assert item["collection"] in collection_ids
         geom = shape(item["geometry"])
         assert geom.is_valid and list(geom.bounds) == pytest.approx(item["bbox"])
         for key, asset in item["assets"].items():
             hrefs = [asset["href"]] + [a["href"] for a in asset.get("alternate", {}).values()]
+            options = asset.get("xarray:open_kwargs", {}).get("storage_options", {})
+            account = options.get("account_name")  # Planetary Computer's abfs:// stores
             for href in hrefs:
-                assert href.startswith(bases) or href.split("/")[2] in replica.s3_buckets, href
-                assert _local_path(replica, href).exists(), (item["id"], key, href)
+                assert (
+                    href.startswith(bases)
+                    or href.split("/")[2] in replica.s3_buckets
+                    or (href.startswith("abfs://") and account)
+                ), href
+                assert _local_path(replica, href, account).exists(), (item["id"], key, href)
     json.dumps(replica.items)  # plain JSON, ready for pypgstac
     for collection in replica.collections:
         assert collection["extent"]["spatial"]["bbox"] and collection["license"]

@@ -107,6 +107,7 @@ def _sas(o: dict[str, Any]) -> Provider:
         account=o.get("account"),
         container=o.get("container"),
         subscription_key=o.get("subscription_key"),
+        blob_endpoint=o.get("blob_endpoint"),
     )
 
 

@@ -250,6 +250,9 @@ class SasSigner(Provider):
     both are read from an Azure blob href (``https://<account>.blob.core.windows.net/<container>/
     ...``); fixed values serve stores elsewhere. Tokens are re-requested ``margin`` seconds
     before their ``msft:expiry``, so a signed URL is never used after its token expired.
+    ``blob_endpoint`` (with an ``{account}`` placeholder) says where an account's blob service
+    answers ``abfs://`` reads, when it is not Azure's ``https://<account>.blob.core.windows.net``
+    (an Azure-compatible emulator such as Azurite: ``http://127.0.0.1:10000/{account}``).
     """
 
     kind = "sas"
@@ -262,6 +265,7 @@ class SasSigner(Provider):
         container: str | None = None,
         margin: float = 60.0,
         subscription_key: str | Secret | None = None,
+        blob_endpoint: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -271,6 +275,7 @@ class SasSigner(Provider):
             container,
             margin,
         )
+        self.blob_endpoint = blob_endpoint
         self._key = Secret(_reveal(subscription_key)) if subscription_key else None
         self._fingerprint_secrets(subscription_key)
         self._tokens: dict[str, Material] = {}
@@ -278,8 +283,18 @@ class SasSigner(Provider):
         self.requests = 0
 
     def public_config(self) -> dict[str, Any]:
-        config = {"token_url": self.token_url, "account": self.account, "container": self.container}
+        config = {
+            "token_url": self.token_url,
+            "account": self.account,
+            "container": self.container,
+            "blob_endpoint": self.blob_endpoint,
+        }
         return {**{k: v for k, v in config.items() if v}, **super().public_config()}
+
+    def account_url(self, account: str) -> str:
+        """Where ``account``'s blob service answers (``blob_endpoint``, else Azure's)."""
+        template = self.blob_endpoint or "https://{account}.blob.core.windows.net"
+        return template.format(account=account).rstrip("/")
 
     def scope(self, href: str) -> str:
         account, container = self._locate(href)

@@ -27,7 +27,7 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_EARTHDATA = {"username": "edl-user", "password": "edl-pass"}
 CONFIG_KEYS = {
     "protected", "redirects", "earthdata", "sas", "odata_nodes", "disposition", "s3credentials",
-    "connection_limits",
+    "connection_limits", "azure_accounts",
 }  # fmt: skip
 #: Faults that change the body of a file being sent; the others answer instead of the file.
 BODY_FAULTS = ("reset_after_bytes", "truncate_after_bytes", "slow_bytes_per_s", "hold_after_bytes")
