@@ -92,5 +92,10 @@ class OidcAdmin(_AdminClient):
         """Change lifetimes and rotation (``access_token_lifetime=60``...); return them all."""
         return self._call("POST", "config", changes)
 
+    def set_faults(self, rules: list[dict[str, Any]]) -> None:
+        """Answer token requests with an error status (``{"status": 503, "retry_after": 1,
+        "count": 2, "realm": "maap"}``), as a Keycloak under load does; ``[]`` clears them."""
+        self._call("POST", "faults", {"rules": rules})
+
     def token_requests(self, realm: str, grant: str) -> int:
         return self.stats()["token_requests"].get(f"{realm}:{grant}", 0)
