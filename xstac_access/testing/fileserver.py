@@ -36,6 +36,7 @@ from xstac_access.testing.fileserver_auth import (
     authorize,
     callback,
     check_access,
+    revoke,
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
@@ -183,6 +184,11 @@ async def admin_wait(request: web.Request) -> web.Response:
     return web.json_response({"held": len(state.held), "logged": len(state.log)})
 
 
+async def admin_revoke(request: web.Request) -> web.Response:
+    """Revoke bearer tokens server-side (see :func:`~.fileserver_auth.revoke`)."""
+    return web.json_response(revoke(request.app[STATE], await request.json()))
+
+
 async def admin_config(request: web.Request) -> web.Response:
     config = await request.json()
     if not isinstance(config, dict) or set(config) - CONFIG_KEYS:
@@ -204,6 +210,7 @@ def build_app(state: ServerState, host: str) -> web.Application:
     app.router.add_post(ADMIN + "config", admin_config)
     app.router.add_post(ADMIN + "release", admin_release)
     app.router.add_post(ADMIN + "wait", admin_wait)
+    app.router.add_post(ADMIN + "revoke", admin_revoke)
     app.router.add_get("/{tail:.*}", handle)
     return app
 

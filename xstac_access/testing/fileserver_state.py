@@ -50,6 +50,11 @@ class ServerState:
     sessions: set[str] = field(default_factory=set)
     jwks: dict[str, jwt.PyJWKClient] = field(default_factory=dict)
     sas_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: Bearer tokens issued (``iat``) before this second of the shared clock are refused
+    #: (Keycloak's "not before" revocation policy), and so are those whose sha256 is listed.
+    not_before: int = 0
+    revoked: set[str] = field(default_factory=set)
+    revoked_status: int = 401
     held: set[asyncio.Event] = field(default_factory=set)
     in_flight: int = 0
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
