@@ -2,9 +2,10 @@
 
 One process serves one directory tree on two ports. The first is the "main" host (the data
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
-Earthdata-style login host. Protected prefixes want a bearer JWT, the Earthdata Login dance or a
-SAS signature (:mod:`~xstac_access.testing.fileserver_auth`); files are sent by
-:mod:`~xstac_access.testing.fileserver_body`, with its body faults. An admin API
+Earthdata-style login host, and, named ``localhost``, S3 behind a presigned redirect
+(:mod:`~xstac_access.testing.fileserver_presign`). Protected prefixes want a bearer JWT, the
+Earthdata Login dance or a SAS signature (:mod:`~xstac_access.testing.fileserver_auth`); files
+are sent by :mod:`~xstac_access.testing.fileserver_body`, with its body faults. An admin API
 under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
 and benchmarks see what a client really did on the wire; a test waits for a response to be held
 mid-body or a request to be logged (``wait``) rather than sleeping. Nothing here stores or logs a
@@ -40,6 +41,7 @@ from xstac_access.testing.fileserver_auth import (
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
+from xstac_access.testing.fileserver_presign import check_presigned, presigned_redirect
 from xstac_access.testing.fileserver_state import (
     CONFIG_KEYS,
     FAULT_KEYS,
@@ -66,8 +68,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         account, _, container = path[len(SAS_TOKEN_PATH) :].partition("/")
         return web.json_response(sas_token(state, account, container))
     rule = state.protection(host, path)
-    if rule is not None and (denied := await check_access(request, state, rule)) is not None:
+    if rule is not None and rule.get("scheme") == "presigned":
+        if (denied := check_presigned(request, state)) is not None:
+            return denied
+    elif rule is not None and (denied := await check_access(request, state, rule)) is not None:
         return denied
+    elif rule is not None and "presign" in rule:
+        return presigned_redirect(request, state, rule)
     return state.redirect(host, path) or await serve_file(request, state)
 
 
@@ -109,7 +116,9 @@ def log_request(
         "host": host,
         "method": request.method,
         "path": request.path,
-        "query": re.sub(r"(sig|code)=[^&]*", r"\1=***", request.query_string),
+        "query": re.sub(
+            r"(sig|code|X-Amz-Signature|X-Amz-Credential)=[^&]*", r"\1=***", request.query_string
+        ),
         "status": resp.status,
         "range": request.headers.get("Range"),
         "bytes": sent,
@@ -223,6 +232,7 @@ async def serve(args: argparse.Namespace) -> None:
         bases={
             "main": f"http://{LOOPBACK}:{args.port}",
             "alt": f"http://{LOOPBACK}:{args.alt_port}",
+            "presigned": f"http://localhost:{args.alt_port}",  # S3's stand-in: another host name
         },
         oidc_url=args.oidc_url.rstrip("/") if args.oidc_url else None,
         config=config,

@@ -4,7 +4,10 @@ No full CMR-STAC HLS item is public (see the real-data MANIFEST), so items follo
 tutorials: ids ``HLS.S30.T13TDE.2023281T174239.v2.0``, assets named by band (``B04``, ``B8A``,
 ``Fmask``), ``browse`` and ``metadata``; data assets carry no media type (as on CMR-STAC), so
 readers must go by extension. Files live under ``/hls/protected/`` (Earthdata login) and
-``/hls/browse/`` (public), mirroring ``lp-prod-protected`` / ``lp-prod-public``.
+``/hls/browse/`` (public), mirroring ``lp-prod-protected`` / ``lp-prod-public``. As on
+``data.lpdaac.earthdatacloud.nasa.gov``, an authorised request for a protected file is answered
+with a 303 to a presigned S3 URL valid one hour
+(:mod:`~xstac_access.testing.fileserver_presign`).
 """
 
 from __future__ import annotations
@@ -172,5 +175,17 @@ def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
 
 
 def server_rules() -> dict[str, list[dict[str, Any]]]:
-    """HLS data needs Earthdata login; browse images are public."""
-    return {"protected": [{"prefix": "/hls/protected/", "host": "main", "scheme": "earthdata"}]}
+    """HLS data needs Earthdata login, and an authorised request gets a 303 to a presigned S3
+    URL valid one hour (the cloud data host's TEA), checked on the other host; browse images
+    are public."""
+    return {
+        "protected": [
+            {
+                "prefix": "/hls/protected/",
+                "host": "main",
+                "scheme": "earthdata",
+                "presign": {"lifetime": 3600},
+            },
+            {"prefix": "/hls/protected/", "host": "alt", "scheme": "presigned"},
+        ]
+    }
