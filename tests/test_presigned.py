@@ -42,9 +42,7 @@ def test_a_read_after_the_presigned_url_expired_lands_again(world, files):
     first = ds["B04"][:64, :64].values
     world.advance_clock(HOUR + 60)  # the signature GDAL reads with has expired
     later = ds["B04"][-64:, -64:].values
-    fresh = xr.open_dataset(
-        granule, engine="stacasset", asset="B04", credentials=earthdata(world)
-    )
+    fresh = xr.open_dataset(granule, engine="stacasset", asset="B04", credentials=earthdata(world))
     np.testing.assert_array_equal(first, fresh["B04"][:64, :64].values)
     np.testing.assert_array_equal(later, fresh["B04"][-64:, -64:].values)
     log = [e for e in files.stats()["log"] if e["path"] == path]

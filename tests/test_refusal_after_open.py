@@ -174,12 +174,13 @@ def test_a_download_cut_after_a_revocation_resumes_with_a_new_token(world, files
     files.set_faults([{"path": path, "hold_after_bytes": 4096, "reset_after_bytes": 8192,
                        "count": 1}])  # fmt: skip
     result: dict = {}
-    runner = threading.Thread(
-        target=lambda: result.update(
-            report=download(item, tmp_path, assets="enclosure_i_abs_tiff", progress=False,
-                            credentials=maap(world))  # fmt: skip
+
+    def fetch() -> None:
+        result["report"] = download(
+            item, tmp_path, assets="enclosure_i_abs_tiff", progress=False, credentials=maap(world)
         )
-    )
+
+    runner = threading.Thread(target=fetch)
     runner.start()
     files.wait_held(1)
     revoke_issued_tokens(world, status)  # revoked while the first transfer is in flight
