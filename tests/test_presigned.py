@@ -12,15 +12,19 @@ from __future__ import annotations
 import logging
 import pickle
 import re
+import shutil
+import zipfile
 
 import numpy as np
 import pytest
+import rasterio
 import requests
 import xarray as xr
 from conftest import replica_item
 
 from xstac_access import credentials
 from xstac_access.readers._gdal import clear_vsicurl_cache
+from xstac_access.readers._zipfile import forget_archives
 from xstac_access.transport import land
 
 HOUR = 3600
@@ -87,3 +91,38 @@ def test_the_replica_answers_like_tea_and_s3(world, files):
         late = session.get(location, timeout=10)
     assert late.status_code == 403 and late.headers["Content-Type"].startswith("application/xml")
     assert "<Code>AccessDenied</Code><Message>Request has expired</Message>" in late.text
+
+
+@pytest.fixture
+def tea_zip(world):
+    """The SAFE zip served under the HLS protected prefix (so behind TEA's presigned 303)."""
+    (source,) = (world.replica.files_root / "cdse" / "download").glob("*.SAFE.zip")
+    folder = world.replica.files_root / "hls" / "protected" / "_tests_presigned_zip"
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(source, folder / source.name)
+    yield f"{world.endpoints.http}/hls/protected/{folder.name}/{source.name}", folder / source.name
+    shutil.rmtree(folder)
+
+
+def test_zip_members_read_after_the_presigned_url_expired_land_again(world, files, tea_zip):
+    href, local = tea_zip
+    forget_archives()
+    creds = earthdata(world)
+    listing = xr.open_dataset(href, engine="stacasset", reader="zip", credentials=creds)
+    world.advance_clock(HOUR + 60)
+    mtd = xr.open_dataset(href, engine="stacasset", reader="zip", member="MTD_TL.xml",
+                          credentials=creds)  # fmt: skip
+    tci = xr.open_dataset(href, engine="stacasset", reader="zip", member="manifest:TCI_60m",
+                          credentials=creds)  # fmt: skip
+    with zipfile.ZipFile(local) as zf:
+        assert list(listing["member"].values) == [i.filename for i in zf.infolist()]
+        (info,) = [i for i in zf.infolist() if i.filename.endswith("/MTD_TL.xml")]
+        assert mtd["xml"].item() == zf.read(info).decode()
+        (jp2,) = [i for i in zf.infolist() if i.filename.endswith("_TCI_60m.jp2")]
+        with rasterio.io.MemoryFile(zf.read(jp2)) as mem, mem.open() as src:
+            np.testing.assert_array_equal(tci.to_array().values, src.read())
+    path = href.removeprefix(world.endpoints.http)
+    steps = [(e["host"], e["status"]) for e in files.stats()["log"] if e["path"] == path]
+    expired = steps.index(("alt", 403))
+    assert ("main", 303) in steps[expired:] and steps[-1] == ("alt", 206)
+    forget_archives()

@@ -48,12 +48,24 @@ def landed(
         return known
     broker = broker or kept
     landing = land(href, access=access, broker=broker, what=what)
+    remember(href, access, landing, broker)
+    return landing
+
+
+def known(href: str, access: Access) -> Landing | None:
+    """Where ``href`` landed when walked in this process, if it was and is not forgotten."""
+    with _lock:
+        return _LANDED.get((href, access.provider_id), (None, None))[0]
+
+
+def remember(href: str, access: Access, landing: Landing, broker: Broker | None = None) -> None:
+    """Record where ``href`` landed, walked by a read of its own (a zip's tail)."""
+    key = (href, access.provider_id)
     with _lock:
         _LANDED[key] = (landing, broker)
         _LANDED.move_to_end(key)
         while len(_LANDED) > MAX_LANDINGS:
             _LANDED.popitem(last=False)
-    return landing
 
 
 def forget(href: str, access: Access) -> None:

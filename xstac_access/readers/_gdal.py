@@ -23,11 +23,14 @@ from urllib.parse import urlsplit
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
 from .._landings import forget as forget_landing
+from .._landings import known as known_landing
 from .._landings import landed
+from .._ranged import forget_kept
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
 from ..credentials.secrets import get_logger, redact
-from ..transport import fetch, refuses
+from ..transport import Landing, fetch, refuses
+from ._gdalmem import forget as forget_in_memory
 from ._gdalmem import memory_path, needs_whole_file, read_whole
 
 #: Settings for remote reads: no directory listing, merged ranges, bounded retries with short
@@ -72,8 +75,9 @@ T = TypeVar("T")
 class RasterSource:
     """How to open one raster with GDAL: href, non-secret config, overview level, credential.
 
-    ``lands``: the href redirects (a trusted download host, a login, a presigned URL) and GDAL
-    reads where it lands, as walked by :mod:`xstac_access._landings` in this process.
+    ``lands``: the href redirects and GDAL reads where it lands, as walked by
+    :mod:`xstac_access._landings` in this process; where a process that did not walk it (a dask
+    worker) reads: ``landed`` at open, for a URL with no signature (:func:`unsigned`).
     """
 
     href: str
@@ -81,12 +85,16 @@ class RasterSource:
     overview_level: int | None = None
     access: Access | None = None
     lands: bool = False
+    landed: tuple[str, Access] | None = None
 
     def location(self) -> tuple[str, Access | None]:
         """Where GDAL reads, and with which credential: the href, or where it lands."""
         if not self.lands or self.access is None:
             return self.href, self.access
-        landing = landed(self.href, self.access, what=self.label)
+        landing = known_landing(self.href, self.access)
+        if landing is None and self.landed is not None:
+            return self.landed
+        landing = landing or landed(self.href, self.access, what=self.label)
         return landing.href, Access(landing.href, landing.provider)
 
     def material(self) -> Material:
@@ -116,15 +124,13 @@ class RasterSource:
     def call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         """``work(material)`` inside this source's GDAL settings and credential.
 
-        ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use):
-        the readers pass a dataset operation, the many-item loader odc-stac's own read. A
-        refusal (401/403: at open, or of a tile of an open dataset, when the server is asked)
-        refreshes the credential, or lands again where the location expired, and tries once
-        more; so does a server that ignores Range, read whole into memory (:mod:`._gdalmem`)
-        within the limit; any other GDAL failure is explained by :func:`diagnose`. Called from
-        the main thread, the work moves to a helper thread: there ``rasterio.Env`` is thread-local,
-        while in the main thread it would set process-wide options that other threads' reads
-        would inherit, token included. ``config`` adds GDAL options to :data:`BASE_CONFIG`.
+        ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use).
+        A refusal (at open, or of a tile of an open dataset) refreshes the credential, or lands
+        again, and tries once more; so does a server ignoring Range, once the file is in memory
+        (:mod:`._gdalmem`); other failures are explained by :func:`diagnose`. From the main
+        thread the work moves to a helper thread, where ``rasterio.Env`` is thread-local (in
+        the main thread it would set process-wide options, token included). ``config`` adds
+        GDAL options to :data:`BASE_CONFIG`.
         """
         if threading.current_thread() is threading.main_thread():
             return _main_thread_pool().submit(self._call, work, config).result()
@@ -144,8 +150,7 @@ class RasterSource:
                 if attempt == 1 and self._without_range(exc, href, access):
                     continue  # now from memory; over the limit, a typed error was raised
                 if attempt == 1 and self._refused(exc, href, access, material):
-                    log.info("GDAL was refused by %s; refreshing the credential once%s",
-                             host_of(href), " and landing again" if self.lands else "")  # fmt: skip
+                    log.info("GDAL was refused by %s; refreshing once", host_of(href))
                     if access is not None and access.needed:
                         access.invalidate(material)
                     if self.lands and self.access is not None:
@@ -163,10 +168,8 @@ class RasterSource:
     def _refused(
         self, exc: Exception, href: str, access: Access | None, material: Material
     ) -> bool:
-        """Whether the server refused this read's credential or (landed) location: GDAL says so
-        when it opens a file, but of a tile of an open dataset it says only "Read failed", so
-        then the server is asked (one small request, only where a credential was sent or the
-        location may have expired)."""
+        """Whether the server refused this read's credential or location: for a tile of an open
+        dataset GDAL says only "Read failed", so the server is asked (one small request)."""
         sent = access is not None and access.needed
         if not (sent or self.lands) or scheme_of(href) not in ("http", "https"):
             return False
@@ -242,9 +245,18 @@ def raster_source(
         and provider is not None
         and (provider.trusted_hosts or hasattr(provider, "is_login_host"))
     ):
-        landed(href, access, broker, what=target.label, fresh=True)
-        return RasterSource(href, target.label, overview_level, access, lands=True)
+        landing = landed(href, access, broker, what=target.label, fresh=True)
+        return RasterSource(
+            href, target.label, overview_level, access, lands=True, landed=unsigned(landing)
+        )
     return RasterSource(href, target.label, overview_level, access)
+
+
+def unsigned(landing: Landing) -> tuple[str, Access] | None:
+    """Where a redirect landed, and its credential, unless the URL has a query (a signature)."""
+    if urlsplit(landing.href).query:
+        return None
+    return landing.href, Access(landing.href, landing.provider)
 
 
 def _env(material: Material, extra: dict[str, str] | None = None):
@@ -342,6 +354,8 @@ def forget_datasets() -> None:
     global _generation
     _generation += 1
     clear_vsicurl_cache()
+    forget_in_memory()  # and the whole files of servers ignoring Range, here and in _ranged
+    forget_kept()
 
 
 def clear_vsicurl_cache(path: str | None = None) -> None:

@@ -60,6 +60,13 @@ def keep_in_memory(href: str, data: bytes) -> str:
         return memory.name
 
 
+def forget() -> None:
+    """Let go of every file kept in memory (their open datasets keep their own copy)."""
+    with _lock:
+        while _KEPT:
+            _KEPT.popitem()[1][0].close()
+
+
 def read_whole(href: str, access: Access, what: str) -> bool:
     """Read ``href`` whole into memory for GDAL, if its server ignores Range (within the limit,
     else :class:`~xstac_access.errors.RangeNotSupportedError`); False when it honours Range."""

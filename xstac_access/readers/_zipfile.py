@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
+from .._landings import forget as forget_landing
+from .._landings import landed, remember
 from .._ranged import fetch_tail, no_range_limit
 from ..credentials.broker import Access, Broker
 from ..resolve import Target
@@ -68,6 +70,9 @@ class Archive:
     size: int
     label: str
     data: bytes | None = field(default=None, repr=False, compare=False)
+    #: The credential of the href before its redirects, when it redirected: walked again when
+    #: a read where it landed is refused (a presigned URL that expired).
+    origin: Access | None = field(default=None, repr=False, compare=False)
 
     def read(self, start: int, stop: int) -> bytes:
         """Bytes ``[start, stop)`` of the archive: one ranged request, or from memory."""
@@ -76,7 +81,22 @@ class Archive:
             return b""
         if self.data is not None:
             return self.data[start:stop]
-        return fetch(self.href, byte_range=(start, stop), access=self.access, what=self.label)
+        href, access = self.location()
+        try:
+            return fetch(href, byte_range=(start, stop), access=access, what=self.label)
+        except errors.AuthError:
+            if self.origin is None:
+                raise
+            forget_landing(self.origin.href, self.origin)  # land again, read once more
+            href, access = self.location()
+            return fetch(href, byte_range=(start, stop), access=access, what=self.label)
+
+    def location(self) -> tuple[str, Access]:
+        """Where the archive's bytes are read: where its href lands now, or the href."""
+        if self.origin is None:
+            return self.href, self.access
+        landing = landed(self.origin.href, self.origin, what=self.label)
+        return landing.href, Access(landing.href, landing.provider)
 
     def where(self) -> str:
         """How messages name the archive: its label, landed href (once) and host."""
@@ -134,11 +154,13 @@ def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     href, access = target.href, broker.access(target.href)
     if scheme_of(href) in ("http", "https"):  # the tail's request walks the redirects too
         tail = fetch_tail(href, TAIL_BYTES, access=access, broker=broker, what=target.label)
-        landing = tail.landing
+        landing, origin = tail.landing, None
+        if landing.href != href:
+            remember(href, access, landing, broker)
+            origin = access
         size = tail.size if tail.size is not None else len(tail.data)
-        archive = Archive(
-            landing.href, Access(landing.href, landing.provider), size, target.label, tail.whole
-        )
+        landed_access = Access(landing.href, landing.provider)
+        archive = Archive(landing.href, landed_access, size, target.label, tail.whole, origin)
         return archive, _central_directory(archive, tail.data)
     size = _size(href, broker, target.label)
     tail = fetch(href, byte_range=(max(0, size - TAIL_BYTES), size), access=access)

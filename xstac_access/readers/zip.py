@@ -37,9 +37,10 @@ from .. import errors
 from ..credentials.broker import Broker
 from ..credentials.material import Material
 from ..resolve import Target
+from ..transport import Landing
 from . import geotiff
 from ._attrs import stac_attrs
-from ._gdal import RasterSource
+from ._gdal import RasterSource, unsigned
 from ._gdalmem import keep_in_memory
 from ._xmlmeta import flatten_xml, local_name, parse_xml
 from ._zipfile import STORED, Archive, ZipMember, corrupt, data_offset, locate, read_member
@@ -157,11 +158,14 @@ def _image(
     offset = data_offset(archive, member) if stored else 0
     if archive.data is not None:  # a server without Range sent it whole: GDAL reads that
         keep_in_memory(archive.href, archive.data)
+    origin = archive.origin  # redirected: GDAL reads where it lands (walked again if refused)
     source = MemberSource(
-        archive.href,
+        origin.href if origin is not None else archive.href,
         f"member {member.name!r} of {target.label}",
         options.pop("overview_level", None),
-        archive.access,
+        origin if origin is not None else archive.access,
+        lands=origin is not None,
+        landed=unsigned(Landing(archive.href, archive.access.provider)),
         member=member.name,
         data_offset=offset,
         data_size=member.compressed_size,
