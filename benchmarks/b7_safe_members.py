@@ -75,12 +75,12 @@ def write_big_safe(path: Path, size: int) -> None:
     members = cdse._members(0, "bench")
     rng = _raster.rng_for(0, "b7-filler")
     granule = next(k for k in members if k.endswith("MTD_TL.xml")).rpartition("/")[0]
-    extra = [f"R20m/{cdse._PREFIX}_{b}_20m.jp2" for b in ("B01", "B02", "B03", "B04", "B06")]
-    extra += [f"R60m/{cdse._PREFIX}_{b}_60m.jp2" for b in ("B01", "B02", "B03", "B09", "SCL")]
+    extra = [f"R20m/{cdse.IMAGE_PREFIX}_{b}_20m.jp2" for b in ("B01", "B02", "B03", "B04", "B06")]
+    extra += [f"R60m/{cdse.IMAGE_PREFIX}_{b}_60m.jp2" for b in ("B01", "B02", "B03", "B09", "SCL")]
     missing = size - sum(len(b) for b in members.values())
     for name in extra:
         members[f"{granule}/IMG_DATA/{name}"] = rng.bytes(max(0, missing // len(extra)))
-    ordered = {"manifest.safe": cdse._manifest(members), **dict(sorted(members.items()))}
+    ordered = {"manifest.safe": cdse.manifest(members), **dict(sorted(members.items()))}
     with zipfile.ZipFile(path, "w", allowZip64=True) as zf:
         for name, blob in ordered.items():
             info = zipfile.ZipInfo(f"{cdse.NAME}.SAFE/{name}", date_time=(2025, 6, 5, 13, 4, 10))

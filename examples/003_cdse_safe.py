@@ -3,24 +3,30 @@
 The seed tutorial logs in with a password grant at CDSE's Keycloak, downloads the whole SAFE zip
 of a Sentinel-2 L2A product (0.7 GB, 138 s), unzips it to read ``MTD_MSIL2A.xml`` and
 ``MTD_TL.xml``, then opens the same product as EOPF Zarr through s3fs with a custom endpoint
-(1.5 s) and compares the metadata. Here the zip is never downloaded: its central directory and
-the wanted members are read by HTTP range (the bearer token follows CDSE's OData redirect to
-the download host), and the EOPF product opens from its STAC item.
+(1.5 s) and compares the metadata. Here the product comes from CDSE's current STAC catalogue
+(``stac.dataspace.copernicus.eu/v1``: one asset per image file, ids without ``.SAFE``; the old
+``catalogue.dataspace.copernicus.eu/stac`` is deprecated since 17 Nov 2025) and the zip is never
+downloaded: its central directory and the wanted members are read by HTTP range (the bearer
+token follows CDSE's OData redirect to the download host), the true-colour image is read from
+its own asset, and the EOPF product opens from its STAC item.
 
 Run::
 
     python examples/003_cdse_safe.py                    # offline, on the local replica
-    python examples/003_cdse_safe.py --online           # catalogue.dataspace.copernicus.eu
+    python examples/003_cdse_safe.py --online           # stac.dataspace.copernicus.eu/v1
     python examples/003_cdse_safe.py --whole-zip        # also download the zip, as the seed
 
 ``--online`` needs a CDSE account (https://dataspace.copernicus.eu)::
 
     export XSTAC_CDSE_USERNAME=me@example.org XSTAC_CDSE_PASSWORD=...
     # or in ~/.config/xstac-access/config.toml:  [cdse]  username = "..."  password = "..."
+    # two-factor accounts: configure(cdse={..., "totp": pyotp.TOTP(secret).now})
 
 The password is sent once; later tokens come from the refresh token (each password login
-counts against CDSE's session quota). The EOPF side is public. On the local replica the EOPF
-product is another Sentinel-2 L2A scene than the SAFE one (the replica has one of each).
+counts against CDSE's session quota). The band assets live on ``s3://eodata``, which wants CDSE
+S3 keys; without them they are read through their OData alternate with the same login. The
+EOPF side is public. On the local replica the EOPF product is another Sentinel-2 L2A scene than
+the SAFE one (the replica has one of each).
 """
 
 from __future__ import annotations
@@ -53,18 +59,18 @@ class Site:
 
 
 ONLINE = Site(
-    cdse="https://catalogue.dataspace.copernicus.eu/stac/",
+    cdse="https://stac.dataspace.copernicus.eu/v1/",
     eopf="https://stac.core.eopf.eodc.eu/",
-    safe=("SENTINEL-2", "S2C_MSIL2A_20250415T102041_N0511_R065_T32UNC_20250415T160234.SAFE"),
+    safe=("sentinel-2-l2a", "S2C_MSIL2A_20250415T102041_N0511_R065_T32UNC_20250415T160234"),
     zarr=("sentinel-2-l2a", "S2C_MSIL2A_20250415T102041_N0511_R065_T32UNC_20250415T160234"),
 )
 
 
 def local(world) -> Site:
     return Site(
-        cdse=world.endpoints.stac,
+        cdse=world.stac_quirks.url("cdse"),  # the replica's CDSE v1 catalogue
         eopf=world.endpoints.stac,
-        safe=("cdse-sentinel-2-l2a", "S2B_MSIL2A_20250605T103629_N0511_R008_T32UNC_20250605T130410.SAFE"),  # noqa: E501
+        safe=("sentinel-2-l2a", "S2B_MSIL2A_20250605T103629_N0511_R008_T32UNC_20250605T130410"),
         zarr=("eopf-sentinel-2-l2a", "S2A_MSIL2A_20250109T100401_N0511_R122_T34UCE_20250109T122750"),  # noqa: E501
     )  # fmt: skip
 
@@ -82,18 +88,18 @@ def item_of(stac: str, which: tuple[str, str]):
 def workflow(site: Site, run: Run) -> None:
     safe = item_of(site.cdse, site.safe)
     with timed(run, "SAFE zip"):  # the password login, then the zip's central directory
-        listing = xr.open_dataset(safe, engine="stacasset", asset="PRODUCT")
+        listing = xr.open_dataset(safe, engine="stacasset", asset="Product")
         run.say("SAFE zip", {"members": listing.sizes["member"],
                              "MB": round(float(listing["size"].sum()) / 1e6, 2)})  # fmt: skip
     with timed(run, "SAFE metadata"):
         metadata = {}
         for member in ("*/MTD_MSIL2A.xml", "*/GRANULE/*/MTD_TL.xml"):
-            xml = xr.open_dataset(safe, engine="stacasset", asset="PRODUCT", member=member)
+            xml = xr.open_dataset(safe, engine="stacasset", asset="Product", member=member)
             metadata |= {
                 k.rsplit("/", 1)[-1]: v for k, v in xml.attrs.items() if k.endswith(WANTED)
             }
         run.say("SAFE metadata", metadata)
-    tci = xr.open_dataset(safe, engine="stacasset", asset="PRODUCT", member="manifest:TCI_60m")
+    tci = xr.open_dataset(safe, engine="stacasset", asset="TCI_60m")  # one file of the SAFE
     run.picture("SAFE TCI 60 m", tci.eo.quicklook(path=run.path("safe_tci_60m.png")))
 
     with timed(run, "Zarr metadata"):
@@ -103,8 +109,8 @@ def workflow(site: Site, run: Run) -> None:
         run.say("Zarr metadata", {k: props.get(k) for k in keys})
 
     if run.options.whole_zip:  # what the seed does: the whole archive, for two XML files
-        with timed(run, "whole zip"):
-            report = xsa.download(safe, run.path("downloads"), assets=["PRODUCT"])
+        with timed(run, "whole zip"):  # saved as <NAME>.SAFE.zip, the server's name for it
+            report = xsa.download(safe, run.path("downloads"), assets=["Product"])
             run.downloaded("whole zip", report)
 
 

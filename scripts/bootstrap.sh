@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the demo and the tests need on a fresh Debian machine: the system packages of
-# the local STAC API (PostgreSQL 15 + PostGIS 3) and a virtual environment with xstac-access and
-# its test extras. Safe to run again: it only installs what is missing.
+# the local STAC API (PostgreSQL 15 + PostGIS 3), a virtual environment with xstac-access and
+# its test extras, and Azurite (Azure blob storage emulator, from npm) in $VENV/node. Safe to run
+# again: it only installs what is missing.
 set -euo pipefail
 VENV=${1:-.venv}
 cd "$(dirname "$0")/.."
@@ -26,3 +27,17 @@ echo ">> creating $VENV and installing xstac-access[test]"
 # interpreter it runs under.
 "$PY" -m uv pip install --quiet --python "$VENV/bin/python" -e ".[test]"
 "$PY" -m uv pip check --python "$VENV/bin/python"
+
+# Azurite serves the local world's Azure blob storage (Planetary Computer Zarr on abfs://). It is
+# an npm package: installed beside the venv, where xstac_access.testing.azurite looks for it.
+# Without npm the world starts without it, and the Azure tests fail saying what to install.
+AZURITE=$("$VENV/bin/python" -c 'from xstac_access.testing import azurite; print(azurite.PACKAGE)')
+if ! grep -qs "\"version\": \"${AZURITE#azurite@}\"" "$VENV/node/node_modules/azurite/package.json"; then
+  if command -v npm >/dev/null 2>&1; then
+    echo ">> installing $AZURITE (npm) into $VENV/node"
+    npm install --silent --no-audit --no-fund --prefix "$VENV/node" "$AZURITE" >/dev/null
+  else
+    echo ">> npm not found: Azurite (Azure blob storage tests) not installed;" \
+      "install Node.js and npm (apt-get install nodejs npm) and run this script again" >&2
+  fi
+fi

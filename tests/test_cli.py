@@ -305,19 +305,46 @@ def test_auth_masks_the_credential_and_test_reports_the_status(local_world, maap
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == url
-    assert "  credential  maap: oidc-refresh-token (token ****)" in lines
-    assert f"  rule        {local_world.endpoints.http}/maap/data/*" in lines
-    assert f"  token_file  {token_file}" in lines and f"  config file {config}" in lines
-    assert re.search(r"^  material    header Authorization, expires in \d+ s$", proc.stdout, re.M)
-    assert lines[-1] == "  request     GET -> HTTP 200"
+    assert "  credential   maap: oidc-refresh-token (token ****)" in lines
+    assert f"  rule         {local_world.endpoints.http}/maap/data/*" in lines
+    assert f"  token_file   {token_file}" in lines and f"  config file  {config}" in lines
+    assert re.search(r"^  material     header Authorization, expires in \d+ s$", proc.stdout, re.M)
+    assert lines[-1] == "  request      GET -> HTTP 200"
     after = token_file.read_text().strip()
     assert after != before  # the rotated refresh token was written back
     assert_no_secret(proc, first_token, before, after)
 
     refused = xstac("auth", url, "--test", env=env)  # no credential configured
-    assert "  credential  none: requests go without one" in refused.stdout
-    assert refused.stdout.splitlines()[-1] == "  request     GET -> HTTP 401"
+    assert "  credential   none: requests go without one" in refused.stdout
+    assert refused.stdout.splitlines()[-1] == "  request      GET -> HTTP 401"
     assert "refused access (HTTP 401)" in one_line_error(refused)
+
+
+def test_auth_prints_its_rows_in_two_aligned_columns(tmp_path, capsys):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[[rules]]\npattern = "https://data.example.org/*"\ntype = "bearer"\ntoken = "t0k3n"\n'
+        'trusted_hosts = ["dl.example.org"]\nmax_connections = 2\n\n'
+        '[[rules]]\npattern = "s3://bucket/*"\ntype = "s3"\nkey = "AKIA1"\nsecret = "s3cr3t"\n'
+        'endpoint_url = "https://objects.example.org"\nrequester_pays = true\n'
+    )
+    assert main(["--config", str(config), "auth", "https://data.example.org/x.tif"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "https://data.example.org/x.tif",
+        "  credential       config file: bearer (token ****)",
+        "  rule             https://data.example.org/*",
+        "  trusted_hosts    dl.example.org",
+        "  max_connections  2",
+        f"  config file      {config}",
+    ]
+    assert main(["--config", str(config), "auth", "s3://bucket/key.tif"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    names = [row.split()[0] for row in rows]
+    assert {"endpoint_url", "requester_pays"} <= set(names)
+    column = len("  requester_pays  ")  # the longest name, two spaces, then every value
+    assert all(row[column - 2 : column] == "  " and row[column] != " " for row in rows), rows
+    assert "  endpoint_url    https://objects.example.org" in rows
+    assert "t0k3n" not in str(rows) and "s3cr3t" not in str(rows) and "AKIA1" not in str(rows)
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [
     "index.html", "notebooks/index.html", "catalogues/maap/index.html",
     "catalogues/earth-search/index.html", "catalogues/eopf/index.html",
-    "catalogues/cdse/index.html", "catalogues/any-stac/index.html", "credentials/index.html",
+    "catalogues/cdse/index.html", "catalogues/any-stac/index.html",
+    "catalogues/planetary-computer/index.html", "credentials/index.html",
     "engine/index.html", "eo/index.html", "api/index.html", "cli/index.html",
     "performance/index.html", "reliability/index.html",
 ]  # fmt: skip

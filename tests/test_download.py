@@ -294,7 +294,8 @@ def test_s3_asset_download(world, tmp_path):
     href = item["assets"]["hh"]["href"]
     source = world.replica.s3_buckets["sentinel-s1-l1c"] / href.split("/", 3)[3]
     item = with_file_info(item, ["hh"], lambda _: source)
-    s3 = S3Credentials(anon=True, endpoint_url=world.endpoints.s3)
+    keys = {"key": "AKIDEXAMPLE", "secret": "any"}  # the store takes any keys; it wants payers
+    s3 = S3Credentials(**keys, endpoint_url=world.endpoints.s3, requester_pays=True)
     creds = {"rules": [("s3://sentinel-s1-l1c/*", s3)]}
     (entry,) = download(item, tmp_path, progress=False, credentials=creds).entries
     assert entry.status == "fetched", entry.error
@@ -321,18 +322,3 @@ def test_sha1_sha256_and_sha512_checksums_are_verified(world, s2, tmp_path, pref
     asset["file:checksum"] = prefix + digest[::-1]
     (entry,) = download(s2, tmp_path / "bad", assets="red", progress=False).entries
     assert isinstance(entry.exception, errors.ChecksumError), entry.error
-
-
-def test_cdse_product_behind_a_redirect_keeps_its_bearer_and_gets_a_name(world, files, tmp_path):
-    item = replica_item(world, "cdse-sentinel-2-l2a")
-    creds = {"cdse": world.credentials()["cdse"]}
-    (entry,) = download(item, tmp_path, progress=False, credentials=creds).entries
-    assert entry.status == "fetched", entry.error
-    assert entry.path == tmp_path / item["id"] / "PRODUCT.bin"  # the href ends in "$value"
-    zips = list((world.replica.files_root / "cdse" / "download").glob("*.zip"))
-    assert len(zips) == 1 and sha256(entry.path) == sha256(zips[0])
-    log = files.stats()["log"]
-    assert [(e["host"], e["status"], e["authorization"]) for e in log] == [
-        ("main", 302, True),
-        ("alt", 200, True),
-    ]

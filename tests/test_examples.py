@@ -119,8 +119,9 @@ def test_the_online_sites_are_the_real_catalogues():
     assert sites["001_earth_search_hls"].cmr == "https://cmr.earthdata.nasa.gov/stac/LPCLOUD"
     assert sites["002_eopf_zarr"].stac == "https://stac.core.eopf.eodc.eu/"
     assert sites["002_eopf_zarr"].s3_lfr[0] == "sentinel-3-olci-l2-lfr"
-    assert sites["003_cdse_safe"].cdse == "https://catalogue.dataspace.copernicus.eu/stac/"
-    assert sites["003_cdse_safe"].safe[0] == "SENTINEL-2"
+    assert sites["003_cdse_safe"].cdse == "https://stac.dataspace.copernicus.eu/v1/"
+    assert sites["003_cdse_safe"].safe[0] == "sentinel-2-l2a"  # v1: ids without .SAFE
+    assert not sites["003_cdse_safe"].safe[1].endswith(".SAFE")
     assert sites["004_resilient_search"].stac == "https://earth-search.aws.element84.com/v1"
 
 
@@ -204,6 +205,7 @@ def test_cdse_safe(example, replica):
     [entry] = s["whole zip"]["files"]
     zipped = ran.out / entry["path"]
     [source] = replica.glob("cdse/download/*.SAFE.zip")
+    assert zipped.name == source.name  # the download host's Content-Disposition name
     assert sha256(zipped) == sha256(source)
     with zipfile.ZipFile(zipped) as archive:
         assert len(archive.namelist()) == s["SAFE zip"]["members"]

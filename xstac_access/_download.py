@@ -13,27 +13,31 @@ assets; one whose data assets are all Zarr stores gets a failed entry per store 
 an item lacks is a failed entry naming the keys it has.
 
 Where: ``dest/<item id>/<file name>``, the file name being the last segment of the href (query
-dropped). A name without an extension (``…/Products(…)/$value``) becomes ``<asset key>`` plus
-the media type's extension. Different files that would get one name are prefixed:
-``<asset key>-<name>``, or ``<8 hex of the href's sha256>-<name>`` for bare hrefs. Unsafe
-characters in ids and names become ``_``. A bare href goes to ``dest/<file name>``.
+dropped). An href that names no file (``…/Products(…)/$value``) gets the name the server gives
+in ``Content-Disposition`` (CDSE: ``<NAME>.SAFE.zip``), else ``<item id>.zip`` for a zip or
+archive, else ``<asset key>`` plus the media type's extension (:mod:`~xstac_access._filenames`).
+Different files that would get one name are prefixed: ``<asset key>-<name>``, or ``<8 hex of
+the href's sha256>-<name>`` for bare hrefs. Unsafe characters in ids and names become ``_``. A
+bare href goes to ``dest/<file name>``. An asset whose own href has no credential configured
+but one of its ``alternate`` hrefs has is fetched from there, under its own href's name
+(:func:`~xstac_access.resolve.reachable`).
 
 How: see :mod:`xstac_access._transfer` (``.part`` files, resume with ``Range``/``If-Range``,
-checks, atomic rename). A file whose bytes fail ``file:checksum`` or ``file:size`` is deleted,
-``.part`` included, since resuming wrong bytes cannot make them right; a cut transfer keeps its
-``.part`` for the next call. A final file that is already there is skipped when its size (and
-checksum, if the item gives one) match: no request when the item gives ``file:size``, one
-1-byte request otherwise; when it differs it is left alone and reported as failed unless
-``overwrite=True``.
+checks, atomic rename; a name the server gives is known after its first response: the
+``.part`` and its lock keep the planned name, the final rename gives the server's). A file
+whose bytes fail ``file:checksum`` or ``file:size`` is deleted, ``.part`` included, since
+resuming wrong bytes cannot make them right; a cut transfer keeps its ``.part`` for the next
+call. A final file that is already there is skipped when its size (and checksum, if the item
+gives one) match: no request when the item gives ``file:size``, one 1-byte request otherwise
+(one request to learn the name, for a file the server names); when it differs it is left alone
+and reported as failed unless ``overwrite=True``.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
-import mimetypes
 import os
-import re
 import sys
 import threading
 import time
@@ -42,23 +46,22 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
 
 from . import _multihash, errors
+from ._filenames import planned_name, safe
 from ._hrefs import safe_href
 from ._progress import Bars
 from ._transfer import Job, Outcome, fetch_file, is_html_type
 from .credentials.config import broker_from
 from .credentials.secrets import get_logger
-from .resolve import Target, item_of, resolve
+from .resolve import Target, item_of, reachable, resolve
 
 __all__ = ["DownloadEntry", "DownloadReport", "download"]
 
 Status = Literal["fetched", "resumed", "skipped", "failed"]
 log = get_logger(__name__)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
 
 
 @dataclass(frozen=True)
@@ -220,7 +223,7 @@ def _run(planned: _Planned, broker: Any, bars: Bars, options: dict[str, Any]) ->
         )  # fmt: skip
     return DownloadEntry(
         **base,
-        path=job.path,
+        path=outcome.path,
         status=outcome.status,  # type: ignore[arg-type]
         bytes=bar.moved,
         size=outcome.size,
@@ -266,7 +269,7 @@ def _plan(
             planned.append(entry)
         elif paths[id(target)] not in seen:  # the same file asked for twice: fetched once
             seen.add(paths[id(target)])
-            planned.append(_job(target, paths[id(target)], verify))
+            planned.append(_job(target, paths[id(target)], verify, broker))
     return planned
 
 
@@ -314,8 +317,9 @@ def _is_store(asset: Mapping[str, Any]) -> bool:
     return "zarr" in str(asset.get("type") or "").lower() or href.rstrip("/").endswith(".zarr")
 
 
-def _job(target: Target, path: Path, verify: bool) -> _Planned | DownloadEntry:
+def _job(target: Target, path: Path, verify: bool, broker: Any) -> _Planned | DownloadEntry:
     item_id = target.item.get("id") if target.item else None
+    source = reachable(target, broker)  # named after the asset's own href, fetched from here
     if _is_store(target.asset) or target.href.endswith("/"):
         return DownloadEntry(
             item_id,
@@ -328,12 +332,13 @@ def _job(target: Target, path: Path, verify: bool) -> _Planned | DownloadEntry:
         )
     size = target.asset.get("file:size")
     job = Job(
-        href=target.href,
+        href=source.href,
         path=path,
-        label=target.label,
+        label=source.label,
         size=size if isinstance(size, int) and size >= 0 else None,
         checksum=_checksum(target) if verify else None,
         html_ok=is_html_type(target.media_type) or target.extension in (".html", ".htm"),
+        server_named=planned_name(target)[1],
     )
     return _Planned(job, item_id, target.key)
 
@@ -366,8 +371,8 @@ def _paths(targets: list[Target], dest: Path) -> dict[int, Path]:
     wanted: dict[int, Path] = {}
     for target in targets:
         item_id = target.item.get("id") if target.item else None
-        folder = dest / _safe(str(item_id)) if item_id else dest
-        wanted[id(target)] = folder / _file_name(target)
+        folder = dest / safe(str(item_id)) if item_id else dest
+        wanted[id(target)] = folder / planned_name(target)[0]
     hrefs: dict[Path, set[str]] = {}
     for target in targets:
         hrefs.setdefault(wanted[id(target)], set()).add(target.href)
@@ -376,21 +381,6 @@ def _paths(targets: list[Target], dest: Path) -> dict[int, Path]:
         path = wanted[id(target)]
         if len(hrefs[path]) > 1:  # different files, same name: prefix the key (or a hash)
             prefix = target.key or hashlib.sha256(target.href.encode()).hexdigest()[:8]
-            path = path.with_name(f"{_safe(prefix)}-{path.name}")
+            path = path.with_name(f"{safe(prefix)}-{path.name}")
         paths[id(target)] = path
     return paths
-
-
-def _file_name(target: Target) -> str:
-    name = _safe(unquote(PurePosixPath(urlsplit(target.href).path).name))
-    if "." in name.strip("."):
-        return name
-    media = (target.media_type or "").split(";")[0].strip()
-    extension = mimetypes.guess_extension(media) if media else None
-    return _safe(target.key or name or "asset") + (extension or "")
-
-
-def _safe(component: str) -> str:
-    """A file-name component with only portable characters, never ``.``/``..`` or hidden."""
-    cleaned = _UNSAFE.sub("_", component).lstrip(".")
-    return cleaned or "_"

@@ -49,10 +49,18 @@ def is_remote(href: str) -> bool:
 
 
 def host_of(href: str) -> str:
-    """The host (with port) of an href: ``"127.0.0.1:8080"``, an S3 bucket, or ``"local"``."""
+    """The host (with port) of an href: ``"127.0.0.1:8080"``, an S3 bucket, or ``"local"``.
+
+    An ``s3://`` href's host is its whole bucket name, including a Ceph tenant
+    (``s3://<tenant>:<bucket>/...``, the EOPF object store), which ``urlsplit`` would read as a
+    host and a port.
+    """
     parts = _split(href)
-    if scheme_of(href) == "file":
+    scheme = scheme_of(href)
+    if scheme == "file":
         return "local"
+    if scheme == "s3":
+        return parts.netloc.rpartition("@")[2]  # never the user info
     host, port = _hostname(parts), _port(parts)
     if not host:
         return parts.netloc.rpartition("@")[2]  # never the user info

@@ -1,9 +1,9 @@
 """The ``.part`` pair of a download on disk: the bytes so far and the record of their source.
 
 ``<name>.part`` holds the bytes, ``<name>.part.json`` where they come from (safe href, size,
-validators; never a credential). :meth:`PartFile.exclusive` makes one thread or process the
-owner of a file's download; :meth:`PartFile.commit` publishes it under the final name with one
-atomic rename.
+validators, the name the server gave; never a credential). :meth:`PartFile.exclusive` makes one
+thread or process the owner of a file's download; :meth:`PartFile.commit` publishes it under
+the final name with one atomic rename.
 """
 
 from __future__ import annotations
@@ -125,9 +125,11 @@ class PartFile:
             os.fsync(fh.fileno())  # the rename must never publish bytes still in flight
         return written
 
-    def commit(self) -> None:
-        """Publish the verified ``.part`` under the final name (atomic), forget the record."""
-        os.replace(self.path, self.final)
+    def commit(self, final: Path | None = None) -> None:
+        """Publish the verified ``.part`` under the final name (atomic), forget the record.
+
+        ``final``: another name in the same folder, when the server gave one."""
+        os.replace(self.path, final or self.final)
         self.record.unlink(missing_ok=True)
 
     def discard(self) -> None:

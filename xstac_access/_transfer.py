@@ -11,6 +11,13 @@ connection leaves at most the ``.part`` pair, which the next call resumes:
   written from byte 0 instead, anything else restarts from zero.
 * S3: the object's size and ETag (from one ``HEAD``) must match the record; reads are ranged.
 
+A job whose href names no file (``server_named``) takes the name the server gives in
+``Content-Disposition`` (:func:`~xstac_access._filenames.disposition_name`), known only once the
+first response is in: the ``.part`` pair and its lock keep the planned name (so resume and
+concurrent downloads meet in one place), the record keeps the server's name (a resumed 206 need
+not repeat the header), and the final rename publishes the file under it. When a file of that
+name is already there, the response is closed and that file checked as an existing one.
+
 Streams come from :func:`xstac_access.transport.stream` (per-hop credentials, redirects, one
 refresh on 401) and s3fs filesystems from :func:`~xstac_access.credentials.filesystems.
 filesystem_for`; this module only decides what to ask for and what to keep.
@@ -27,7 +34,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import errors, transport
+from ._filenames import disposition_name
 from ._hrefs import host_of, safe_href, scheme_of
+from ._limits import slot
 from ._multihash import Multihash
 from ._partfile import Interrupted, PartFile, hash_file
 from ._retry import transient, wait_before
@@ -51,11 +60,13 @@ class Job:
     size: int | None = None  # file:size
     checksum: Multihash | None = None  # file:checksum, when it names a function we can compute
     html_ok: bool = False  # the asset itself is an HTML page: do not take it for a login wall
+    server_named: bool = False  # the href names no file: the server's Content-Disposition may
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What fetching one file did: ``status`` fetched/resumed/skipped, file size, attempts.
+    """What fetching one file did: ``status`` fetched/resumed/skipped, file size, attempts, and
+    where the file is (the job's path, or the name the server gave).
 
     Bytes received are counted by the :class:`Progress` the caller passes (it sees them all,
     those of cut attempts included).
@@ -64,6 +75,7 @@ class Outcome:
     status: str
     size: int
     attempts: int
+    path: Path
 
 
 class Progress(Protocol):
@@ -83,6 +95,7 @@ class _Body:
     validators: dict[str, Any]
     chunks: Iterator[bytes]
     close: Callable[[], None]
+    filename: str | None = None  # the safe name of the server's Content-Disposition, if any
 
 
 def fetch_file(
@@ -103,16 +116,17 @@ def fetch_file(
     """
     source = _source(job, broker)
     if job.path.exists() and not overwrite:
-        return _skip(job, source, progress)
+        return _skip(job, job.path, source.probe_size, progress)
     part = PartFile(job.path, job.href)
     with part.exclusive(stop):  # one download of this file at a time, across processes too
         if job.path.exists() and not overwrite:  # another one published it while we waited
-            return _skip(job, source, progress)
+            return _skip(job, job.path, source.probe_size, progress)
         attempt = 0
         while True:
             attempt += 1
             try:
-                start, size, hasher = _attempt(job, source, part, resume, progress, stop)
+                with slot(broker.access(job.href)):  # the attempt's requests, one connection
+                    got = _attempt(job, source, part, resume, overwrite, progress, stop)
                 break
             except errors.AccessError as exc:
                 if attempt > retries or stop.is_set() or not transient(exc):
@@ -120,13 +134,17 @@ def fetch_file(
                 delay = wait_before(attempt - 1, exc.retry_after)
                 log.info("%s: %s; trying again in %.1f s", job.label, exc, delay)
                 stop.wait(delay)
+        if isinstance(got, Outcome):  # the server's name is taken by a complete file
+            return got
+        start, size, hasher, final = got
         _verify(job, part, size, hasher)
-        part.commit()
-    return Outcome("resumed" if start > 0 else "fetched", size, attempt)
+        part.commit(final)
+    return Outcome("resumed" if start > 0 else "fetched", size, attempt, final)
 
 
-def _skip(job: Job, source: _HttpSource | _S3Source, progress: Progress) -> Outcome:
-    outcome = _check_existing(job, source)
+def _skip(job: Job, path: Path, size: Callable[[], int], progress: Progress) -> Outcome:
+    """An existing final file at ``path``, checked (``size``: the remote size, if needed)."""
+    outcome = _check_existing(job, path, size)
     progress.start(outcome.size, outcome.size)  # complete already: count it as done
     return outcome
 
@@ -149,16 +167,24 @@ def _attempt(
     source: _HttpSource | _S3Source,
     part: PartFile,
     resume: bool,
+    overwrite: bool,
     progress: Progress,
     stop: threading.Event,
-) -> tuple[int, int, Any]:
+) -> tuple[int, int, Any, Path] | Outcome:
     """One try: open from the resume point, append to the ``.part``.
 
-    Returns ``(offset it started at, bytes now in the .part, the hasher fed all of them)``.
+    Returns ``(offset it started at, bytes now in the .part, the hasher fed all of them, the
+    final path)``, or the outcome of skipping when the server names a file already there.
     """
     offset, saved = part.resume_point() if resume else (0, {})
     body = source.open(offset, saved)
+    name = (body.filename or saved.get("name")) if job.server_named else None
+    final = job.path.with_name(name) if isinstance(name, str) else job.path
     try:
+        if final != job.path and final.exists() and not overwrite:
+            known = body.total if body.start == 0 else saved.get("size")
+            size = (lambda: known) if isinstance(known, int) else source.probe_size
+            return _skip(job, final, size, progress)
         if job.size is not None and body.total is not None and body.total != job.size:
             part.discard()
             raise errors.ChecksumError(
@@ -166,7 +192,8 @@ def _attempt(
                 f"says {job.size}; not downloaded (the catalogue or the file is out of date)"
             )
         if body.start == 0:
-            part.begin({"size": body.total, **body.validators})
+            named = {"name": final.name} if final != job.path else {}
+            part.begin({"size": body.total, **body.validators, **named})
         hasher = job.checksum.new() if job.checksum is not None else None
         if hasher is not None and body.start:
             part.hash_prefix(body.start, hasher)
@@ -180,7 +207,7 @@ def _attempt(
             href=safe_href(job.href),
             host=host_of(job.href),
         )
-    return body.start, have, hasher
+    return body.start, have, hasher, final
 
 
 def _verify(job: Job, part: PartFile, size: int, hasher: Any) -> None:
@@ -198,23 +225,23 @@ def _verify(job: Job, part: PartFile, size: int, hasher: Any) -> None:
         )
 
 
-def _check_existing(job: Job, source: _HttpSource | _S3Source) -> Outcome:
+def _check_existing(job: Job, path: Path, remote_size: Callable[[], int]) -> Outcome:
     """An existing final file: skipped when size (and checksum) match, else an error."""
-    size = job.path.stat().st_size
-    expected = job.size if job.size is not None else source.probe_size()
+    size = path.stat().st_size
+    expected = job.size if job.size is not None else remote_size()
     if size != expected:
         raise errors.ChecksumError(
-            f"{job.label}: {job.path} exists with {size} bytes but the asset has {expected}; "
+            f"{job.label}: {path} exists with {size} bytes but the asset has {expected}; "
             "pass overwrite=True to replace it"
         )
     if job.checksum is not None and (hasher := job.checksum.new()) is not None:
-        hash_file(job.path, size, hasher)
+        hash_file(path, size, hasher)
         if not job.checksum.matches(hasher):
             raise errors.ChecksumError(
-                f"{job.label}: {job.path} exists but does not match the catalogue's "
+                f"{job.label}: {path} exists but does not match the catalogue's "
                 f"file:checksum ({job.checksum.name}); pass overwrite=True to replace it"
             )
-    return Outcome("skipped", size, 0)
+    return Outcome("skipped", size, 0, path)
 
 
 class _HttpSource:
@@ -279,7 +306,9 @@ class _HttpSource:
         except BaseException:
             resp.close()
             raise
-        return _Body(total, start, validators, itertools.chain((first,), chunks), resp.close)
+        name = disposition_name(resp.headers.get("Content-Disposition"))
+        body = itertools.chain((first,), chunks)
+        return _Body(total, start, validators, body, resp.close, name)
 
 
 def _stream_chunks(resp: Any, label: str) -> Iterator[bytes]:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import xarray as xr
 
 from . import errors
 from ._hrefs import scheme_of
+from ._s3 import Location, bucket_of, item_location
 from .credentials.broker import Broker, Rule
 from .credentials.config import broker_from
 from .credentials.providers import S3Credentials
 from .readers import reader_for
-from .resolve import Target, item_of, resolve
+from .resolve import Target, item_of, reachable, resolve
 
 Credentials = Broker | dict[str, Any] | None
 _CUBE = ("bands", "resolution", "crs", "bbox")
@@ -72,6 +72,7 @@ def open_dataset(
     base = broker_from(credentials)
     target = resolve(obj, asset, purpose="dataset", broker=base)
     broker = call_broker(target, base, storage_options)
+    target = reachable(target, broker)
     module, guess = reader_for(target, reader, broker=broker)
     ds = module.open_dataset(
         target,
@@ -104,6 +105,7 @@ def open_datatree(
         tree = open_item_tree(item, base, **options)
         return _checked(tree, xr.DataTree, Target(href="", item=item), "item")
     broker = call_broker(target, base, storage_options)
+    target = reachable(target, broker)
     module, guess = reader_for(target, reader, broker=broker)
     if hasattr(module, "open_datatree"):
         tree = module.open_datatree(target, broker=broker, **options)
@@ -113,7 +115,8 @@ def open_datatree(
 
 
 def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | None) -> Broker:
-    """``base``, preceded by a rule for the target's bucket when storage options are given.
+    """``base``, preceded by a rule for the target's bucket when the call or the item says more
+    about it than ``base`` does.
 
     Storage options (the caller's, over the asset's ``xarray:storage_options``) become an
     :class:`~xstac_access.credentials.S3Credentials` provider, so keys in them travel the way
@@ -121,16 +124,25 @@ def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | 
     where and how to reach its bucket, never whose credentials to use: a ``profile`` it names
     is ignored, and requests to an endpoint it chose are anonymous (the user's own AWS keys
     would otherwise be signed for a host any item could name). The caller's
-    ``storage_options`` may say otherwise.
+    ``storage_options`` may say otherwise. The item's storage extension (``storage:region``,
+    ``storage:requester_pays``, ``storage:schemes``) says which region the bucket is in and
+    whether its readers pay: it applies to the S3 credential that serves the bucket (the
+    caller's storage options keep their own region).
     """
-    options = {**_catalogue_s3_options(target.hint("storage_options")), **(storage_options or {})}
-    if not options or scheme_of(target.href) != "s3":
+    if scheme_of(target.href) != "s3":
         return base
-    bucket = urlsplit(target.href).netloc
-    rule = Rule(
-        f"s3://{bucket}/*", S3Credentials.from_storage_options(options), source="storage_options"
-    )
-    return Broker([rule, *base.rules])
+    options = {**_catalogue_s3_options(target.hint("storage_options")), **(storage_options or {})}
+    location = item_location(target.asset, target.item)
+    if options:
+        given = S3Credentials.from_storage_options(options)
+        provider = given.located(Location(given.region or location.region, location.requester_pays))
+        source = "storage_options"
+    else:
+        rule = base.rule_for(target.href)
+        if rule is None or not isinstance(rule.provider, S3Credentials) or not location:
+            return base
+        provider, source = rule.provider.located(location), f"{rule.source} + item storage"
+    return Broker([Rule(f"s3://{bucket_of(target.href)}/*", provider, source), *base.rules])
 
 
 def _catalogue_s3_options(hint: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,10 @@ asset, one is chosen: the catalogue's open hints first (``xarray:open_datatree_k
 tree is wanted, ``xarray:open_dataset_kwargs`` for a dataset), then roles, then media type. When
 several assets remain equally good the choice is refused with the list of candidates, because a
 silent pick of one band out of twenty would surprise more than an error.
+
+An asset reachable several ways (``alternate`` blocks of the alternate-assets extension, e.g. a
+CDSE band on S3 that needs the user's S3 keys, and over HTTPS through OData with the CDSE login)
+is read through the href whose credential is configured: :func:`reachable`.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
 from . import errors
-from ._hrefs import extension_of, path_of, resolve_relative, safe_href, scheme_of
+from ._hrefs import extension_of, is_remote, path_of, resolve_relative, safe_href, scheme_of
 from .transport import fetch_json
 
 Purpose = Literal["dataset", "datatree"]
@@ -44,7 +48,8 @@ class Target:
 
     ``hints`` holds the asset's ``xarray:*`` open hints (keys without the ``xarray:`` prefix),
     ``alternates`` its ``alternate`` block, ``item`` the owning item as a dict (or ``None`` for
-    a bare href), ``key`` the asset key (or ``None``).
+    a bare href), ``key`` the asset key (or ``None``), ``via`` the name of the alternate whose
+    href replaced the asset's own (:func:`reachable`), if one did.
     """
 
     href: str
@@ -56,6 +61,7 @@ class Target:
     item: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     hints: Mapping[str, Any] = field(default_factory=_empty, compare=False)
     alternates: Mapping[str, Any] = field(default_factory=_empty, compare=False, repr=False)
+    via: str | None = None
 
     @property
     def label(self) -> str:
@@ -63,7 +69,8 @@ class Target:
         if self.key is None:
             return f"asset at {safe_href(self.href)}"
         item_id = self.item.get("id") if self.item else None
-        return f"asset {self.key!r}" + (f" of item {item_id!r}" if item_id else "")
+        via = f" (its alternate {self.via!r})" if self.via else ""
+        return f"asset {self.key!r}" + (f" of item {item_id!r}" if item_id else "") + via
 
     @property
     def extension(self) -> str:
@@ -105,6 +112,32 @@ def resolve(
             + ", ".join(sorted(assets))
         )
     return _target(assets[key], key, item, base)
+
+
+def reachable(target: Target, broker: Any) -> Target:
+    """``target``, or the same asset through the first of its ``alternate`` hrefs that
+    ``broker`` has a credential for, when it has none for the asset's own href.
+
+    A CDSE user with only the CDSE login (no S3 keys) thus reads a band whose href is
+    ``s3://eodata/...`` through its ``alternate.https`` on the OData host. What has a credential
+    is what a rule of the broker covers (a preset, the config file, code, ``storage_options``);
+    only absolute remote alternates count. Without one anywhere, the asset's own href is kept.
+    """
+    if not target.alternates or _has_credential(broker, target.href):
+        return target
+    for name, block in target.alternates.items():
+        href = block.get("href") if isinstance(block, Mapping) else None
+        if isinstance(href, str) and is_remote(href) and _has_credential(broker, href):
+            media_type = _text(block, "type") or target.media_type
+            return replace(target, href=href, media_type=media_type, via=str(name))
+    return target
+
+
+def _has_credential(broker: Any, href: str) -> bool:
+    try:
+        return broker is not None and broker.access(href).provider_id is not None
+    except ValueError:  # a malformed href: whatever reads it will say so
+        return False
 
 
 def item_of(obj: Any, *, broker: Any = None) -> Mapping[str, Any] | None:

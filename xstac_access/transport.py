@@ -30,6 +30,7 @@ from urllib.parse import urljoin
 
 from . import errors
 from ._hrefs import host_of, local_path, safe_href, scheme_of
+from ._limits import slot
 from ._retry import parse_retry_after, retrying
 from .credentials.material import NO_MATERIAL, Material
 from .credentials.secrets import get_logger
@@ -96,7 +97,8 @@ def fetch(
     if scheme in ("http", "https"):
         body, _ = _fetch_http(href, byte_range, what, access, broker)
     elif scheme == "s3":
-        body = _fetch_s3(href, byte_range, access.material(), what)
+        with slot(access):
+            body = _fetch_s3(href, byte_range, access.material(), what)
     elif scheme == "file":
         body = _fetch_local(href, byte_range, what)
     else:
@@ -142,10 +144,11 @@ def refuses(href: str, *, access: Access, material: Material, broker: Broker | N
     "Read failed"; a token revoked server-side is still unexpired here, so the server is asked.
     A server that cannot be reached is not a refusal (the caller explains that failure)."""
     try:
-        resp, _ = _follow(
-            href, {"Range": "bytes=0-0"}, "asset", access, material,
-            broker or default_broker(), stream=True,
-        )  # fmt: skip
+        with slot(access):
+            resp, _ = _follow(
+                href, {"Range": "bytes=0-0"}, "asset", access, material,
+                broker or default_broker(), stream=True,
+            )  # fmt: skip
     except errors.AccessError:
         return False
     resp.close()  # the body is not needed: a server ignoring Range would send the whole file
@@ -271,7 +274,8 @@ def _response(
     retried = False
     while True:
         material = access.material()
-        resp, landing = _follow(href, headers, what, access, material, broker, stream)
+        with slot(access):  # one slot of the href's provider for the request and its redirects
+            resp, landing = _follow(href, headers, what, access, material, broker, stream)
         if resp.status_code in (401, 403) and access.needed and not retried:
             log.info(
                 "%s refused the credential for %s; refreshing once", host_of(landing.href), what
@@ -347,12 +351,11 @@ def _with_headers(headers: dict[str, str]) -> Material:
 def _fetch_s3(
     href: str, byte_range: tuple[int, int] | None, material: Material, what: str
 ) -> bytes:
-    import s3fs
+    from ._s3 import filesystem
 
-    options = material.s3_options() or {"anon": True}
-    fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
     path = href[len("s3://") :]
     with s3_errors(href, what):
+        fs = filesystem(material.s3_options())
         if byte_range is None:
             return fs.cat_file(path)
         return fs.cat_file(path, start=byte_range[0], end=byte_range[1])
@@ -360,30 +363,16 @@ def _fetch_s3(
 
 @contextlib.contextmanager
 def s3_errors(href: str, what: str) -> Iterator[None]:
-    """Turn the builtin errors of an s3fs call on ``href`` into typed errors naming the bucket."""
+    """Turn the errors of an s3fs call on ``href`` into typed errors naming the bucket: the
+    builtin ones s3fs raises, and botocore's own (no credentials found, bad parameters)."""
+    from botocore.exceptions import BotoCoreError
+
+    from ._s3 import typed_error
+
     try:
         yield
-    except FileNotFoundError:
-        raise errors.HrefNotFoundError(
-            f"{what} at {safe_href(href)} does not exist in bucket {host_of(href)}",
-            href=safe_href(href),
-            host=host_of(href),
-            status=404,
-        ) from None
-    except PermissionError:
-        raise errors.AuthError(
-            f"{what} at {safe_href(href)}: bucket {host_of(href)} refused access; configure S3 "
-            "credentials or an endpoint for it (storage_options= or xstac_access.credentials).",
-            href=safe_href(href),
-            host=host_of(href),
-            status=403,
-        ) from None
-    except OSError as exc:
-        raise errors.AccessError(
-            f"cannot read {what} at {safe_href(href)}: {exc.__class__.__name__}",
-            href=safe_href(href),
-            host=host_of(href),
-        ) from None
+    except (OSError, BotoCoreError) as exc:
+        raise typed_error(exc, href, what) from None
 
 
 def _fetch_local(href: str, byte_range: tuple[int, int] | None, what: str) -> bytes:

@@ -298,16 +298,19 @@ def test_earthdata_login_redirect_once_then_cookies(world):
     assert not [e for e in presigned if e["cookie"] or e["authorization"]]
 
 
-def test_anonymous_s3_with_a_custom_endpoint(world):
+def test_anonymous_reads_of_a_requester_pays_bucket_are_refused_with_a_typed_error(world):
+    """As on AWS: ``sentinel-s1-l1c`` wants signed requests from a reader who pays."""
     item = items_of(world, "sentinel-1-grd")[0]
-    rules = {
-        "rules": [
-            ("s3://sentinel-s1-l1c/*", S3Credentials(anon=True, endpoint_url=world.endpoints.s3))
-        ]
+    anonymous = S3Credentials(anon=True, endpoint_url=world.endpoints.s3)
+    rules = {"rules": [("s3://sentinel-s1-l1c/*", anonymous)]}
+    world.s3.rules_log(clear=True)
+    with pytest.raises(errors.AuthError) as info:
+        xr.open_dataset(item, engine="stacasset", asset="hh", credentials=rules)
+    assert "sentinel-s1-l1c" in str(info.value) and "requester_pays" in str(info.value)
+    log = world.s3.rules_log()
+    assert log and {(e["status"], e["code"], e["signed"]) for e in log} == {
+        (403, "AccessDenied", False)
     }
-    ds = xr.open_dataset(item, engine="stacasset", asset="hh", credentials=rules)
-    assert len(ds.rio.get_gcps()) == 210
-    assert int(ds["hh"][100:110, 100:110].count()) > 0
 
 
 def test_sas_urls_are_resigned_before_the_token_expires(world):

@@ -179,14 +179,15 @@ def test_explore_puts_the_cog_quicklook_under_the_footprint(local_world):
     assert alpha[0, 0] == alpha[-1, -1] == 0 and 0.9 < (alpha > 0).mean() < 1.0
 
 
-def test_explore_of_a_gcp_image_reads_no_pixels(local_world, files):
-    item = replica_item(local_world, "sentinel-1-grd")
-    href = item["assets"]["hh"]["alternate"]["https"]["href"]  # the GCP COG, over HTTP
-    ds = xr.open_dataset(href, engine="stacasset")
-    files.reset()
+def test_explore_of_a_gcp_image_reads_no_pixels(local_world):
+    item = replica_item(local_world, "sentinel-1-grd")  # the GCP COG, on S3
+    ds = xr.open_dataset(
+        item, engine="stacasset", asset="hh", storage_options=local_world.s3_options()
+    )
+    local_world.s3.rules_log(clear=True)
     m = ds.eo.explore()
     assert not [c for c in m._children.values() if type(c).__name__ == "ImageOverlay"]
-    assert files.stats()["log"] == []  # the footprint came from the GCPs; no picture was read
+    assert local_world.s3.rules_log() == []  # the footprint came from the GCPs; no pixel read
 
 
 def test_explore_without_folium_says_how_to_install_it(monkeypatch):

@@ -46,13 +46,22 @@ def _items(replica: Replica, collection: str) -> list[dict[str, Any]]:
     return [i for i in replica.items if i["collection"] == collection]
 
 
-def _local_path(replica: Replica, href: str) -> Path:
-    """Where the file behind an href lives in the generated tree (following the CDSE redirect).
-    The file server answers by path: a query string (PC's data API) names no other file."""
+def _local_path(replica: Replica, href: str, account: str | None = None) -> Path:
+    """Where the file behind an href lives in the generated tree (following the CDSE redirect
+    and its OData ``Nodes(...)/$value`` paths). The file server answers by path: a query string
+    (PC's data API) names no other file. An ``abfs://`` href is in the container of ``account``
+    uploaded to Azure blob storage."""
     href = href.split("?", 1)[0]
+    if href.startswith("abfs://"):
+        container, path = href[len("abfs://") :].split("/", 1)
+        return replica.azure_containers[f"{account}/{container}"] / path
     for rule in replica.server_config["redirects"]:
         if href == OFFLINE.http + rule["path"]:
             return replica.files_root / rule["to_path"].lstrip("/")
+    for rule in replica.server_config["odata_nodes"]:
+        if href.startswith(OFFLINE.http + rule["prefix"]):
+            nodes = href[len(OFFLINE.http + rule["prefix"]) :].split("/")[:-1]  # "$value" last
+            return Path(rule["dir"]).joinpath(*(node[6:-1] for node in nodes))  # Nodes(<name>)
     for base in (OFFLINE.http, OFFLINE.http_alt):
         if href.startswith(base + "/"):
             return replica.files_root / href[len(base) + 1 :]
@@ -156,10 +165,14 @@ def test_earthsearch_cogs_have_overviews_and_512_tiles(replica: Replica) -> None
 def test_s1_grd_item_points_at_a_gcp_tiff_on_s3(replica: Replica) -> None:
     (item,) = _items(replica, "sentinel-1-grd")
     hh = item["assets"]["hh"]
-    assert hh["href"].startswith("s3://sentinel-s1-l1c/")
-    assert hh["alternate"]["https"]["href"].startswith(f"{OFFLINE.s3}/sentinel-s1-l1c/")
+    assert hh["href"].startswith("s3://sentinel-s1-l1c/") and "alternate" not in hh
+    properties = item["properties"]  # the bucket is requester pays, and the store says so
+    assert (properties["storage:region"], properties["storage:requester_pays"]) == (
+        "eu-central-1",
+        True,
+    )
+    assert earthsearch.S1_BUCKET in {rule.bucket for rule in replica.s3_rules}
     path = _local_path(replica, hh["href"])
-    assert _local_path(replica, hh["alternate"]["https"]["href"]) == path
     samples, lines = item["properties"]["s1:shape"]
     with rasterio.open(path) as src:
         gcps, crs = src.gcps
@@ -277,14 +290,22 @@ def test_items_are_stac_and_every_href_is_served(replica: Replica) -> None:
     bases = (OFFLINE.http, OFFLINE.http_alt, OFFLINE.s3)
     for item in replica.items:
         assert item["type"] == "Feature" and item["stac_version"].startswith("1.")
-        assert item["collection"] in collection_ids and item["properties"]["datetime"]
+        times = item["properties"]
+        assert times["datetime"] or times["start_datetime"] < times["end_datetime"]
+        assert item["collection"] in collection_ids
         geom = shape(item["geometry"])
         assert geom.is_valid and list(geom.bounds) == pytest.approx(item["bbox"])
         for key, asset in item["assets"].items():
             hrefs = [asset["href"]] + [a["href"] for a in asset.get("alternate", {}).values()]
+            options = asset.get("xarray:open_kwargs", {}).get("storage_options", {})
+            account = options.get("account_name")  # Planetary Computer's abfs:// stores
             for href in hrefs:
-                assert href.startswith(bases) or href.split("/")[2] in replica.s3_buckets, href
-                assert _local_path(replica, href).exists(), (item["id"], key, href)
+                assert (
+                    href.startswith(bases)
+                    or href.split("/")[2] in replica.s3_buckets
+                    or (href.startswith("abfs://") and account)
+                ), href
+                assert _local_path(replica, href, account).exists(), (item["id"], key, href)
     json.dumps(replica.items)  # plain JSON, ready for pypgstac
     for collection in replica.collections:
         assert collection["extent"]["spatial"]["bbox"] and collection["license"]
@@ -296,10 +317,13 @@ def test_server_config_protects_the_right_prefixes(replica: Replica) -> None:
     assert rules == {
         ("/maap/data/", "main", "bearer"),
         ("/cdse/download/", "alt", "bearer"),
+        (f"/cdse/odata/v1/Products({cdse.product_uuid(0)})/Nodes(", "main", "bearer"),
         ("/hls/protected/", "main", "earthdata"),
         ("/hls/protected/", "alt", "presigned"),  # TEA's 303 to presigned S3 lands there
+        ("/s3credentials", "main", "earthdata"),
         ("/pc/sentinel2l2a01/sentinel2-l2/", "main", "sas"),
     }
     assert config["earthdata"] == {"username": "edl-user", "password": "edl-pass"}
+    assert config["s3credentials"]["lifetime"] == 3600  # LP DAAC's keys live one hour
     browse = _items(replica, "BiomassLevel1a")[0]["assets"]["thumbnail"]["href"]
     assert "/maap/browse/" in browse

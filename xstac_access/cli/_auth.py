@@ -9,6 +9,9 @@ from typing import Any
 
 from ._common import command, credential_info
 
+#: The names of the rows ``--test`` adds: the value column is wide enough for them too.
+_TEST_ROWS = ("material", "request")
+
 
 def register(sub: Any) -> None:
     parser = command(
@@ -48,13 +51,14 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("advice", advice(args.url)))
     path = config_path()
     rows.append(("config file", f"{path}" + ("" if path.is_file() else " (none there)")))
-    _print(rows)
+    width = max(len(name) for name in [*(name for name, _ in rows), *_TEST_ROWS]) + 2
+    _print(rows, width)
     if args.test:
-        return _test(broker, args.url)
+        return _test(broker, args.url, width)
     return 0
 
 
-def _test(broker: Any, url: str) -> int:
+def _test(broker: Any, url: str, width: int) -> int:
     """Obtain the material for ``url`` and read it once; report what happened."""
     from .. import errors
     from .._hrefs import scheme_of
@@ -62,20 +66,20 @@ def _test(broker: Any, url: str) -> int:
 
     access = broker.access(url)
     material = access.material()
-    _print([("material", _material(material))])
+    _print([("material", _material(material))], width)
     if scheme_of(url) not in ("http", "https"):
         fetch(url, byte_range=(0, 1), access=access, broker=broker, what="the test read")
-        _print([("request", "read 1 byte: OK")])
+        _print([("request", "read 1 byte: OK")], width)
         return 0
     try:
         resp, landing = stream(url, headers={}, access=access, broker=broker, what="the test GET")
     except errors.AccessError as exc:
-        _print([("request", f"GET -> HTTP {exc.status}" if exc.status else "GET failed")])
+        _print([("request", f"GET -> HTTP {exc.status}" if exc.status else "GET failed")], width)
         raise
     with resp:
         status = resp.status_code
     hops = "" if landing.href == url else " (after redirects)"
-    _print([("request", f"GET -> HTTP {status}{hops}")])
+    _print([("request", f"GET -> HTTP {status}{hops}")], width)
     return 0
 
 
@@ -96,7 +100,8 @@ def _shown(value: Any) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
 
-def _print(rows: list[tuple[str, str]]) -> None:
+def _print(rows: list[tuple[str, str]], width: int) -> None:
+    """``name value`` lines, values starting in one column (``width`` past the indent)."""
     for name, value in rows:
-        print(f"  {name:<12}{value}")
+        print(f"  {name:<{width}}{value}")
     sys.stdout.flush()

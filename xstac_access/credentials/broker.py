@@ -144,6 +144,7 @@ class BrokerHandle:
     def __init__(self, broker: Broker) -> None:
         self._broker: Broker | None = broker
         self.rules = tuple((r.pattern, r.provider.id) for r in broker.rules)
+        self.limits = {r.provider.id: r.provider.max_connections for r in broker.rules}
 
     def access(self, href: str) -> Access:
         """The credential for ``href``: its own rule's, else that of a provider trusting its
@@ -160,6 +161,7 @@ class BrokerHandle:
             if pattern_matches(pattern, href):
                 access = Access(href, registered(provider_id))
                 access.provider_id = provider_id
+                access.max_connections = self.limits.get(provider_id)
                 return access
         return Access(href, None)
 
@@ -178,7 +180,7 @@ class BrokerHandle:
         return _cookie_keeper(((p, registered(i)) for p, i in self.rules), href)
 
     def __reduce__(self):
-        return (_restore_handle, (self.rules,))
+        return (_restore_handle, (self.rules, self.limits))
 
 
 def _cookie_keeper(rules: Iterable[tuple[str, Provider | None]], href: str) -> Any:
@@ -191,22 +193,26 @@ def _cookie_keeper(rules: Iterable[tuple[str, Provider | None]], href: str) -> A
     return None
 
 
-def _restore_handle(rules: tuple[tuple[str, str], ...]) -> BrokerHandle:
+def _restore_handle(
+    rules: tuple[tuple[str, str], ...], limits: dict[str, int | None]
+) -> BrokerHandle:
     handle = BrokerHandle.__new__(BrokerHandle)
-    handle._broker, handle.rules = None, rules
+    handle._broker, handle.rules, handle.limits = None, rules, limits
     return handle
 
 
 class Access:
     """The credential of one href, as readers carry it: picklable, secret-free when pickled."""
 
-    __slots__ = ("_provider", "href", "provider_id", "scope")
+    __slots__ = ("_provider", "href", "max_connections", "provider_id", "scope")
 
     def __init__(self, href: str, provider: Provider | None) -> None:
         self.href = href
         self._provider = provider
         self.provider_id = provider.id if provider is not None else None
         self.scope = provider.scope(href) if provider is not None else ""
+        #: The provider's connection limit, carried to workers (:mod:`xstac_access._limits`).
+        self.max_connections = provider.max_connections if provider is not None else None
 
     @property
     def provider(self) -> Provider | None:
@@ -259,7 +265,7 @@ class Access:
             from . import relay
 
             relay.offer(provider, self.href)
-        return (_restore_access, (self.href, self.provider_id, self.scope))
+        return (_restore_access, (self.href, self.provider_id, self.scope, self.max_connections))
 
     def __copy__(self) -> Access:
         return self  # immutable: copies (xarray deep-copies attrs and arrays) share the handle
@@ -271,7 +277,9 @@ class Access:
         return f"Access({safe_href(self.href)!r}, provider={self.provider_id})"
 
 
-def _restore_access(href: str, provider_id: str | None, scope: str) -> Access:
+def _restore_access(
+    href: str, provider_id: str | None, scope: str, max_connections: int | None
+) -> Access:
     access = Access(href, None)
-    access.provider_id, access.scope = provider_id, scope
+    access.provider_id, access.scope, access.max_connections = provider_id, scope, max_connections
     return access

@@ -5,8 +5,10 @@ supply only their own secret. Options of a preset come from, lowest to highest p
 preset's defaults, the TOML file (``[maap]``), environment variables
 (``XSTAC_MAAP_OFFLINE_TOKEN``: ``XSTAC_<PRESET>_<OPTION>``; lists comma-separated), and
 :func:`configure` in code. Custom rules (``[[rules]]`` in TOML, ``rules=`` in code) come before
-the presets. The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config
-directory (``~/.config/xstac-access`` on Linux).
+the presets. Every preset and rule takes ``max_connections``: how many requests made with its
+credential may be in flight at once in this process (:mod:`xstac_access._limits`; CDSE: 4).
+The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config directory
+(``~/.config/xstac-access`` on Linux).
 """
 
 from __future__ import annotations
@@ -21,10 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from .. import errors
+from . import earthdata_s3
 from .broker import Broker
 from .earthdata import LOGIN_HOST, EarthdataLogin
 from .oidc import OidcPassword, OidcRefreshToken
-from .providers import Anonymous, BearerToken, Provider, S3Credentials, SasSigner
+from .providers import (
+    Anonymous,
+    BearerToken,
+    Provider,
+    S3Credentials,
+    SasSigner,
+    connection_limit,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,9 @@ class Preset:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     #: What the user must supply, as an example of ``configure`` keywords (shown in errors).
     needs: str = ""
+    #: More ``(pattern, provider)`` rules made from the options and the preset's provider (the
+    #: Earthdata DAACs' S3 buckets, read with keys obtained with the Earthdata credential).
+    extra_rules: Callable[[dict[str, Any], Provider], list[tuple[str, Provider]]] | None = None
 
 
 def _maap(o: dict[str, Any]) -> Provider | None:
@@ -60,6 +73,7 @@ def _cdse(o: dict[str, Any]) -> Provider | None:
         o["client_id"],
         username=o["username"],
         password=o["password"],
+        totp=o.get("totp"),  # 2FA accounts: the one-time code, or a callable returning it
         trusted_hosts=o.get("trusted_hosts", ()),
     )
 
@@ -82,12 +96,18 @@ def _s3(o: dict[str, Any]) -> Provider:
     return S3Credentials(**{k: o[k] for k in keys if k in o})
 
 
+def _s3_keys(o: dict[str, Any]) -> Provider | None:
+    """An S3 credential only once the user gave their keys (CDSE's ``eodata`` wants them)."""
+    return _s3(o) if o.get("key") and o.get("secret") else None
+
+
 def _sas(o: dict[str, Any]) -> Provider:
     return SasSigner(
         o["token_url"],
         account=o.get("account"),
         container=o.get("container"),
         subscription_key=o.get("subscription_key"),
+        blob_endpoint=o.get("blob_endpoint"),
     )
 
 
@@ -107,21 +127,29 @@ PRESETS: dict[str, Preset] = {
                      "openid-connect/token",
         "client_id": "cdse-public",
         "trusted_hosts": ["zipper.dataspace.copernicus.eu", "download.dataspace.copernicus.eu"],
+        # "Quotas and limitations": a general user may have 4 concurrent connections
+        "max_connections": 4,
     }, needs='"username": "you@example.org", "password": "..."'),
     "earthdata": Preset((
         "https://*.earthdatacloud.nasa.gov/*", "https://*.earthdata.nasa.gov/*",
         "https://e4ftl01.cr.usgs.gov/*",
     ), _earthdata, {"login_host": LOGIN_HOST},
-        needs='"token": "<EDL token>"'),
+        needs='"token": "<EDL token>"', extra_rules=earthdata_s3.bucket_rules),
+    # S3 keys from the CDSE S3 credentials manager, for the current STAC's s3://eodata hrefs
+    "cdse_s3": Preset(("s3://eodata/*",), _s3_keys, {
+        "endpoint_url": "https://eodata.dataspace.copernicus.eu", "region": "default",
+        "max_connections": 4,  # the same quota of concurrent connections covers CDSE's S3
+    }, needs='"key": "<CDSE S3 access key>", "secret": "<CDSE S3 secret key>"'),
     # anon is inferred: anonymous unless the user gives keys or a profile
     "eopf": Preset(("s3://e05ab01a9d56408d82ac32d69a5aae2a:*",), _s3,
                    {"endpoint_url": "https://objects.eodc.eu"}),
+    # each bucket's region from the AWS open-data registry (xstac_access._s3.REGISTRY)
     "earthsearch": Preset((
         "s3://sentinel-s1-l1c/*", "s3://sentinel-s2-l1c/*", "s3://sentinel-s2-l2a/*",
         "s3://usgs-landsat/*",
-    ), _s3, {"anon": False, "requester_pays": True, "region": "us-west-2"},
+    ), _s3, {"anon": False, "requester_pays": True},
         needs='"profile": "<AWS profile, billed as requester>"'),
-    "earthsearch_public": Preset(("s3://sentinel-cogs/*",), _s3, {"region": "us-west-2"}),
+    "earthsearch_public": Preset(("s3://sentinel-cogs/*",), _s3),
     "planetary_computer": Preset(("https://*.blob.core.windows.net/*",), _sas, {
         "token_url": "https://planetarycomputer.microsoft.com/api/sas/v1/token/{account}/"
                      "{container}",
@@ -136,7 +164,7 @@ _RULE_TYPES: dict[str, Callable[[dict[str, Any]], Provider]] = {
         token_file=o.get("token_file"), trusted_hosts=o.get("trusted_hosts", ())),
     "oidc-password": lambda o: OidcPassword(
         o["token_url"], o["client_id"], username=o["username"], password=o["password"],
-        scope=o.get("scope"), trusted_hosts=o.get("trusted_hosts", ())),
+        totp=o.get("totp"), scope=o.get("scope"), trusted_hosts=o.get("trusted_hosts", ())),
     "earthdata": lambda o: EarthdataLogin(
         username=o.get("username"), password=o.get("password"), netrc_path=o.get("netrc"),
         login_host=o.get("login_host", LOGIN_HOST)),
@@ -244,8 +272,12 @@ def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Pr
         options = {**preset.defaults, **file_config.get(name, {}), **_env_options(name), **code}
         provider = preset.build(options)
         if provider is not None:
+            _limit(provider, options, f"credential preset {name!r}")
             for pattern in options.get("hosts") or preset.hosts:
                 broker.add(pattern, provider, source=name)
+            extra_rules = preset.extra_rules(options, provider) if preset.extra_rules else []
+            for pattern, extra in extra_rules:
+                broker.add(pattern, extra, source=name)
     return broker
 
 
@@ -285,7 +317,14 @@ def _rule_provider(rule: Mapping[str, Any]) -> Provider:
             f"credential rule for {rule.get('pattern')!r} has type {kind!r}; "
             f"types: {', '.join(sorted(_RULE_TYPES))}"
         )
-    return _RULE_TYPES[kind](dict(rule))
+    return _limit(_RULE_TYPES[kind](dict(rule)), rule, f"credential rule {rule.get('pattern')!r}")
+
+
+def _limit(provider: Provider, options: Mapping[str, Any], where: str) -> Provider:
+    """``provider`` with the ``max_connections`` option of its preset or rule, if given."""
+    if "max_connections" in options:
+        provider.max_connections = connection_limit(options["max_connections"], where)
+    return provider
 
 
 def _env_options(preset: str) -> dict[str, Any]:

@@ -8,20 +8,27 @@ the cookies a data host sets (the session's own cookie jar keeps none), and afte
 second refusal is an :class:`~xstac_access.errors.AuthError` naming the URL and host. Busy
 servers (429, 503...) and failed connections are retried with backoff. The filesystem pickles
 with a :class:`~.broker.BrokerHandle`, so dask workers rebuild it without any secret. S3: s3fs
-options from the broker's provider.
+options from the broker's provider, in an s3fs that reaches tenant buckets path-style and
+pickles as the credential's handle, not its keys (:func:`xstac_access._s3.filesystem`). Azure
+blob storage (``abfs://``, ``az://``): adlfs signing every request (:mod:`.azure`). Any other
+scheme is refused with a typed error, never handed to a filesystem of another.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import json
 from typing import Any
 
 import aiohttp
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
+from .._limits import limited
 from .._retry import RETRIES, TRANSIENT, parse_retry_after, wait_before
+from .azure import BLOB_SCHEMES, account_of, account_url, blob_filesystem, blob_url
 from .broker import Broker, BrokerHandle
 from .secrets import get_logger
 
@@ -33,7 +40,8 @@ def filesystem_for(href: str, broker: Broker, *, asynchronous: bool = False) -> 
     """An fsspec filesystem able to read ``href`` with the credential the broker assigns.
 
     ``asynchronous=True`` gives the coroutine interface zarr 3 stores drive from their own
-    event loop (HTTP and S3 only; a local path gets the plain local filesystem).
+    event loop (HTTP, S3 and Azure; a local path gets the plain local filesystem). An
+    ``abfs://`` href must name its account (:func:`.azure.with_account`).
     """
     import fsspec
 
@@ -43,12 +51,41 @@ def filesystem_for(href: str, broker: Broker, *, asynchronous: bool = False) -> 
             "http", get_client=functools.partial(_client_session, broker.handle()),
             skip_instance_cache=True, asynchronous=asynchronous,
         )  # fmt: skip
+    if scheme == "s3":  # path-style at a custom endpoint, Ceph tenant buckets: see _s3
+        from .._s3 import filesystem
+
+        access = broker.access(href)  # what the filesystem pickles as
+        return filesystem(access.material().s3_options(), asynchronous=asynchronous, access=access)
+    if scheme in BLOB_SCHEMES:
+        return blob_filesystem(href, broker, asynchronous=asynchronous)
+    if scheme == "file":
+        return fsspec.filesystem("file")
+    raise errors.AccessError(
+        f"cannot read {safe_href(href)}: unsupported scheme {scheme!r} (xstac-access reads "
+        "http(s)://, s3://, abfs:// and local paths)",
+        href=safe_href(href),
+        host=host_of(href),
+    )
+
+
+def filesystem_kind(href: str, broker: Broker) -> tuple[str, ...]:
+    """What tells apart the filesystems :func:`filesystem_for` builds with one broker: hrefs
+    of one kind can share one filesystem (and its connection pool), hrefs of two cannot.
+
+    HTTP(S): one (the middleware asks the broker per request); Azure: one per account and
+    endpoint; S3: one per set of s3fs options (hashed: no key material in the tuple).
+    """
+    scheme = scheme_of(href)
+    if scheme in ("http", "https"):
+        return ("http",)
+    if scheme in BLOB_SCHEMES:
+        account = account_of(href) or ""
+        return ("abfs", account, account_url(account, broker, blob_url(href)) if account else "")
     if scheme == "s3":
-        options = broker.access(href).material().s3_options() or {"anon": True}
-        return fsspec.filesystem(
-            "s3", skip_instance_cache=True, asynchronous=asynchronous, **options
-        )
-    return fsspec.filesystem("file")
+        options = broker.access(href).material().s3_options() or {}
+        blob = json.dumps(options, sort_keys=True, default=str).encode()
+        return ("s3", hashlib.sha256(blob).hexdigest())
+    return (scheme,)
 
 
 async def _client_session(handle: BrokerHandle, **kwargs: Any):
@@ -68,6 +105,7 @@ async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
         _set_headers(request, login.basic_header(url))
         return await handler(request)
     access = handle.access(url)
+    handler = limited(handler, access)  # each try holds a connection slot until released
     keeper = handle.cookie_keeper(url)
     refreshed, retry = False, 0
     while True:

@@ -6,9 +6,11 @@ of a quarter of its lifetime, at most 60 s, from the earlier of ``expires_in`` a
 is being fetched wait for it instead of each asking the server. Rotating refresh tokens replace the
 old one in memory, and in the user's token file when one was configured (written atomically, mode
 0600). The password is sent once; afterwards the refresh token is used, because every password
-grant opens a new session that counts against the user's quota at CDSE. A token endpoint under
-load (429, 503 with ``Retry-After``, gateway errors) is retried under the library's one policy
-(:mod:`xstac_access._retry`); errors tell an unavailable service
+grant opens a new session that counts against the user's quota at CDSE. Accounts with two-factor
+authentication add a one-time code (``totp``) to that password grant (CDSE documentation,
+"Access token"); the code is asked for only when the password is sent, never kept, logged or
+pickled. A token endpoint under load (429, 503 with ``Retry-After``, gateway errors) is retried
+under the library's one policy (:mod:`xstac_access._retry`); errors tell an unavailable service
 (:class:`~xstac_access.errors.TokenServiceError`) from a refused credential (``invalid_grant``).
 """
 
@@ -17,15 +19,16 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import tempfile
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import _clock, errors
 from .._hrefs import host_of, safe_href
 from .material import Material
-from .providers import Provider, _reveal
+from .providers import Refreshing, _reveal
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
@@ -70,7 +73,7 @@ def post_or_get(
     if resp.status_code >= 400:
         code = body.get("error") if isinstance(body, dict) else None
         code = code if isinstance(code, str) and code.isidentifier() else ""
-        meaning = (refused or {}).get(code) or (refused or {}).get("", "")
+        meaning = (refused or {}).get(code, "")
         raise errors.AuthError(
             f"the {what} endpoint at {safe_href(url)} refused the request "
             f"(HTTP {resp.status_code}{' ' + code if code else ''})"
@@ -127,19 +130,19 @@ def jwt_expiry(token: str) -> float | None:
         return None
 
 
-#: What a token endpoint's refusal means, by OAuth error code ("" for any other code).
+#: What a token endpoint's refusal means, by OAuth error code.
 _CLIENT = {
-    "": "check the token URL, client id and client secret this credential is configured with",
+    code: "check the token URL, client id and client secret this credential is configured with"
+    for code in ("invalid_client", "unauthorized_client")
 }
 _OFFLINE_REFUSED = {
     "invalid_grant": "the offline/refresh token expired (ESA MAAP offline tokens last 90 days), "
     "was revoked, or was used up by another process (refresh tokens rotate). Generate a new "
     "one and configure it again.",
 }
-_PASSWORD_REFUSED = {"invalid_grant": "the username or password was not accepted"}
 
 
-class _OidcProvider(Provider):
+class _OidcProvider(Refreshing):
     """Token caching, expiry margins and single-flight refresh shared by the OIDC grants."""
 
     name = "OIDC"
@@ -159,9 +162,7 @@ class _OidcProvider(Provider):
         self._client_secret = Secret(_reveal(client_secret)) if client_secret else None
         self.max_margin = max_margin
         self._refresh_token: Secret | None = None
-        self._material: Material | None = None
         self._lifetime = 0.0
-        self._lock = threading.Lock()
         #: Token requests made by this provider, by grant type (for tests and ``xstac auth``).
         self.grants: dict[str, int] = {}
 
@@ -169,22 +170,8 @@ class _OidcProvider(Provider):
         config = {"token_url": self.token_url, "client_id": self.client_id}
         return {**config, **super().public_config()}
 
-    def material(self, href: str) -> Material:
-        with self._lock:
-            if self._material is None or self._material.expires_within(self._margin()):
-                self._material = self._fetch()
-            return self._material
-
-    def invalidate(self, version: str) -> None:
-        with self._lock:
-            if self._material is not None and self._material.version == version:
-                self._material = None
-
     def _margin(self) -> float:
         return min(self.max_margin, self._lifetime / 4)
-
-    def _fetch(self) -> Material:
-        raise NotImplementedError
 
     def _grant(
         self, grant_type: str, refused: dict[str, str] | None = None, **fields: str
@@ -279,8 +266,19 @@ class OidcRefreshToken(_OidcProvider):
             _write_token_file(self.token_file, token.reveal())
 
 
+#: A one-time code (RFC 6238 TOTP): 6 digits for CDSE, up to 8 elsewhere.
+_TOTP = re.compile(r"\d{6,8}")
+OneTimeCode = str | Secret | Callable[[], str]
+
+
 class OidcPassword(_OidcProvider):
-    """Log in once with a password grant, then refresh: the Copernicus Data Space flow."""
+    """Log in once with a password grant, then refresh: the Copernicus Data Space flow.
+
+    ``totp`` is for accounts with two-factor authentication: the current one-time code, or
+    (better: a new login may be needed hours later, when the refresh token has expired) a
+    callable returning it, such as ``pyotp.TOTP(secret).now``. It is sent with the password
+    grant only, as the ``totp`` form field.
+    """
 
     kind = "oidc-password"
     name = "OIDC password"
@@ -292,11 +290,13 @@ class OidcPassword(_OidcProvider):
         *,
         username: str,
         password: str | Secret,
+        totp: OneTimeCode | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(token_url, client_id, **kwargs)
         self.username = username
         self._password = Secret(_reveal(password))
+        self._totp = totp if callable(totp) or totp is None else Secret(_reveal(totp))
         self._fingerprint_secrets(self._password)
 
     def public_config(self) -> dict[str, Any]:
@@ -311,8 +311,41 @@ class OidcPassword(_OidcProvider):
                     raise
                 log.info("refresh token refused by %s; logging in again", host_of(self.token_url))
                 self._refresh_token = None
-        return self._grant(
-            "password", _PASSWORD_REFUSED, username=self.username, password=self._password.reveal()
+        fields = {"username": self.username, "password": self._password.reveal()}
+        if self._totp is not None:
+            fields["totp"] = self._one_time_code().reveal()
+        try:
+            return self._grant("password", **fields)
+        except errors.AuthError as exc:
+            if exc.status not in (400, 401):
+                raise
+            raise errors.AuthError(
+                f"{exc}. {self._login_advice()}", href=exc.href, host=exc.host, status=exc.status
+            ) from None
+
+    def _one_time_code(self) -> Secret:
+        code = self._totp() if callable(self._totp) else self._totp
+        code = _reveal(code).strip()
+        if not _TOTP.fullmatch(code):
+            raise errors.AuthError(
+                f"the one-time code (totp) for {self.username} at {host_of(self.token_url)} is "
+                "not 6 to 8 digits; give the current code, or a callable returning it",
+                host=host_of(self.token_url),
+            )
+        return Secret(code)
+
+    def _login_advice(self) -> str:
+        if self._totp is None:
+            return (
+                f"Check the username ({self.username}) and password. If the account uses "
+                "two-factor authentication, the login also needs a one-time code: configure "
+                "totp= (a callable returning the current code, e.g. pyotp.TOTP(secret).now, or "
+                "the code itself; XSTAC_CDSE_TOTP for the cdse preset)."
+            )
+        return (
+            f"Check the username ({self.username}), the password and the one-time code (totp): "
+            "a code is valid for about 30 seconds; a fixed code cannot serve a later login, a "
+            "callable returning the current code can."
         )
 
 

@@ -18,11 +18,13 @@ from urllib.parse import urlsplit
 
 from .. import _clock, errors
 from .._hrefs import host_of
+from .._s3 import Location, bucket_of, registry_location
 from .material import NO_MATERIAL, Material
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
 _SALT = secrets.token_bytes(16)
+_NO_LIMIT = ("", "none", "0", "false", "unlimited")
 
 
 class Provider:
@@ -30,12 +32,17 @@ class Provider:
 
     ``trusted_hosts`` are hosts (``host`` or ``host:port``) that may receive this provider's
     material when a request to one of its own hosts is redirected there (CDSE's download host).
+    ``max_connections`` caps the requests made with this credential that are in flight at once
+    in this process, on every I/O path (:mod:`xstac_access._limits`); ``None``: no cap.
     """
 
     kind = "provider"
 
-    def __init__(self, *, trusted_hosts: Iterable[str] = ()) -> None:
+    def __init__(
+        self, *, trusted_hosts: Iterable[str] = (), max_connections: int | None = None
+    ) -> None:
         self.trusted_hosts = tuple(trusted_hosts)
+        self.max_connections = connection_limit(max_connections, type(self).__name__)
         self._fingerprint = ""
 
     def _fingerprint_secrets(self, *values: str | Secret | None) -> None:
@@ -51,7 +58,9 @@ class Provider:
 
     def public_config(self) -> dict[str, Any]:
         """Non-secret settings, for ``repr``, identity and the CLI's ``auth`` command."""
-        return {"trusted_hosts": list(self.trusted_hosts)} if self.trusted_hosts else {}
+        config: dict[str, Any] = {"trusted_hosts": list(self.trusted_hosts)}
+        config["max_connections"] = self.max_connections
+        return {k: v for k, v in config.items() if v}
 
     @property
     def id(self) -> str:
@@ -70,6 +79,12 @@ class Provider:
     def trusts(self, href: str) -> bool:
         return host_of(href) in self.trusted_hosts
 
+    def wire_s3(self, material: Material, href: str) -> dict[str, Any]:
+        """The S3 options of ``material`` that may be relayed to dask workers (revealed):
+        none by default; a provider of short-lived S3 keys may send them, never long-lived
+        ones."""
+        return {}
+
     def scope(self, href: str) -> str:
         """What material depends on besides the provider: "" when one material fits all hrefs."""
         return ""
@@ -83,6 +98,34 @@ class Provider:
             f"{type(self).__name__} holds long-lived secrets and cannot be pickled; "
             "xstac-access pickles Access handles that name it instead"
         )
+
+
+class Refreshing(Provider):
+    """A provider of one expiring material, fetched again :meth:`_margin` seconds before it
+    expires or after the server refused it; threads needing it meanwhile wait for the one fetch
+    (single flight). Subclasses say how to fetch it and how early."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._material: Material | None = None
+        self._lock = threading.Lock()
+
+    def material(self, href: str) -> Material:
+        with self._lock:
+            if self._material is None or self._material.expires_within(self._margin()):
+                self._material = self._fetch()
+            return self._material
+
+    def invalidate(self, version: str) -> None:
+        with self._lock:
+            if self._material is not None and self._material.version == version:
+                self._material = None
+
+    def _margin(self) -> float:
+        raise NotImplementedError
+
+    def _fetch(self) -> Material:
+        raise NotImplementedError
 
 
 class BearerToken(Provider):
@@ -102,10 +145,14 @@ class BearerToken(Provider):
 
 
 class S3Credentials(Provider):
-    """S3 access: anonymous, keys, or a profile; custom endpoint; requester pays.
+    """S3 access: anonymous, keys, or a profile; custom endpoint; region; requester pays.
 
     ``endpoint_url`` (``https://objects.eodc.eu``) makes path-style addressing the default,
-    which bucket names with a colon (EOPF's ``tenant:bucket``) need.
+    which bucket names with a colon (EOPF's ``tenant:bucket``) need. Without a ``region``, a
+    bucket of the AWS open-data registry gets its own (:data:`xstac_access._s3.REGISTRY`);
+    :meth:`located` makes a copy that uses the region an item gives. ``requester_pays`` says
+    you pay for what you read (``x-amz-request-payer: requester`` on every request): a
+    requester-pays bucket refuses a reader who does not.
     """
 
     kind = "s3"
@@ -151,14 +198,31 @@ class S3Credentials(Provider):
         config = {name: getattr(self, name) for name in names if getattr(self, name)}
         return {**config, **super().public_config()}
 
-    def public_options(self) -> dict[str, Any]:
-        """The s3fs options that carry no secret (endpoint, region, anon, requester pays)."""
+    def located(self, location: Location) -> S3Credentials:
+        """A copy (same keys) for a bucket whose region and requester-pays status an item
+        gives: its region replaces this one's; requester pays is added, never taken away."""
+        return S3Credentials(
+            anon=self.anon, key=self.key, secret=self._secret, token=self._token,
+            profile=self.profile, endpoint_url=self.endpoint_url,
+            region=location.region or self.region,
+            requester_pays=self.requester_pays or bool(location.requester_pays),
+            trusted_hosts=self.trusted_hosts,
+        )  # fmt: skip
+
+    def scope(self, href: str) -> str:
+        """Material depends on the bucket when the region comes from the registry."""
+        return "" if self.region else bucket_of(href)
+
+    def public_options(self, href: str | None = None) -> dict[str, Any]:
+        """The s3fs options that carry no secret (endpoint, region, anon, requester pays) for
+        ``href``'s bucket (its registry region when this credential names none)."""
         options: dict[str, Any] = {"anon": self.anon}
         client: dict[str, Any] = {}
         if self.endpoint_url:
             client["endpoint_url"] = self.endpoint_url
-        if self.region:
-            client["region_name"] = self.region
+        region = self.region or (registry_location(href).region if href else None)
+        if region:
+            client["region_name"] = region
         if client:
             options["client_kwargs"] = client
         if self.requester_pays:
@@ -167,8 +231,11 @@ class S3Credentials(Provider):
             options["profile"] = self.profile
         return options
 
+    def wire_s3(self, material: Material, href: str) -> dict[str, Any]:
+        return self.public_options(href)
+
     def material(self, href: str) -> Material:
-        options: dict[str, Any] = self.public_options()
+        options: dict[str, Any] = self.public_options(href)
         if self.key and self._secret:
             options.update(key=self.key, secret=self._secret)
             if self._token:
@@ -183,6 +250,9 @@ class SasSigner(Provider):
     both are read from an Azure blob href (``https://<account>.blob.core.windows.net/<container>/
     ...``); fixed values serve stores elsewhere. Tokens are re-requested ``margin`` seconds
     before their ``msft:expiry``, so a signed URL is never used after its token expired.
+    ``blob_endpoint`` (with an ``{account}`` placeholder) says where an account's blob service
+    answers ``abfs://`` reads, when it is not Azure's ``https://<account>.blob.core.windows.net``
+    (an Azure-compatible emulator such as Azurite: ``http://127.0.0.1:10000/{account}``).
     """
 
     kind = "sas"
@@ -195,6 +265,7 @@ class SasSigner(Provider):
         container: str | None = None,
         margin: float = 60.0,
         subscription_key: str | Secret | None = None,
+        blob_endpoint: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -204,6 +275,7 @@ class SasSigner(Provider):
             container,
             margin,
         )
+        self.blob_endpoint = blob_endpoint
         self._key = Secret(_reveal(subscription_key)) if subscription_key else None
         self._fingerprint_secrets(subscription_key)
         self._tokens: dict[str, Material] = {}
@@ -211,8 +283,18 @@ class SasSigner(Provider):
         self.requests = 0
 
     def public_config(self) -> dict[str, Any]:
-        config = {"token_url": self.token_url, "account": self.account, "container": self.container}
+        config = {
+            "token_url": self.token_url,
+            "account": self.account,
+            "container": self.container,
+            "blob_endpoint": self.blob_endpoint,
+        }
         return {**{k: v for k, v in config.items() if v}, **super().public_config()}
+
+    def account_url(self, account: str) -> str:
+        """Where ``account``'s blob service answers (``blob_endpoint``, else Azure's)."""
+        template = self.blob_endpoint or "https://{account}.blob.core.windows.net"
+        return template.format(account=account).rstrip("/")
 
     def scope(self, href: str) -> str:
         account, container = self._locate(href)
@@ -270,6 +352,22 @@ class Anonymous(Provider):
 
     def material(self, href: str) -> Material:
         return NO_MATERIAL
+
+
+def connection_limit(value: Any, where: str) -> int | None:
+    """A ``max_connections`` option as given in code, TOML or the environment: a positive
+    whole number, or ``None`` / ``0`` / ``"none"`` / ``false`` for no limit. ``where`` names
+    the preset or rule in the error."""
+    if value is None or value is False or str(value).strip().lower() in _NO_LIMIT:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) or None
+    raise errors.ResolveError(
+        f"{where}: max_connections must be a positive whole number (or none for no limit), "
+        f"not {value!r}"
+    )
 
 
 def _reveal(value: str | Secret | None) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import _clock
 from .material import Material
-from .providers import Provider, S3Credentials
+from .providers import Provider
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
@@ -78,7 +78,7 @@ def _publish_once(client: Any, name: str, provider: Provider, href: str) -> Mate
     from distributed import Variable
 
     material = provider.material(href)
-    Variable(name, client=client).set(_to_wire(provider, material))
+    Variable(name, client=client).set(_to_wire(provider, material, href))
     return material
 
 
@@ -141,8 +141,8 @@ def forget(provider_id: str | None, href: str, version: str, scope: str = "") ->
             del _cache[name]
 
 
-def _to_wire(provider: Provider, material: Material) -> dict[str, Any]:
-    s3 = provider.public_options() if isinstance(provider, S3Credentials) else {}
+def _to_wire(provider: Provider, material: Material, href: str) -> dict[str, Any]:
+    s3 = provider.wire_s3(material, href)
     return {
         "headers": {k: v.reveal() for k, v in material.headers.items()},
         "cookies": {k: v.reveal() for k, v in material.cookies.items()},

@@ -182,28 +182,30 @@ def eopf(demo: Demo) -> None:
 
 
 def cdse(demo: Demo) -> None:
-    """Copernicus Data Space (seed 003): password grant, SAFE zip members by range, vs download"""
-    world, e = demo.world, demo.world.endpoints
-    item = search(e.stac, collections=["cdse-sentinel-2-l2a"], max_items=1).items[0]
+    """Copernicus Data Space (seed 003): STAC v1, password grant, zip members by range, a band"""
+    world = demo.world
+    found = search(world.stac_quirks.url("cdse"), collections=["sentinel-2-l2a"], max_items=1)
+    item = found.items[0]
+    demo.step(f"CDSE STAC v1: {item.id}, {len(item.assets)} assets (SAFE files, the zip)")
     demo.step('credentials.configure(cdse={"username": ..., "password": ...})')
     credentials.configure(cdse=world.credentials()["cdse"])
     by_range = 0
     with demo.cost("/cdse/") as cost:
-        listing = xr.open_dataset(item, engine="stacasset", asset="PRODUCT")
+        listing = xr.open_dataset(item, engine="stacasset", asset="Product")
     by_range += cost.bytes
     demo.step(f"members of the SAFE zip: {listing.sizes['member']}, listed with {cost}")
     with demo.cost("/cdse/") as cost:
-        mtd = xr.open_dataset(item, engine="stacasset", asset="PRODUCT", member="*/MTD_MSIL2A.xml")
+        mtd = xr.open_dataset(item, engine="stacasset", asset="Product", member="*/MTD_MSIL2A.xml")
     by_range += cost.bytes
     baseline = mtd.attrs["General_Info/Product_Info/PROCESSING_BASELINE"]
     demo.step(f"MTD_MSIL2A.xml as attrs (processing baseline {baseline}): {cost}")
-    with demo.cost("/cdse/") as cost:
-        tci = xr.open_dataset(item, engine="stacasset", asset="PRODUCT", member="manifest:TCI_60m")
+    with demo.cost("/cdse/") as cost:  # s3://eodata without S3 keys: its OData alternate
+        tci = xr.open_dataset(item, engine="stacasset", asset="TCI_60m")
         ql = tci.eo.quicklook(path=demo.path("cdse_tci_60m.png"))
     by_range += cost.bytes
     _picture(demo, ql, cost)
     with demo.cost("/cdse/") as cost:
-        report = download(item, demo.path("downloads/cdse"), assets=["PRODUCT"])
+        report = download(item, demo.path("downloads/cdse"), assets=["Product"])
     _downloaded(demo, report)
     demo.step(
         f"by range: {by_range / 1e6:.2f} MB for the listing, the XML and the TCI; the seed's "

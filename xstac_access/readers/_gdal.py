@@ -25,6 +25,7 @@ from .._hrefs import host_of, local_path, safe_href, scheme_of
 from .._landings import forget as forget_landing
 from .._landings import known as known_landing
 from .._landings import landed
+from .._limits import gdal_options, slot
 from .._ranged import forget_kept
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
@@ -142,8 +143,8 @@ class RasterSource:
         for attempt in (1, 2):
             href, access = self.location()
             material = access.material() if access is not None else NO_MATERIAL
-            try:
-                with _env(material, config):
+            try:  # one connection slot while GDAL works (its ranges then come one at a time)
+                with slot(access), _env(material, gdal_options(access, config)):
                     return work(material)
             except RasterioError as exc:
                 clear_vsicurl_cache(self.path(material))  # no refusal or login page stays cached

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import hashlib
 import json
 import threading
 import weakref
@@ -32,9 +31,10 @@ from zarr.abc.store import ByteRequest
 from zarr.core.buffer import Buffer, BufferPrototype
 from zarr.storage import FsspecStore, WrapperStore
 
+from .. import errors
 from .._hrefs import local_path, scheme_of
 from ..credentials.broker import Broker
-from ..credentials.filesystems import filesystem_for
+from ..credentials.filesystems import filesystem_for, filesystem_kind
 
 _METADATA = ("zarr.json", ".zmetadata", ".zgroup", ".zarray", ".zattrs")
 _V2_METADATA = (".zgroup", ".zarray", ".zattrs")
@@ -47,10 +47,12 @@ MAX_PREFETCH = 10_000
 
 class MetadataOnceStore(WrapperStore[Any]):
     """A read-only store that fetches each metadata document at most once (see the module
-    docstring); ``consolidated_first`` asks for ``.zmetadata`` before anything else."""
+    docstring); ``consolidated_first`` asks for ``.zmetadata`` before anything else. ``href``
+    is the store's root, for messages."""
 
-    def __init__(self, store: Any, consolidated_first: bool = True) -> None:
+    def __init__(self, store: Any, consolidated_first: bool = True, href: str = "") -> None:
         super().__init__(store)
+        self.href = href
         self._documents: dict[str, Any] = {}
         self._chunks: dict[str, Any] = {}  # index coordinate chunks prefetched for this open
         self._consolidated_first = consolidated_first
@@ -58,7 +60,7 @@ class MetadataOnceStore(WrapperStore[Any]):
         self.consolidated: dict[str, Any] | None = None  # its "metadata" mapping when found
 
     def _with_store(self, store: Any) -> MetadataOnceStore:
-        return type(self)(store, self._consolidated_first)
+        return type(self)(store, self._consolidated_first, self.href)
 
     async def get(
         self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None
@@ -92,6 +94,8 @@ class MetadataOnceStore(WrapperStore[Any]):
             self._consolidated = asyncio.ensure_future(self._store.get(".zmetadata", prototype))
         try:
             fetched = await self._consolidated
+        except errors.AuthError:  # the credential was refused, even after a refresh
+            raise
         except Exception:  # a store refusing absent keys (403): zarr's own reads will say
             fetched = None
         if ".zmetadata" in self._documents:
@@ -143,10 +147,12 @@ class MetadataOnceStore(WrapperStore[Any]):
         return len(keys)
 
     def __getstate__(self) -> dict[str, Any]:  # workers fetch what they need
-        return {"_store": self._store, "_consolidated_first": self._consolidated_first}
+        return {"_store": self._store, "_consolidated_first": self._consolidated_first,
+                "href": self.href}  # fmt: skip
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["_store"], state["_consolidated_first"])  # type: ignore[misc]
+        args = (state["_store"], state["_consolidated_first"], state.get("href", ""))
+        self.__init__(*args)  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"MetadataOnceStore({self._store!r})"
@@ -206,51 +212,57 @@ def _sizes(value: Any) -> bool:
 
 
 def open_store(root: str, broker: Broker, *, zarr_v3: bool = False) -> MetadataOnceStore:
-    """A read-only store for the product at ``root`` (local path, https or s3 URL);
-    ``zarr_v3`` (the catalogue says so) skips looking for v2 consolidated metadata first."""
+    """A read-only store for the product at ``root`` (local path, https or s3 URL, abfs URL
+    naming its account); ``zarr_v3`` (the catalogue says so) skips looking for v2 consolidated
+    metadata first."""
     if scheme_of(root) == "file":
         from zarr.storage import LocalStore
 
-        return MetadataOnceStore(LocalStore(local_path(root), read_only=True), not zarr_v3)
+        local = LocalStore(local_path(root), read_only=True)
+        return MetadataOnceStore(local, not zarr_v3, root)
     fs = _shared_filesystem(root, broker)
     store = FsspecStore(fs, path=fs._strip_protocol(root), read_only=True)
-    return MetadataOnceStore(store, not zarr_v3)
+    return MetadataOnceStore(store, not zarr_v3, root)
 
 
 # Asynchronous filesystems live in zarr's event loop and own an HTTP session (a connection
 # pool). They are shared by every store, so opens reuse connections and the sessions are closed
-# at exit instead of being reported unclosed: one HTTP filesystem per broker (its middleware asks
-# that broker), one S3 filesystem per set of options (a store's options can come with the call).
-_HTTP: weakref.WeakKeyDictionary[Broker, Any] = weakref.WeakKeyDictionary()
-_S3: dict[str, Any] = {}
+# at exit instead of being reported unclosed. A filesystem serves one kind of href only
+# (filesystem_kind: HTTP, one Azure account at one endpoint, one set of S3 options), so an open
+# of one kind never hands its filesystem to an open of another. HTTP and Azure filesystems ask
+# their broker for every request's credential: one of each kind per broker. S3 filesystems carry
+# their options, shared by every broker (a store's options can come with the call, and each
+# such call has a broker of its own).
+_BY_BROKER: weakref.WeakKeyDictionary[Broker, dict[tuple[str, ...], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_S3: dict[tuple[str, ...], Any] = {}
 _LOCK = threading.Lock()
 
 
 def _shared_filesystem(root: str, broker: Broker) -> Any:
-    if scheme_of(root) != "s3":
-        with _LOCK:
-            if broker not in _HTTP:
-                _HTTP[broker] = filesystem_for(root, broker, asynchronous=True)
-            return _HTTP[broker]
-    options = broker.access(root).material().s3_options() or {}
-    # hashed, so no key material sits in a dict key
-    key = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()
+    kind = filesystem_kind(root, broker)
     with _LOCK:
-        if key not in _S3:
-            _S3[key] = filesystem_for(root, broker, asynchronous=True)
-        return _S3[key]
+        cache = _S3 if kind[0] == "s3" else _BY_BROKER.setdefault(broker, {})
+        if kind not in cache:
+            cache[kind] = filesystem_for(root, broker, asynchronous=True)
+        return cache[kind]
 
 
 @atexit.register
 def _close_sessions() -> None:
     with _LOCK:
-        filesystems = [*_HTTP.values(), *_S3.values()]
+        filesystems = [
+            *_S3.values(),
+            *(fs for kinds in _BY_BROKER.values() for fs in kinds.values()),
+        ]
     if not filesystems:
         return
     from zarr.core.sync import sync
 
     for fs in filesystems:
-        for session in (getattr(fs, "_session", None), getattr(fs, "_s3", None)):
+        sessions = ("_session", "_s3", "service_client")  # aiohttp, aiobotocore, azure
+        for session in (getattr(fs, name, None) for name in sessions):
             if session is not None:
                 with contextlib.suppress(Exception):  # best effort at interpreter exit
                     sync(session.__aexit__(None, None, None), timeout=1)

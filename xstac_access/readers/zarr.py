@@ -10,46 +10,55 @@ An href inside a product (``.../product.zarr/measurements/reflectance/r10m``) is
 product root with ``group=``, so the root's consolidated metadata is read once and nothing else
 is fetched at open but index coordinates. An href naming an array opens its group and keeps
 that variable.
+
+Stores on Azure blob storage (the Planetary Computer's ``abfs://<container>/<path>`` hrefs) are
+read with adlfs: the storage account comes from the asset's ``xarray:storage_options`` (or the
+``storage_options`` of its open kwargs), the credential from the broker
+(:mod:`xstac_access.credentials.azure`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import xarray as xr
 
 from .. import errors
-from .._hrefs import host_of, safe_href
+from .._hrefs import host_of, safe_href, scheme_of
+from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ..resolve import Target
 from ._attrs import stac_attrs
-from ._zarrstore import open_store
+from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
 
 
 def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataTree:
     """The product tree (or the subtree under the href's group)."""
-    href, hints = _hinted(target, "open_datatree_kwargs")
-    root, group = split_root(href)
-    kwargs = {**hints, **_user(options)}
-    store = open_store(root, broker, zarr_v3=_says_v3(target))
-    if _analysis(kwargs, root):
-        tree = _guard(target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
-    else:
-        kwargs = _native(kwargs)
-        store.prefetch_index_coordinates(group, subtree=True)  # xarray reads them one by one
-        tree = _guard(
-            target,
-            store,
-            lambda **extra: xr.open_datatree(
-                store, engine="zarr", group=group or None, **kwargs, **extra
-            ),
-        )
-    tree.attrs.update(stac_attrs(target))
-    return tree
+    with _labelling(target):
+        href, hints = _hinted(target, "open_datatree_kwargs")
+        store, group = _store(target, href, hints, broker)
+        root = split_root(href)[0]
+        kwargs = {**hints, **_user(options)}
+        if _analysis(kwargs, root):
+            tree = _guard(target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
+        else:
+            kwargs = _native(kwargs)
+            store.prefetch_index_coordinates(group, subtree=True)  # xarray reads them one by one
+            tree = _guard(
+                target,
+                store,
+                lambda **extra: xr.open_datatree(
+                    store, engine="zarr", group=group or None, **kwargs, **extra
+                ),
+            )
+        tree.attrs.update(stac_attrs(target))
+        return tree
 
 
 def open_dataset(
@@ -68,50 +77,80 @@ def open_dataset(
     (the ``k+1``-th level of its layout, as GDAL counts overviews); the levels are listed in
     ``attrs["multiscales_levels"]``.
     """
-    href, hints = _hinted(target, "open_dataset_kwargs")
-    root, href_group = split_root(href)
-    path = "/".join(p for p in (href_group, (group or "").strip("/")) if p)
-    kwargs = {**hints, **_user(options)}
-    keep = [b.lower() for b in kwargs.pop("bands", None) or []]
-    resolution = kwargs.pop("spatial_res", None)
-    store = open_store(root, broker, zarr_v3=_says_v3(target))
-    levels: list[str] = []
-    if _analysis(kwargs, root):
-        if resolution is not None:
-            kwargs.setdefault("resolution", resolution)
-        if keep:
-            kwargs.setdefault("variables", keep)
-        ds = _guard(target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra))
-    else:
-        kwargs = _native(kwargs)
-        path, array, levels = _locate(target, store, path, overview_level)
-        store.prefetch_index_coordinates(path)
-        keep = keep or ([array] if array else [])
-        ds = _guard(
-            target,
-            store,
-            lambda **extra: xr.open_dataset(
+    with _labelling(target):
+        href, hints = _hinted(target, "open_dataset_kwargs")
+        store, href_group = _store(target, href, hints, broker)
+        root = split_root(href)[0]
+        path = "/".join(p for p in (href_group, (group or "").strip("/")) if p)
+        kwargs = {**hints, **_user(options)}
+        keep = [b.lower() for b in kwargs.pop("bands", None) or []]
+        resolution = kwargs.pop("spatial_res", None)
+        levels: list[str] = []
+        if _analysis(kwargs, root):
+            if resolution is not None:
+                kwargs.setdefault("resolution", resolution)
+            if keep:
+                kwargs.setdefault("variables", keep)
+            ds = _guard(target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra))
+        else:
+            kwargs = _native(kwargs)
+            path, array, levels = _locate(target, store, path, overview_level)
+            store.prefetch_index_coordinates(path)
+            keep = keep or ([array] if array else [])
+            ds = _guard(
+                target,
                 store,
-                engine="zarr",
-                group=path or None,
-                mask_and_scale=mask_and_scale,
-                drop_variables=drop_variables,
-                **kwargs,
-                **extra,
-            ),
-        )
-        if keep:
-            missing = [k for k in keep if k not in ds.variables]
-            if missing:
-                raise errors.AssetKeyError(
-                    f"{target.label}: group {path!r} has no variable(s) {missing}; it has "
-                    + ", ".join(sorted(map(str, ds.data_vars)))
-                )
-            ds = ds[keep]
-    if levels:
-        ds.attrs.update(multiscales_level=path.rpartition("/")[2], multiscales_levels=levels)
-    ds.attrs.update(stac_attrs(target))
-    return ds
+                lambda **extra: xr.open_dataset(
+                    store,
+                    engine="zarr",
+                    group=path or None,
+                    mask_and_scale=mask_and_scale,
+                    drop_variables=drop_variables,
+                    **kwargs,
+                    **extra,
+                ),
+            )
+            if keep:
+                missing = [k for k in keep if k not in ds.variables]
+                if missing:
+                    raise errors.AssetKeyError(
+                        f"{target.label}: group {path!r} has no variable(s) {missing}; it has "
+                        + ", ".join(sorted(map(str, ds.data_vars)))
+                    )
+                ds = ds[keep]
+        if levels:
+            ds.attrs.update(multiscales_level=path.rpartition("/")[2], multiscales_levels=levels)
+        ds.attrs.update(stac_attrs(target))
+        return ds
+
+
+def _store(
+    target: Target, href: str, hints: dict[str, Any], broker: Broker
+) -> tuple[MetadataOnceStore, str]:
+    """The store under ``href`` and the group path inside it.
+
+    The hints' ``storage_options`` are used up here: they say where the store is (an Azure
+    store's account), and the store, not xarray, is given them.
+    """
+    root, group = split_root(href)
+    options = {**target.hint("storage_options"), **(hints.pop("storage_options", None) or {})}
+    if scheme_of(root) in BLOB_SCHEMES:
+        root = with_account(root, options, target.label)
+    return open_store(root, broker, zarr_v3=_says_v3(target)), group
+
+
+@contextlib.contextmanager
+def _labelling(target: Target) -> Iterator[None]:
+    """Errors of the library raised inside (by the store, a filesystem, a credential) begin
+    with the asset they concern, when they do not name it already."""
+    try:
+        yield
+    except errors.XStacError as exc:
+        if target.label in str(exc):
+            raise
+        labelled = copy.copy(exc)
+        labelled.args = (f"{target.label}: {exc}", *exc.args[1:])
+        raise labelled from None
 
 
 def _says_v3(target: Target) -> bool:
@@ -242,16 +281,17 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
     except errors.XStacError:
         raise
     except (FileNotFoundError, KeyError) as exc:
+        href, host = _where(target, store)
         raise errors.HrefNotFoundError(
-            f"{target.label} at {safe_href(target.href)}: no Zarr group or array there "
+            f"{target.label} at {href}: no Zarr group or array there "
             f"({exc.__class__.__name__}: {exc}). Check the href and group=.",
-            href=safe_href(target.href),
-            host=host_of(target.href),
+            href=href,
+            host=host,
             status=404,
         ) from None
     except ValueError as exc:
         if "unable to decode time units" not in str(exc):
-            raise _format_error(target, exc) from None
+            raise _format_error(target, store, exc) from None
         warnings.warn(
             f"{target.label}: time units could not be decoded ({exc}); opened with "
             "decode_times=False, so those variables keep their raw numbers.",
@@ -261,9 +301,9 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
         try:
             return opener(decode_times=False)
         except (ValueError, TypeError, OSError) as again:
-            raise _format_error(target, again) from None
+            raise _format_error(target, store, again) from None
     except _DAMAGE as exc:
-        raise _format_error(target, exc) from None
+        raise _format_error(target, store, exc) from None
 
 
 #: What zarr and xarray raise on metadata they cannot make sense of (wrong types, missing
@@ -271,8 +311,17 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
 _DAMAGE = (TypeError, OSError, AttributeError, IndexError, ArithmeticError, NotImplementedError)
 
 
-def _format_error(target: Target, exc: Exception) -> errors.FormatError:
+def _format_error(target: Target, store: Any, exc: Exception) -> errors.FormatError:
+    href, host = _where(target, store)
     return errors.FormatError(
-        f"{target.label} at {safe_href(target.href)} (host {host_of(target.href)}) could not "
-        f"be opened as Zarr: {exc.__class__.__name__}: {exc}."
+        f"{target.label} at {href} (host {host}) could not be opened as Zarr: "
+        f"{exc.__class__.__name__}: {exc}."
     )
+
+
+def _where(target: Target, store: Any) -> tuple[str, str]:
+    """The href and host messages name: an Azure store's blob URL (an ``abfs://`` href names
+    a container, not a host), else the target's."""
+    root = getattr(store, "href", "")
+    href = blob_url(root) if scheme_of(root) in BLOB_SCHEMES else target.href
+    return safe_href(href), host_of(href)

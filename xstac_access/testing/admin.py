@@ -103,6 +103,11 @@ class OidcAdmin(_AdminClient):
         """The long-lived refresh token a portal would hand to ``user`` (ESA MAAP style)."""
         return self._call("POST", "offline-token", {"realm": realm, "user": user})["refresh_token"]
 
+    def require_totp(self, realm: str, user: str, secret: str | None) -> None:
+        """Make ``user``'s password grants need the one-time code of the base32 ``secret``
+        (``None``: no longer)."""
+        self._call("POST", "totp", {"realm": realm, "user": user, "secret": secret})
+
     def set_access_token_lifetime(self, seconds: float) -> None:
         self._call("POST", "config", {"access_token_lifetime": seconds})
 

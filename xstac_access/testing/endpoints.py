@@ -14,7 +14,8 @@ class Endpoints:
     store's endpoint URL, ``oidc`` the token server's base (realms below ``/realms/<realm>``),
     ``stac`` the STAC API root and ``stac_quirks`` the proxy in front of it whose path prefixes
     imitate real catalogues' search limits (``/noquery/``, ``/cmr/``, ...: see
-    :mod:`xstac_access.testing.stacproxy`).
+    :mod:`xstac_access.testing.stacproxy`). ``azure`` is Azurite's blob service (an account's
+    service is ``<azure>/<account>``), ``""`` where there is none.
     """
 
     http: str
@@ -23,6 +24,7 @@ class Endpoints:
     oidc: str
     stac: str
     stac_quirks: str = ""
+    azure: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)

@@ -4,8 +4,12 @@ One process serves one directory tree on two ports. The first is the "main" host
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
 Earthdata-style login host, and, named ``localhost``, S3 behind a presigned redirect
 (:mod:`~xstac_access.testing.fileserver_presign`). Protected prefixes want a bearer JWT, the
-Earthdata Login dance or a SAS signature (:mod:`~xstac_access.testing.fileserver_auth`); files
-are sent by :mod:`~xstac_access.testing.fileserver_body`, with its body faults. An admin API
+Earthdata Login dance or a SAS signature (:mod:`~xstac_access.testing.fileserver_auth`), and a
+user may have only so many requests in flight under some
+(:mod:`~xstac_access.testing.fileserver_limits`: CDSE's 4); files are sent by
+:mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
+``Nodes(...)/$value`` paths, ``Content-Disposition`` names) by
+:mod:`~xstac_access.testing.fileserver_odata`. An admin API
 under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
 and benchmarks see what a client really did on the wire; a test waits for a response to be held
 mid-body or a request to be logged (``wait``) rather than sleeping. Nothing here stores or logs a
@@ -31,6 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
+from xstac_access.testing import s3credentials
 from xstac_access.testing.admin import ADMIN
 from xstac_access.testing.fileserver_auth import (
     SAS_TOKEN_PATH,
@@ -41,6 +46,8 @@ from xstac_access.testing.fileserver_auth import (
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
+from xstac_access.testing.fileserver_limits import connection_limiter
+from xstac_access.testing.fileserver_odata import locate
 from xstac_access.testing.fileserver_presign import check_presigned, presigned_redirect
 from xstac_access.testing.fileserver_state import (
     CONFIG_KEYS,
@@ -75,7 +82,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return denied
     elif rule is not None and "presign" in rule:
         return presigned_redirect(request, state, rule)
-    return state.redirect(host, path) or await serve_file(request, state)
+    if path == s3credentials.PATH and "s3credentials" in state.config:  # a DAAC's S3 keys
+        return web.json_response(s3credentials.answer(state.config["s3credentials"]))
+    redirect = state.redirect(host, path)
+    return redirect or await serve_file(request, state, *locate(state, host, path))
 
 
 @web.middleware
@@ -143,6 +153,7 @@ async def admin_reset(request: web.Request) -> web.Response:
     state.requests.clear()
     state.sent.clear()
     state.log.clear()
+    state.connections.reset()
     return web.json_response({"ok": True})
 
 
@@ -208,7 +219,7 @@ async def admin_config(request: web.Request) -> web.Response:
 
 def build_app(state: ServerState, host: str) -> web.Application:
     """The application of one port: ``host`` is its label ("main" or "alt")."""
-    app = web.Application(middlewares=[record])
+    app = web.Application(middlewares=[record, connection_limiter(state, host)])
     app[STATE] = state
     app[HOST] = host
     app.router.add_get(ADMIN + "stats", admin_stats)
@@ -260,7 +271,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", required=True, help="directory served on both ports")
     parser.add_argument("--port", type=int, required=True, help='port of the "main" host')
     parser.add_argument("--alt-port", type=int, required=True, help='port of the "alt" host')
-    parser.add_argument("--config", help="JSON file: protected, redirects, earthdata")
+    parser.add_argument(
+        "--config", help="JSON file: protected, redirects, earthdata, odata_nodes, disposition"
+    )
     parser.add_argument("--oidc-url", help="OIDC server base URL (realms below /realms/<realm>)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer")
     args = parser.parse_args(argv)

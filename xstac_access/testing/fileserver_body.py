@@ -14,6 +14,7 @@ import asyncio
 import mimetypes
 import socket
 import struct
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from aiohttp import web
@@ -69,9 +70,15 @@ def fault_response(rule: dict[str, Any]) -> web.Response:
     return json_error(int(rule.get("status", 503)), "injected fault", headers)
 
 
-async def serve_file(request: web.Request, state: ServerState) -> web.StreamResponse:
-    """Send a file or one byte range of it, applying a body fault if one matches."""
-    target = state.resolve(request.path)
+async def serve_file(
+    request: web.Request,
+    state: ServerState,
+    target: Path | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> web.StreamResponse:
+    """Send a file (``target``, else the one the request path names under the root) or one byte
+    range of it, with ``extra_headers``, applying a body fault if one matches."""
+    target = target or state.resolve(request.path)
     if target is None:
         return json_error(404, "not found")
     stat = target.stat()
@@ -81,6 +88,7 @@ async def serve_file(request: web.Request, state: ServerState) -> web.StreamResp
         "Accept-Ranges": "none" if no_range else "bytes",
         "ETag": f'"{stat.st_mtime_ns:x}-{size:x}"',
         "Content-Type": mimetypes.guess_type(target.name)[0] or "application/octet-stream",
+        **(extra_headers or {}),
     }
     start, end, status = 0, size - 1, 200
     if "Range" in request.headers and not no_range:

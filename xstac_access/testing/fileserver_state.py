@@ -21,9 +21,14 @@ from typing import Any
 import jwt
 from aiohttp import web
 
+from xstac_access.testing.fileserver_limits import UserConnections
+
 LOOPBACK = "127.0.0.1"
 DEFAULT_EARTHDATA = {"username": "edl-user", "password": "edl-pass"}
-CONFIG_KEYS = {"protected", "redirects", "earthdata", "sas"}
+CONFIG_KEYS = {
+    "protected", "redirects", "earthdata", "sas", "odata_nodes", "disposition", "s3credentials",
+    "connection_limits", "azure_accounts",
+}  # fmt: skip
 #: Faults that change the body of a file being sent; the others answer instead of the file.
 BODY_FAULTS = ("reset_after_bytes", "truncate_after_bytes", "slow_bytes_per_s", "hold_after_bytes")
 FAULT_KEYS = {"path", "host", "count", "status", "retry_after", "html", "no_range", *BODY_FAULTS}
@@ -58,6 +63,7 @@ class ServerState:
     revoked_status: int = 401
     held: set[asyncio.Event] = field(default_factory=set)
     in_flight: int = 0
+    connections: UserConnections = field(default_factory=UserConnections)
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def resolve(self, path: str) -> Path | None:
@@ -151,6 +157,7 @@ class ServerState:
             "faults": self.faults,
             "held": len(self.held),
             "in_flight": self.in_flight,
+            "connections": self.connections.stats(),
         }
 
 

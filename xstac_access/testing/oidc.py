@@ -6,7 +6,8 @@ lifetime, measured on the shared test clock (so expiry really happens in tests, 
 that clock: :mod:`~xstac_access.testing.oidc_state`), and keeps opaque refresh tokens server-side
 that ROTATE: each refresh returns a new one and kills the old, as ESA MAAP and CDSE do. Realms by
 default: ``maap`` (the ``offline-token`` client with its published secret, refresh grant only),
-``cdse`` (public ``cdse-public``, password and refresh grants) and ``earthdata``. One RSA key per
+``cdse`` (public ``cdse-public``, password and refresh grants; ``cdse-2fa-user`` has two-factor
+authentication: :mod:`~xstac_access.testing.oidc_state`) and ``earthdata``. One RSA key per
 realm is generated at start. The admin API hands out MAAP-style offline tokens and counts token
 requests; it never returns or logs a secret. Injected faults make the token endpoint answer 503
 (or 429, 502...) with ``Retry-After``, as Keycloak does under load.
@@ -191,6 +192,20 @@ async def admin_offline_token(request: web.Request) -> web.Response:
     return web.json_response({"refresh_token": state.new_refresh(grant)})
 
 
+async def admin_totp(request: web.Request) -> web.Response:
+    """Require (``{"realm", "user", "secret": <base32>}``) or stop requiring (``"secret": null``)
+    a one-time code in ``user``'s password grants."""
+    body = await request.json()
+    realm = request.app[STATE].realms.get(body.get("realm", ""))
+    if realm is None or body.get("user") not in realm.users:
+        return web.json_response({"error": "unknown realm or user"}, status=400)
+    if body.get("secret") is None:
+        realm.totp.pop(body["user"], None)
+    else:
+        realm.totp[body["user"]] = str(body["secret"])
+    return web.json_response({"ok": True})
+
+
 async def admin_stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
     return web.json_response({"token_requests": state.counts, "log": state.log})
@@ -228,7 +243,7 @@ async def admin_config(request: web.Request) -> web.Response:
 
 def build_app(config: dict[str, Any]) -> web.Application:
     realms = {
-        name: Realm(name, spec.get("clients", {}), spec.get("users", {}))
+        name: Realm(name, spec.get("clients", {}), spec.get("users", {}), spec.get("totp", {}))
         for name, spec in config["realms"].items()
     }
     app = web.Application()
@@ -238,6 +253,7 @@ def build_app(config: dict[str, Any]) -> web.Application:
     app.router.add_get(f"{OIDC}/certs", certs)
     app.router.add_route("*", f"{OIDC}/userinfo", userinfo)
     app.router.add_post(ADMIN + "offline-token", admin_offline_token)
+    app.router.add_post(ADMIN + "totp", admin_totp)
     app.router.add_get(ADMIN + "stats", admin_stats)
     app.router.add_post(ADMIN + "reset", admin_reset)
     app.router.add_post(ADMIN + "config", admin_config)

@@ -1,5 +1,11 @@
-"""What the local OIDC server knows: realms and their keys, clients and users, the refresh
-tokens it handed out, lifetimes, and the request log.
+"""What the local OIDC server knows: realms and their keys, clients and users (and which of them
+have two-factor authentication), the refresh tokens it handed out, lifetimes, and the request log.
+
+A user with a TOTP secret (realm config ``"totp": {user: base32 secret}``, or the admin API) must
+add ``totp=<current code>`` to a password grant, as on Keycloak with its direct-grant OTP step
+(what CDSE runs): RFC 6238 codes (HMAC-SHA1, 30 s, 6 digits) on the shared clock, the previous
+and next period accepted too. A missing or wrong code gets Keycloak's answer to a wrong password,
+401 ``invalid_grant`` "Invalid user credentials": the server does not say which one was wrong.
 
 Lifetimes are measured on the shared test clock (:func:`xstac_access._clock.now`): a test that
 moves it forward makes access and refresh tokens expire here, at the file server and in the
@@ -8,6 +14,8 @@ library at once.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import logging
@@ -27,6 +35,7 @@ from xstac_access import _clock
 LOOPBACK = "127.0.0.1"
 OIDC = "/realms/{realm}/protocol/openid-connect"
 GRANTS = ("password", "refresh_token")
+TOTP_PERIOD = 30
 TUNABLES = (
     "access_token_lifetime",
     "refresh_token_lifetime",
@@ -52,7 +61,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
         },
         "cdse": {
             "clients": {"cdse-public": {"secret": None, "grants": ["password", "refresh_token"]}},
-            "users": {"cdse-user": "cdse-pass"},
+            "users": {"cdse-user": "cdse-pass", "cdse-2fa-user": "cdse-2fa-pass"},
+            "totp": {"cdse-2fa-user": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
         },
         "earthdata": {
             "clients": {
@@ -86,6 +96,7 @@ class Realm:
     name: str
     clients: dict[str, dict[str, Any]]
     users: dict[str, str]
+    totp: dict[str, str] = field(default_factory=dict)  # user -> base32 TOTP secret
     key: rsa.RSAPrivateKey = field(
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
@@ -172,6 +183,9 @@ class OidcState:
         password = realm.users.get(form.get("username", ""))
         if password is None or not hmac.compare_digest(password, form.get("password", "")):
             raise OAuthError(401, "invalid_grant", "Invalid user credentials")
+        secret = realm.totp.get(form["username"])
+        if secret is not None and not totp_valid(secret, form.get("totp", "")):
+            raise OAuthError(401, "invalid_grant", "Invalid user credentials")
         scope = " ".join(dict.fromkeys(["openid", *form.get("scope", "").split()]))
         offline = "offline_access" in scope.split()
         return Grant(
@@ -217,6 +231,23 @@ class OidcState:
             }
         )
         log.info("grant %s client=%s -> %s", key, client_id, error or "ok")
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """The RFC 6238 code of a base32 ``secret`` at time ``at`` (default: the shared clock)."""
+    counter = int((_clock.now() if at is None else at) // TOTP_PERIOD)
+    digest = hmac.new(base64.b32decode(secret), counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{int.from_bytes(digest[offset : offset + 4], 'big') & 0x7FFFFFFF:010d}"[-6:]
+
+
+def totp_valid(secret: str, code: str) -> bool:
+    """Whether ``code`` is the code of this period, the previous or the next one."""
+    now = _clock.now()
+    return any(
+        hmac.compare_digest(totp_code(secret, now + step * TOTP_PERIOD), code)
+        for step in (-1, 0, 1)
+    )
 
 
 def load_config(path: str | None, lifetime: float | None) -> dict[str, Any]:

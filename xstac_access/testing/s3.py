@@ -1,20 +1,27 @@
 """The local world's S3-compatible object store: a moto server on 127.0.0.1.
 
-It stands for the EOPF Sample Service's object store, which users read without credentials:
-every bucket is created ``public-read`` before anything is uploaded, because moto only answers
-anonymous HEAD requests on such buckets (a bucket policy alone fixes GET but not HEAD). Writes
-are signed with dummy keys, which moto accepts. ``python -m xstac_access.testing.s3`` is the
-server process itself: moto's server, with buckets preloaded into its backend before it listens.
+It stands for the EOPF Sample Service's object store (Ceph RGW, ``tenant:bucket`` names,
+anonymous) and for AWS S3 (Earth Search's requester-pays buckets in ``eu-central-1``, NASA DAAC
+buckets readable with temporary keys) and CDSE's ``eodata`` (the user's own keys). Every bucket
+is created ``public-read`` before anything is uploaded, because moto only answers anonymous HEAD
+requests on such buckets (a bucket policy alone fixes GET but not HEAD); moto itself accepts any
+key. Buckets with a :class:`~xstac_access.testing.s3_rules.BucketRule` are answered as the real
+service does by the :class:`~xstac_access.testing.s3_rules.AwsRules` middleware in front of moto
+(wrong region, requester pays, unknown keys). ``python -m xstac_access.testing.s3`` is the
+server process itself: moto's WSGI app behind that middleware, with buckets preloaded into its
+backend (each in its rule's region) before it listens.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -25,6 +32,7 @@ from xstac_access.testing._procs import (
     free_port,
     start_process,
 )
+from xstac_access.testing.s3_rules import ADMIN_LOG, BucketRule
 
 #: Credentials moto accepts for signed writes; readers use no credentials at all.
 DUMMY_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -50,20 +58,48 @@ class S3Store:
         """PID of the moto server, or None when it is not running."""
         return self._proc.pid if self._proc is not None else None
 
-    def start(self, preload: Mapping[str, Path] | None = None, timeout: float = 60.0) -> str:
+    def start(
+        self,
+        preload: Mapping[str, Path] | None = None,
+        timeout: float = 60.0,
+        *,
+        rules: Iterable[BucketRule] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> str:
         """Start moto on ``self.port`` and return its endpoint URL once it accepts connections.
 
         ``preload`` maps bucket names to directories put into the store before the server
         listens: written straight into moto's in-process backend, which is ~20x faster than
         one HTTP PUT per file (moto serves ~450 small PUTs/s; Zarr stores have thousands).
+        ``rules`` make buckets answer as their real service does; ``env`` is added to the
+        server's environment (the shared test clock, which temporary keys expire on).
         """
         argv = [sys.executable, "-m", "xstac_access.testing.s3", "--port", str(self.port)]
         for bucket, root in (preload or {}).items():
             argv += ["--preload", f"{bucket}={root}"]
+        rules = list(rules)
+        if rules:
+            path = self.log_dir / f"s3-rules-{self.port}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps([rule.to_json() for rule in rules], indent=1))
+            argv += ["--rules", str(path)]
         self._proc = start_process(
-            "moto-s3", argv, log_dir=self.log_dir, ready_port=self.port, timeout=timeout
-        )
+            "moto-s3", argv, log_dir=self.log_dir, env=dict(env or {}), ready_port=self.port,
+            timeout=timeout,
+        )  # fmt: skip
         return self.endpoint_url
+
+    def rules_log(self, *, clear: bool = False) -> list[dict[str, Any]]:
+        """What the store answered to the requests for buckets with rules (oldest first):
+        ``method``, ``bucket``, ``key``, ``status``, AWS error ``code``, signing ``region``,
+        ``signed``, ``requester_pays``. ``clear`` empties the log after reading it."""
+        import requests
+
+        url = f"{self.endpoint_url}{ADMIN_LOG}"
+        entries = requests.get(url, timeout=10).json()
+        if clear:
+            requests.delete(url, timeout=10).raise_for_status()
+        return entries
 
     def stop(self) -> None:
         """Stop the moto server; calling it again, or before ``start``, does nothing."""
@@ -117,8 +153,9 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in Path(root).rglob("*") if p.is_file())
 
 
-def _preload(specs: list[str]) -> None:
-    """Create public-read buckets and their objects in this process's moto backend."""
+def _preload(specs: list[str], regions: Mapping[str, str]) -> None:
+    """Create public-read buckets (in ``regions[bucket]``, else the default region) and their
+    objects in this process's moto backend."""
     # moto itself is imported only here, in the server process: clients need boto3 alone.
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.s3.models import get_canned_acl, s3_backends
@@ -126,7 +163,7 @@ def _preload(specs: list[str]) -> None:
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     for spec in specs:
         bucket, _, root = spec.partition("=")
-        backend.create_bucket(bucket, REGION)
+        backend.create_bucket(bucket, regions.get(bucket, REGION))
         public = get_canned_acl("public-read")
         backend.put_bucket_acl(bucket, public)
         for path in _files(Path(root)):
@@ -135,15 +172,33 @@ def _preload(specs: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run moto's S3 server on 127.0.0.1, after preloading buckets (``--preload NAME=DIR``)."""
+    """Run moto's S3 app on 127.0.0.1 behind the bucket rules (``--rules FILE.json``), after
+    preloading buckets (``--preload NAME=DIR``)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--preload", action="append", default=[], metavar="BUCKET=DIR")
+    parser.add_argument("--rules", help="JSON list of bucket rules")
     args = parser.parse_args(argv)
-    _preload(args.preload)
-    from moto.server import main as moto_main
+    rules = [BucketRule.from_json(r) for r in json.loads(Path(args.rules).read_text())] if (
+        args.rules
+    ) else []  # fmt: skip
+    _preload(args.preload, {rule.bucket: rule.region for rule in rules if rule.region})
+    _serve(args.port, rules)
 
-    moto_main(["-H", LOOPBACK, "-p", str(args.port)])
+
+def _serve(port: int, rules: list[BucketRule]) -> None:
+    """What ``moto_server`` does, with the rules' middleware around moto's WSGI app."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import run_simple
+
+    from xstac_access.testing.s3_rules import AwsRules
+
+    app = AwsRules(DomainDispatcherApplication(create_backend_app), rules)
+    run_simple(LOOPBACK, port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ code, like seed 004's "try ``query``, then no filter, then CQL2-JSON"):
     accepted and silently ignored, Sort is not declared.
 ``/auth/``
     pgstac behind a static bearer token (set through the admin API; nothing passes before).
+``/cdse/v1/``
+    CDSE's current catalogue: the collections pgstac stores as ``cdse-v1-<id>`` under their
+    real ids (``sentinel-2-l2a``), mapped both ways by :mod:`stacproxy_ids`.
 
 Every response's ``links`` (the page's, its features' and collections') are rewritten from the
 upstream base to the prefix, so that pagination stays on the proxy and in the personality. Under
@@ -54,6 +57,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+try:  # imported as part of the package
+    from .stacproxy_ids import PrefixedIds
+except ImportError:  # run as a script: the sibling file
+    from stacproxy_ids import PrefixedIds  # type: ignore[no-redef]
 
 LOOPBACK = "127.0.0.1"
 ADMIN = "/__admin__/"  # the prefix of xstac_access.testing.admin.ADMIN (not imported: see above)
@@ -87,6 +95,7 @@ class Personality:
     filter_get_only: bool = False  # a filter in a POST body gets pgstac's 400
     bearer: bool = False  # requests need the configured bearer token
     hide_queryables: bool = False
+    ids: PrefixedIds | None = None  # the catalogue's real collection ids over pgstac's
 
 
 PERSONALITIES: dict[str, Personality] = {
@@ -101,6 +110,7 @@ PERSONALITIES: dict[str, Personality] = {
     "gettext": Personality(filter_get_only=True),
     "cmr": Personality(hidden_classes=_SORT_CLASSES, ignored=SEARCH_PARAMS),
     "auth": Personality(bearer=True),
+    "cdse": Personality(ids=PrefixedIds("cdse-v1-", mount="v1")),
 }
 
 
@@ -179,7 +189,11 @@ async def forward(
     request: web.Request, state: ProxyState, name: str, persona: Personality
 ) -> web.Response:
     """Apply the personality to one request, pass it to pgstac, and adapt the answer."""
-    tail = "/" + request.match_info["tail"]
+    tail, root = "/" + request.match_info["tail"], f"{state.base}/{name}"
+    if persona.ids is not None:  # below the API root (``/cdse/v1/``), with pgstac's ids
+        root, tail = root + persona.ids.root, persona.ids.path(tail)
+        if tail is None:
+            return web.json_response({"code": "NotFound", "description": request.path}, status=404)
     params = {k: v for k, v in request.query.items() if k not in persona.ignored}
     body = request["body"]
     if body is _NOT_JSON:
@@ -197,6 +211,8 @@ async def forward(
     if isinstance(body, dict):
         body = {k: v for k, v in body.items() if k not in persona.ignored}
     assert state.session is not None
+    if persona.ids is not None:
+        params, body = await persona.ids.search(tail, params, body, state.session, state.upstream)
     async with state.session.request(
         request.method,
         state.upstream + tail,
@@ -211,7 +227,9 @@ async def forward(
         doc = json.loads(raw)
     except ValueError:
         return web.Response(body=raw, status=status, headers={"Content-Type": ctype})
-    doc = rewrite(doc, persona, state.upstream, f"{state.base}/{name}")
+    doc = rewrite(doc, persona, state.upstream, root)
+    if persona.ids is not None:
+        doc = persona.ids.answer(doc)
     return web.Response(
         text=json.dumps(doc), status=status, headers={"Content-Type": ctype.split(";")[0]}
     )
@@ -327,10 +345,12 @@ class StacProxyAdmin:
         self._admin.reset()
 
     def url(self, personality: str) -> str:
-        """The STAC API root of one personality (``"noquery"`` → ``http://.../noquery/``)."""
+        """The STAC API root of one personality (``"noquery"`` → ``http://.../noquery/``,
+        ``"cdse"`` → ``http://.../cdse/v1/``)."""
         if personality not in PERSONALITIES:
             raise KeyError(f"no personality {personality!r}; there are {sorted(PERSONALITIES)}")
-        return f"{self.base_url}/{personality}/"
+        ids = PERSONALITIES[personality].ids
+        return f"{self.base_url}/{personality}" + (ids.root if ids else "") + "/"
 
     def requests(self, personality: str | None = None) -> list[dict[str, Any]]:
         """The logged requests, oldest first, of one personality or all."""

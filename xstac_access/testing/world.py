@@ -1,8 +1,9 @@
 """The whole local world: every server the library meets in the wild, started together.
 
 ``LocalWorld`` picks the ports first (the replica's hrefs need every endpoint before any server
-runs), then starts the OIDC server, the file server, moto, PostgreSQL and the STAC quirks
-proxy concurrently in threads while the replica is built, and loads the replica into each as
+runs), then starts the OIDC server, the file server, moto, Azurite (when installed:
+:mod:`xstac_access.testing.azurite`), PostgreSQL and the STAC quirks proxy concurrently in
+threads while the replica is built, and loads the replica into each as
 soon as both are ready. The STAC API counts as up once a real request lists the replica's
 collections. Everything is stopped by PID: on ``stop()``, on a failed start, and at interpreter
 exit. The token and file servers measure lifetimes on the world's shared clock
@@ -30,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
-from xstac_access.testing import clock, stacproxy
+from xstac_access.testing import clock, s3credentials, stacproxy
 from xstac_access.testing._procs import (
     LOOPBACK,
     ManagedProcess,
@@ -38,10 +39,17 @@ from xstac_access.testing._procs import (
     start_process,
 )
 from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
+from xstac_access.testing.azurite import Azurite
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.pgstac import PgStac
-from xstac_access.testing.replica import Replica, build_replica
-from xstac_access.testing.s3 import S3Store
+from xstac_access.testing.replica import (
+    CDSE_S3_KEYS,
+    Replica,
+    azure_accounts,
+    build_replica,
+    hls,
+)
+from xstac_access.testing.s3 import DUMMY_KEYS, S3Store
 
 
 def default_cache_dir() -> Path:
@@ -57,6 +65,7 @@ class LocalWorld:
     Use as a context manager or call ``start()``/``stop()``. After ``start()``: ``endpoints``
     (base URLs), ``replica`` (what was served), ``files``, ``oidc`` and ``stac_quirks`` (admin
     clients of the file server, the token server and the STAC proxy), ``s3`` (the object store),
+    ``azurite`` (Azure blob storage; its ``problem`` says why it is missing, if it is),
     ``clock_file`` (the servers' shared clock: :meth:`advance_clock`), ``pids`` and
     ``start_seconds``.
     """
@@ -84,6 +93,7 @@ class LocalWorld:
         self.oidc: OidcAdmin | None = None
         self.stac_quirks: stacproxy.StacProxyAdmin | None = None
         self.s3: S3Store | None = None
+        self.azurite: Azurite | None = None
         self.pgstac: PgStac | None = None
         self.start_seconds: float | None = None
         self.clock_file: Path | None = None
@@ -116,6 +126,8 @@ class LocalWorld:
         pids = {name: proc.pid for name, proc in self._procs.items()}
         if self.s3 is not None and self.s3.pid is not None:
             pids["moto-s3"] = self.s3.pid
+        if self.azurite is not None and self.azurite.pid is not None:
+            pids["azurite"] = self.azurite.pid
         if self.pgstac is not None:
             pids |= self.pgstac.pids
         return pids
@@ -123,9 +135,12 @@ class LocalWorld:
     def credentials(self) -> dict[str, dict[str, Any]]:
         """The presets of the protected systems pointed at this world: MAAP (a fresh offline
         token from the token server), CDSE (password grant; the download host trusted for its
-        redirect) and Earthdata (login on the second host). What a user writes for the real
-        catalogues, with the local endpoints; pass it as ``credentials=`` or to
-        ``credentials.configure(**...)``."""
+        redirect), CDSE's S3 keys for ``eodata``, Earthdata (login on the second host; S3 keys
+        for ``lp-prod-protected`` from the file server's ``/s3credentials``), Earth Search's
+        requester-pays buckets (a user's own AWS keys: the store takes any), the EOPF object
+        store and the Planetary Computer (SAS tokens from the file server, blob storage on
+        Azurite). What a user writes for the real catalogues, with the local endpoints; pass it
+        as ``credentials=`` or to ``credentials.configure(**...)``."""
         e = self.endpoints
         assert e is not None and self.oidc is not None, "start() the world first"
         realm = f"{e.oidc}/realms/{{}}/protocol/openid-connect/token"
@@ -148,13 +163,33 @@ class LocalWorld:
                 "password": "edl-pass",
                 "login_host": e.http_alt.split("://", 1)[1],
                 "hosts": [f"{e.http}/hls/protected/*"],
+                "s3_credentials": {hls.S3_BUCKET: f"{e.http}{s3credentials.PATH}"},
+                "s3_endpoint_url": e.s3,
+            },
+            "cdse_s3": {**CDSE_S3_KEYS, "endpoint_url": e.s3},
+            "earthsearch": {
+                "key": DUMMY_KEYS["aws_access_key_id"],
+                "secret": DUMMY_KEYS["aws_secret_access_key"],
+                "endpoint_url": e.s3,
+            },
+            "eopf": {"endpoint_url": e.s3},
+            "planetary_computer": {
+                "token_url": f"{e.http}/sas/token/{{account}}/{{container}}",
+                "blob_endpoint": f"{e.azure}/{{account}}",
             },
         }
 
     def s3_options(self) -> dict[str, Any]:
-        """``storage_options`` for the replica's buckets on this world's S3 store."""
+        """``storage_options`` for the replica's public and requester-pays buckets on this
+        world's S3 store: a user's own AWS keys (the store takes any), who pays for reads
+        (Earth Search's buckets want it said), and the endpoint."""
         assert self.endpoints is not None, "start() the world first"
-        return {"anon": True, "client_kwargs": {"endpoint_url": self.endpoints.s3}}
+        return {
+            "key": DUMMY_KEYS["aws_access_key_id"],
+            "secret": DUMMY_KEYS["aws_secret_access_key"],
+            "requester_pays": True,
+            "client_kwargs": {"endpoint_url": self.endpoints.s3},
+        }
 
     def start(self) -> Self:
         """Start every server and load the replica; on any failure stop what started, raise."""
@@ -168,7 +203,7 @@ class LocalWorld:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self.stop)
         self.clock_file = clock.create(self.workdir / "clock")
-        names = ("http", "http_alt", "s3", "oidc", "stac", "stac_quirks", "postgres")
+        names = ("http", "http_alt", "s3", "oidc", "stac", "stac_quirks", "azure", "postgres")
         ports = dict(zip(names, free_ports(len(names)), strict=True))
         self.endpoints = Endpoints(
             **{name: f"http://{LOOPBACK}:{ports[name]}" for name in names[:-1]}
@@ -211,7 +246,7 @@ class LocalWorld:
     def _start_all(self, ports: dict[str, int]) -> None:
         """Build the replica and start the servers concurrently; re-raise the first error."""
         build = partial(build_replica, seed=self.seed, scale=self.scale)
-        with ThreadPoolExecutor(max_workers=7, thread_name_prefix="world") as pool:
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="world") as pool:
 
             def run(name: str, step: Callable[..., Any], *args: Any) -> Future:
                 return pool.submit(self._timed, name, step, *args)
@@ -222,7 +257,8 @@ class LocalWorld:
             s3 = run("s3", self._start_s3, replica)
             files = run("fileserver", self._start_files, ports, replica)
             quirks = run("stac-proxy", self._start_stac_proxy, ports["stac_quirks"])
-            errors = [f.exception() for f in (replica, oidc, api, s3, files, quirks)]
+            azure = run("azurite", self._start_azurite, ports["azure"], replica)
+            errors = [f.exception() for f in (replica, oidc, api, s3, files, quirks, azure)]
         for error in errors:
             if error is not None:
                 raise error
@@ -267,8 +303,18 @@ class LocalWorld:
         self._add("stac-proxy", proc)
 
     def _start_s3(self, replica: Future) -> None:
-        """Start moto with the replica's buckets preloaded (far faster than uploading)."""
-        self.s3.start(preload=replica.result().s3_buckets)
+        """Start moto with the replica's buckets preloaded (far faster than uploading), behind
+        the replica's bucket rules, on the world's clock (temporary keys expire on it)."""
+        built: Replica = replica.result()
+        self.s3.start(preload=built.s3_buckets, rules=built.s3_rules, env=self._clock_env)
+
+    def _start_azurite(self, port: int, replica: Future) -> None:
+        """Start Azurite while the replica is built, then upload its containers; without
+        Azurite installed the world goes on without it (``azurite.problem`` says what to
+        install)."""
+        self.azurite = Azurite(self.log_dir, port, azure_accounts(self.seed))
+        if self.azurite.start():
+            self.azurite.upload(replica.result().azure_containers)
 
     def _start_stac(self, run: Callable[..., Future], replica: Future) -> None:
         """Start PostgreSQL, then load the catalogue while the API process boots; up once a
@@ -302,6 +348,8 @@ class LocalWorld:
             proc.stop()
         if self.s3 is not None:
             self.s3.stop()
+        if self.azurite is not None:
+            self.azurite.stop()
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
         if self._own_workdir and not keep_workdir and self.workdir is not None:

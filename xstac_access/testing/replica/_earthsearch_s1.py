@@ -5,8 +5,9 @@ measurement is generated (``_sar``): uint16 amplitude with speckle, 21 x 10 GCPs
 that are not affine (degrees per kilometre follow each point's latitude), one-row strips,
 internal overviews 2/4/8 and the IFDs after the image data, like the processor's TIFFs. The
 manifest and annotation XMLs and the quick-look PNG are small stand-ins with the real names. The
-item follows Earth Search v1's ``sentinel-1-grd`` schema and adds an ``alternate.https`` to the
-measurement.
+item follows Earth Search v1's ``sentinel-1-grd`` schema, ``storage:*`` fields included: bucket
+``sentinel-s1-l1c`` is a requester-pays bucket in ``eu-central-1``, and the S3 store answers for
+it as AWS does (:data:`BUCKET_RULE`).
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ from shapely.geometry import Polygon
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.replica import _raster, _sar, _stac
 from xstac_access.testing.replica._earthsearch_items import COG, EXT, v1_item_json
+from xstac_access.testing.s3_rules import BucketRule
 
-#: Earth Search's Sentinel-1 L1C bucket (requester pays on AWS; public in the replica's store).
+#: Earth Search's Sentinel-1 L1C bucket: requester pays, in eu-central-1 (AWS open-data
+#: registry, "Sentinel-1"), and so in the replica's store.
 S1_BUCKET = "sentinel-s1-l1c"
+BUCKET_RULE = BucketRule(S1_BUCKET, region="eu-central-1", requester_pays=True)
 _S1_EXTENSIONS = [
     EXT.format(e)
     for e in ("projection/v1.1.0", "storage/v1.0.0", "sat/v1.0.0", "processing/v1.1.0",
               "sar/v1.0.0", "raster/v1.1.0")
 ]  # fmt: skip
-_ALTERNATE_EXTENSION = EXT.format("alternate-assets/v1.2.0")
 
 
 @dataclass(frozen=True)
@@ -296,9 +299,6 @@ def item(endpoints: Endpoints, scale: str) -> dict[str, Any]:
         assets[pol.lower()] = {
             "href": f"s3://{S1_BUCKET}/{path}", "type": COG, **text("data", pol),
             "raster:bands": [{"nodata": 0, "data_type": "uint16"}], "roles": ["data"],
-            # the replica's addition: the same object over plain HTTPS (path-style)
-            "alternate": {"https": {"href": f"{endpoints.s3}/{S1_BUCKET}/{path}",
-                                    "title": f"{pol} Data over HTTPS (path-style)"}},
         }  # fmt: skip
     properties = {
         "sar:frequency_band": "C",
@@ -363,5 +363,5 @@ def item(endpoints: Endpoints, scale: str) -> dict[str, Any]:
     )
     return v1_item_json(
         endpoints, "sentinel-1-grd", scene.item_id, canonical, properties, geometry, assets,
-        [*_S1_EXTENSIONS, _ALTERNATE_EXTENSION],
+        _S1_EXTENSIONS,
     )  # fmt: skip

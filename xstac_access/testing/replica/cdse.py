@@ -1,11 +1,17 @@
-"""Copernicus Data Space Ecosystem replica: a Sentinel-2 L2A SAFE zip behind an OData redirect.
+"""Copernicus Data Space Ecosystem replica, legacy catalogue: a Sentinel-2 L2A SAFE zip behind an
+OData redirect.
 
-The item's ``PRODUCT`` asset is ``{http}/cdse/odata/v1/Products(<uuid>)/$value``; the file server
-redirects it (``server_rules``) to ``{http_alt}/cdse/download/<name>.SAFE.zip``, which needs a
-bearer token of realm ``cdse``. The zip holds a SAFE tree whose ``manifest.safe`` lists every
-member (``dataObject``/``fileLocation``/``checksum``), the product and tile metadata XMLs, a real
-JPEG 2000 ``TCI_60m`` (GDAL JP2OpenJPEG, lossless, georeferenced) and incompressible filler
-members standing in for the other band images (named like them, random bytes: only sizes matter).
+CDSE deprecated this catalogue (``https://catalogue.dataspace.copernicus.eu/stac``, collection
+``SENTINEL-2``, ids ending ``.SAFE``) on 17 Nov 2025; :mod:`cdse_v1` is its successor, for the
+same product. The item's ``PRODUCT`` asset is ``{http}/cdse/odata/v1/Products(<uuid>)/$value``;
+the file server redirects it (``server_rules``) to ``{http_alt}/cdse/download/<name>.SAFE.zip``,
+which needs a bearer token of realm ``cdse`` and is sent with a ``Content-Disposition`` naming
+the zip (what users of CDSE's download host get).
+
+The zip holds a SAFE tree whose ``manifest.safe`` lists every member (``dataObject``/
+``fileLocation``/``checksum``), the product and tile metadata XMLs, a real JPEG 2000 ``TCI_60m``
+(GDAL JP2OpenJPEG, lossless, georeferenced) and incompressible filler members standing in for the
+other band images (named like them, random bytes: only sizes matter).
 """
 
 from __future__ import annotations
@@ -26,20 +32,27 @@ from rasterio.io import MemoryFile
 from rasterio.transform import Affine
 
 from xstac_access.testing.endpoints import Endpoints
-from xstac_access.testing.replica import _raster, _stac
+from xstac_access.testing.replica import _raster, _s2, _stac
 
 COLLECTION = "cdse-sentinel-2-l2a"
-NAME = "S2B_MSIL2A_20250605T103629_N0511_R008_T32UNC_20250605T130410"
-_GRANULE = "L2A_T32UNC_A043062_20250605T103629"
-_PREFIX = "T32UNC_20250605T103629"
-_EPSG, _X0, _Y0, _TILE_M = 32632, 499980.0, 5800020.0, 109800.0
-_TCI_SIZE = {"ci": 305, "bench": 1830}
-_FILLER_BYTES = {"ci": 512 * 1024, "bench": 36 * 1024 * 1024}
-_FILLERS = [f"R10m/{_PREFIX}_{b}_10m.jp2" for b in ("B02", "B03", "B04", "B08", "TCI")] + [
-    f"R20m/{_PREFIX}_{b}_20m.jp2" for b in ("B05", "B8A", "SCL")
-]
 _CLOUD = 18.7
 _DATETIME = "2025-06-05T10:36:29.024000Z"
+#: The one product of both CDSE catalogues (this legacy one and ``cdse_v1``).
+PRODUCT = _s2.Product(
+    mission="S2B", tile="32UNC", sensing="20250605T103629", datetime=_DATETIME,
+    generated="20250605T130410", datastrip_start="20250605T103629", absolute_orbit=43062,
+    relative_orbit=8, baseline="05.11", station="2BPS", cloud=_CLOUD, x0=499980.0, y0=5800020.0,
+)  # fmt: skip
+NAME = PRODUCT.product_name  # S2B_MSIL2A_20250605T103629_N0511_R008_T32UNC_20250605T130410
+GRANULE = PRODUCT.granule_folder  # L2A_T32UNC_A043062_20250605T103629
+#: The stem of the granule's image files: ``T32UNC_20250605T103629_B02_10m.jp2``.
+IMAGE_PREFIX = f"T{PRODUCT.tile}_{PRODUCT.sensing}"
+_EPSG, _X0, _Y0, _TILE_M = PRODUCT.epsg, PRODUCT.x0, PRODUCT.y0, float(_s2.TILE_M)
+_TCI_SIZE = {"ci": 305, "bench": 1830}
+_FILLER_BYTES = {"ci": 512 * 1024, "bench": 36 * 1024 * 1024}
+_FILLERS = [f"R10m/{IMAGE_PREFIX}_{b}_10m.jp2" for b in ("B02", "B03", "B04", "B08", "TCI")] + [
+    f"R20m/{IMAGE_PREFIX}_{b}_20m.jp2" for b in ("B05", "B8A", "SCL")
+]
 
 
 def product_uuid(seed: int) -> str:
@@ -90,11 +103,11 @@ def _xml(root_tag: str, body: str) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root_tag}>\n{body}</{closing}>\n'.encode()
 
 
-def _members(seed: int, scale: str) -> dict[str, bytes]:
-    """SAFE member path (inside ``<NAME>.SAFE/``) -> bytes, manifest excluded."""
-    granule = f"GRANULE/{_GRANULE}"
-    rng = _raster.rng_for(seed, "cdse-filler")
-    members = {
+def metadata_members() -> dict[str, bytes]:
+    """The SAFE's metadata files (path inside ``<NAME>.SAFE/`` -> bytes): product and tile
+    metadata and the INSPIRE record."""
+    granule = f"GRANULE/{GRANULE}"
+    return {
         "MTD_MSIL2A.xml": _xml(
             'n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"',
             f"  <n1:General_Info><Product_Info><PRODUCT_URI>{NAME}.SAFE</PRODUCT_URI>"
@@ -118,14 +131,23 @@ def _members(seed: int, scale: str) -> dict[str, bytes]:
             'gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"',
             f"  <gmd:fileIdentifier>{NAME}</gmd:fileIdentifier>\n",
         ),
-        f"{granule}/IMG_DATA/R60m/{_PREFIX}_TCI_60m.jp2": _tci_jp2(_tci_rgb(seed, scale)),
+    }
+
+
+def _members(seed: int, scale: str) -> dict[str, bytes]:
+    """SAFE member path (inside ``<NAME>.SAFE/``) -> bytes, manifest excluded."""
+    granule = f"GRANULE/{GRANULE}"
+    rng = _raster.rng_for(seed, "cdse-filler")
+    members = {
+        **metadata_members(),
+        f"{granule}/IMG_DATA/R60m/{IMAGE_PREFIX}_TCI_60m.jp2": _tci_jp2(_tci_rgb(seed, scale)),
     }
     for filler in _FILLERS:
         members[f"{granule}/IMG_DATA/{filler}"] = rng.bytes(_FILLER_BYTES[scale])
     return members
 
 
-def _manifest(members: dict[str, bytes]) -> bytes:
+def manifest(members: dict[str, bytes]) -> bytes:
     """An XFDU ``manifest.safe`` with one dataObject (size, SHA3-256, fileLocation) per member."""
     objects = []
     for i, (path, blob) in enumerate(sorted(members.items())):
@@ -157,7 +179,7 @@ def _write(root: Path, seed: int, scale: str) -> None:
     members = _members(seed, scale)
     target = root / "files" / "cdse" / "download" / f"{NAME}.SAFE.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
-    ordered = {"manifest.safe": _manifest(members), **dict(sorted(members.items()))}
+    ordered = {"manifest.safe": manifest(members), **dict(sorted(members.items()))}
     with zipfile.ZipFile(target, "w") as zf:
         for path, blob in ordered.items():
             info = zipfile.ZipInfo(f"{NAME}.SAFE/{path}", date_time=(2025, 6, 5, 13, 4, 10))
@@ -232,11 +254,16 @@ def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
 
 
 def server_rules(seed: int) -> dict[str, list[dict[str, Any]]]:
-    """OData ``$value`` on the main host redirects to the protected download host."""
+    """OData ``$value`` on the main host redirects to the protected download host, which names
+    the zip in a ``Content-Disposition`` header (``attachment; filename="<NAME>.SAFE.zip"``). On
+    both hosts, a user may have 4 requests under ``/cdse/`` in flight (CDSE's "Quotas and
+    limitations": 4 concurrent connections for a general user); the 5th gets 429."""
     return {
+        "connection_limits": [{"prefix": "/cdse/", "max_connections": 4, "retry_after": 1}],
         "protected": [
             {"prefix": "/cdse/download/", "host": "alt", "scheme": "bearer", "realm": "cdse"}
         ],
+        "disposition": [{"prefix": "/cdse/download/", "host": "alt"}],
         "redirects": [
             {
                 "host": "main",

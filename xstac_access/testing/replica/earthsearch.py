@@ -15,9 +15,12 @@ Every asset href is served. The COGs, the thumbnail and the two metadata side fi
 ``s3://sentinel-s2-l2a/tiles/<zone>/<band>/<square>/<y>/<m>/<d>/<seq>/<B>.jp2`` (ESA's
 requester-pays bucket in eu-central-1), and the replica serves them: bucket ``sentinel-s2-l2a``
 of the S3 store holds real JPEG 2000 files of the same pixels (GDAL JP2OpenJPEG, georeferenced,
-same grid as the COG twin). Deliberate differences: the store serves that bucket without the
-requester-pays check (a later issue adds it), and the twins are lossy (quality 5) where ESA's are
-lossless, so that the ``ci`` replica stays within its size budget.
+same grid as the COG twin), and answers for it as AWS does (:data:`BUCKET_RULES`, after the AWS
+open-data registry: a request signed for another region is redirected, an anonymous one or one
+that does not say its sender pays is refused). The v1 S2 items carry no ``storage:*`` fields, as
+Earth Search's do not: readers must know where ``sentinel-s2-l2a`` is. Deliberate difference:
+the twins are lossy (quality 5) where ESA's are lossless, so that the ``ci`` replica stays within
+its size budget.
 
 Sentinel-2 (v0): one scene whose data cover a sliver at the west edge of tile 28QCH (6.85 % of
 the tile, as in the real item), STAC ``1.0.0-beta.1``, keys ``B01`` ... ``B12``, ``AOT``,
@@ -26,17 +29,18 @@ the tile, as in the real item), STAC ``1.0.0-beta.1``, keys ``B01`` ... ``B12``,
 
 Sentinel-1 GRD: one IW GRDH single-polarisation (HH) ascending scene in the real item's schema
 (``sar:*``, ``sat:*``, ``s1:*``, ``storage:*``; ``s1:shape`` and ``proj:shape`` are
-``[samples, lines]``, as stactools writes them), its objects in bucket ``sentinel-s1-l1c``. The
-``hh`` measurement is generated (``_sar``): uint16 amplitude with speckle, 21 x 10 = 210 GCPs in
-EPSG:4326 from the first to the last line and sample, no geotransform, one-row strips,
+``[samples, lines]``, as stactools writes them), its objects in bucket ``sentinel-s1-l1c``
+(requester pays, eu-central-1, as the item's ``storage:*`` fields say and the S3 store enforces).
+The ``hh`` measurement is generated (``_sar``): uint16 amplitude with speckle, 21 x 10 = 210
+GCPs in EPSG:4326 from the first to the last line and sample, no geotransform, one-row strips,
 uncompressed, internal overviews 2/4/8, and its IFDs after the image data, like the
-processor's TIFFs. The item's footprint is the ring of its border GCPs. The replica adds an
-``alternate.https`` (path-style S3 URL) to ``hh`` and the alternate-assets extension. The other
+processor's TIFFs. The item's footprint is the ring of its border GCPs. The other
 objects (manifest, annotation XMLs, quick-look PNG) are small stand-ins with the real names;
 ``schema-product-hh`` points at ``annotation/rfi/rfi-iw-hh.xml`` as on Earth Search.
 
 This module writes the S2 files and is the system's interface (``jobs``, ``collections``,
-``items``, ``BUCKETS``); it re-exports the tables tests and tools use. The rest lives by concern:
+``items``, ``BUCKETS``, ``BUCKET_RULES``); it re-exports the tables tests and tools use. The
+rest lives by concern:
 ``_earthsearch_scenes`` (the S2 scenes, their rasters and bucket folders), ``_earthsearch_items``
 (the v1 and v0 S2 items) and ``_earthsearch_s1`` (the GRD scene: GCPs, TIFF, SAFE files, item).
 """
@@ -55,7 +59,13 @@ from rasterio.transform import Affine
 
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.replica import _earthsearch_items, _earthsearch_s1, _raster, _s2, _stac
-from xstac_access.testing.replica._earthsearch_s1 import S1_BUCKET, S1_SCENE, GrdScene, grd_shape
+from xstac_access.testing.replica._earthsearch_s1 import (
+    BUCKET_RULE,
+    S1_BUCKET,
+    S1_SCENE,
+    GrdScene,
+    grd_shape,
+)
 from xstac_access.testing.replica._earthsearch_scenes import (
     JP2_BUCKET,
     V0_FOOTPRINT,
@@ -69,15 +79,21 @@ from xstac_access.testing.replica._earthsearch_scenes import (
     jp2_key,
     roda_folder,
 )
+from xstac_access.testing.s3_rules import BucketRule
 
 __all__ = [
-    "BUCKETS", "JP2_BUCKET", "S1_BUCKET", "S1_SCENE", "V0_FOOTPRINT", "V0_RASTERS", "V0_SCENE",
-    "V1_RASTERS", "V1_SCENES", "GrdScene", "Raster", "Scene", "collections", "grd_shape", "items",
-    "jobs",
+    "BUCKETS", "BUCKET_RULES", "JP2_BUCKET", "S1_BUCKET", "S1_SCENE", "V0_FOOTPRINT",
+    "V0_RASTERS", "V0_SCENE", "V1_RASTERS", "V1_SCENES", "GrdScene", "Raster", "Scene",
+    "collections", "grd_shape", "items", "jobs",
 ]  # fmt: skip
 
 #: The buckets of the S3 store this module fills.
 BUCKETS = (S1_BUCKET, JP2_BUCKET)
+#: How the S3 store answers for them: both are requester-pays buckets in eu-central-1.
+BUCKET_RULES = (
+    BUCKET_RULE,
+    BucketRule(JP2_BUCKET, region="eu-central-1", requester_pays=True),
+)
 _JP2_QUALITY = 5
 
 

@@ -4,9 +4,12 @@ Each product is described as code (``_eopf_s2``, ``_eopf_s1``, ``_eopf_s3``: gro
 dtypes, chunking, CF attributes, embedded ``stac_discovery``) and written by ``_zarr_template``
 with values from ``_eopf_values``: S2 L2A (10 m grid 1098 px at ``ci``), S1 OCN (real size) and
 S3 OLCI LFR (409 x 486 at ``ci``). Store names follow the real product names, which is how
-xarray-eopf recognises the product type. Buckets use the real ``<yyyymm>-<type>-eu`` names
-without the Ceph tenant prefix (``tenant:bucket`` is not a legal S3 bucket name for boto/moto).
-The S2 product is also zipped, as the service's download endpoint offers it.
+xarray-eopf recognises the product type. Buckets have the real names, Ceph RGW tenant buckets
+``<tenant>:<yyyymm>-<type>-eu`` (tenant :data:`TENANT`), which the S3 store serves path-style
+and anonymously as ``objects.eodc.eu`` does; items point at them with ``https://<endpoint>/
+<tenant>:<bucket>/...`` hrefs, as the service's do, and with ``s3://<tenant>:<bucket>/...``
+ones (which botocore refuses unless its bucket-name check is off). The S2 product is also
+zipped, as the service's download endpoint offers it.
 
 Items (``_eopf_items``): S2 in the current layout (``product`` + ``SR_10m/20m/60m`` ... with
 ``xarray:open_*_kwargs``, mixed ``application/vnd+zarr``/``application/vnd.zarr``) and in the
@@ -62,9 +65,17 @@ class Product:
         return f"{self.prefix}/{self.name}.zarr"
 
 
-S2 = Product(_eopf_s2, "202501-s02msil2a-eu", "12/products/cpm_v256", "eopf-sentinel-2-l2a")
-S1_OCN = Product(_eopf_s1, "202503-s01siwocn-eu", "21/products/cpm_v256", "sentinel-1-l2-ocn")
-S3_LFR = Product(_eopf_s3, "202504-s03olclfr-eu", "16/products/cpm_v256", "sentinel-3-olci-l2-lfr")
+#: The Ceph RGW tenant of the EOPF Sample Service's buckets on ``objects.eodc.eu``.
+TENANT = "e05ab01a9d56408d82ac32d69a5aae2a"
+S2 = Product(
+    _eopf_s2, f"{TENANT}:202501-s02msil2a-eu", "12/products/cpm_v256", "eopf-sentinel-2-l2a"
+)
+S1_OCN = Product(
+    _eopf_s1, f"{TENANT}:202503-s01siwocn-eu", "21/products/cpm_v256", "sentinel-1-l2-ocn"
+)
+S3_LFR = Product(
+    _eopf_s3, f"{TENANT}:202504-s03olclfr-eu", "16/products/cpm_v256", "sentinel-3-olci-l2-lfr"
+)
 PRODUCTS = (S2, S1_OCN, S3_LFR)
 BUCKETS = tuple(p.bucket for p in PRODUCTS)
 
@@ -131,13 +142,23 @@ def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
         _eopf_items.s2_item(s2_root, S2.collection, s2_meta, zipped=zipped),
         _eopf_items.s2_item(s2_root, S2.collection + "-cpm-v256", s2_meta, zipped=None),
         _eopf_items.swath_item(
-            S1_OCN.name, S1_OCN.collection, metadata(S1_OCN, scale), ocn,
-            {"owi_measurements": (f"owi/{_eopf_s1.SUB}/measurements",
-                                  "Ocean wind (OWI) measurements")},
+            S1_OCN.name,
+            S1_OCN.collection,
+            metadata(S1_OCN, scale),
+            ocn,
+            {
+                "owi_measurements": (
+                    f"owi/{_eopf_s1.SUB}/measurements",
+                    "Ocean wind (OWI) measurements",
+                )
+            },
             s3=(f"s3://{S1_OCN.bucket}/{S1_OCN.key}", endpoints.s3),
         ),
         _eopf_items.swath_item(
-            S3_LFR.name, S3_LFR.collection, metadata(S3_LFR, scale), lfr,
+            S3_LFR.name,
+            S3_LFR.collection,
+            metadata(S3_LFR, scale),
+            lfr,
             {"measurements": ("measurements", "Land full-resolution measurements")},
         ),
     ]

@@ -8,11 +8,22 @@ readers must go by extension. Files live under ``/hls/protected/`` (Earthdata lo
 ``data.lpdaac.earthdatacloud.nasa.gov``, an authorised request for a protected file is answered
 with a 303 to a presigned S3 URL valid one hour
 (:mod:`~xstac_access.testing.fileserver_presign`).
+
+The same COGs are in bucket ``lp-prod-protected`` of the S3 store (``HLSS30.020/<id>/<id>.<band>
+.tif``, as at LP DAAC), which accepts only unexpired keys from the file server's
+``/s3credentials`` (behind Earthdata login; :func:`s3_bucket_rule`, :func:`s3credentials_config`)
+and requests signed for ``us-west-2``. Items list them as CMR-STAC does for a granule's direct
+S3 links (nasa/cmr-stac, storage extension v2.0.0): assets ``s3_<band>`` (``s3://`` href,
+``storage:refs: ["aws"]``) and the item property ``storage:schemes`` with scheme ``aws``
+(``aws-s3``, bucket, region ``us-west-2``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +32,17 @@ from typing import Any
 import numpy as np
 from rasterio.transform import Affine
 
+from xstac_access.testing import s3credentials
 from xstac_access.testing.endpoints import Endpoints
 from xstac_access.testing.replica import _raster, _stac
+from xstac_access.testing.s3_rules import BucketRule
 
 COLLECTION = "HLSS30_2.0"
 _PRODUCT_DIR = "HLSS30.020"
+#: LP DAAC's protected bucket, in us-west-2.
+S3_BUCKET = "lp-prod-protected"
+_S3_REGION = "us-west-2"
+_STORAGE_EXTENSION = "https://stac-extensions.github.io/storage/v2.0.0/schema.json"
 _SIZE = {"ci": 1220, "bench": 3660}  # 90 m / 30 m pixels over the 109.8 km MGRS tile
 _EPSG, _X0, _Y0, _TILE_M = 32613, 399960.0, 4500000.0, 109800.0
 #: band -> (reflectance family of ``_raster``, title)
@@ -93,6 +110,19 @@ def _write_granule(root: Path, seed: int, scale: str, granule: Granule) -> None:
         / f"{granule.item_id}.jpg"
     )
     _raster.write_bytes(browse, _raster.image_bytes(rgb, "JPEG", size=512))
+    _copy_to_bucket(root, folder, granule)
+
+
+def _copy_to_bucket(root: Path, folder: Path, granule: Granule) -> None:
+    """The granule's COGs in bucket ``lp-prod-protected`` too (hard links where possible)."""
+    target = root / "s3" / S3_BUCKET / _PRODUCT_DIR / granule.item_id
+    target.mkdir(parents=True, exist_ok=True)
+    for band in (*_BANDS, "Fmask"):
+        name = f"{granule.item_id}.{band}.tif"
+        try:
+            os.link(folder / name, target / name)
+        except OSError:
+            shutil.copyfile(folder / name, target / name)
 
 
 def _cmr_xml(granule: Granule) -> bytes:
@@ -154,12 +184,21 @@ def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
             "type": "application/xml",
             "roles": ["metadata"],
         }
+        assets.update(_s3_assets(g))
         props = {
             "datetime": g.datetime,
             "start_datetime": g.datetime,
             "end_datetime": g.datetime,
             "eo:cloud_cover": g.cloud,
             "platform": "sentinel-2a" if "281" in g.item_id else "sentinel-2b",
+            "storage:schemes": {
+                "aws": {
+                    "bucket": S3_BUCKET,
+                    "platform": "https://{bucket}.s3.{region}.amazonaws.com",
+                    "region": _S3_REGION,
+                    "type": "aws-s3",
+                }
+            },
         }
         item = _stac.item(
             g.item_id,
@@ -167,17 +206,50 @@ def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
             geometry,
             props,
             assets,
-            extensions=["https://stac-extensions.github.io/eo/v1.0.0/schema.json"],
+            extensions=[
+                "https://stac-extensions.github.io/eo/v1.0.0/schema.json",
+                _STORAGE_EXTENSION,
+            ],
         )
         item["stac_version"] = "1.0.0"
         out.append(item)
     return out
 
 
+def _s3_assets(granule: Granule) -> dict[str, Any]:
+    """The granule's direct S3 links as CMR-STAC lists them (``s3_<band>``)."""
+    key = f"s3://{S3_BUCKET}/{_PRODUCT_DIR}/{granule.item_id}/{granule.item_id}"
+    return {
+        f"s3_{band}": {
+            "href": f"{key}.{band}.tif",
+            "title": f"S3 Direct Download [{index}]",
+            "description": "This link provides direct download access via S3 to the granule",
+            "roles": ["data"],
+            "storage:refs": ["aws"],
+        }
+        for index, band in enumerate((*_BANDS, "Fmask"))
+    }
+
+
+def _s3_secret(seed: int) -> str:
+    """The secret the file server's ``/s3credentials`` and the bucket rule share (hex)."""
+    return hashlib.sha256(f"xstac-replica-earthdata-s3-{seed}".encode()).hexdigest()
+
+
+def s3credentials_config(seed: int) -> dict[str, Any]:
+    """The file server's ``s3credentials`` config: keys valid one hour, as LP DAAC's."""
+    return {"secret": _s3_secret(seed), "lifetime": 3600}
+
+
+def s3_bucket_rule(seed: int) -> BucketRule:
+    """Bucket ``lp-prod-protected``: in us-west-2, read only with unexpired issued keys."""
+    return BucketRule(S3_BUCKET, region=_S3_REGION, temporary_secret=_s3_secret(seed))
+
+
 def server_rules() -> dict[str, list[dict[str, Any]]]:
-    """HLS data needs Earthdata login, and an authorised request gets a 303 to a presigned S3
-    URL valid one hour (the cloud data host's TEA), checked on the other host; browse images
-    are public."""
+    """HLS data and the S3 keys need Earthdata login, and an authorised request for data gets a
+    303 to a presigned S3 URL valid one hour (the cloud data host's TEA), checked on the other
+    host; browse images are public."""
     return {
         "protected": [
             {
@@ -187,5 +259,6 @@ def server_rules() -> dict[str, list[dict[str, Any]]]:
                 "presign": {"lifetime": 3600},
             },
             {"prefix": "/hls/protected/", "host": "alt", "scheme": "presigned"},
+            {"prefix": s3credentials.PATH, "host": "main", "scheme": "earthdata"},
         ]
     }
