@@ -255,10 +255,10 @@ class _HttpSource:
     def probe_size(self) -> int:
         """The remote size, from a one-byte ranged GET (what a HEAD would say, redirects and
         credentials included)."""
-        total, _ = transport.fetch_tail(
-            self.job.href, 1, access=self.access, broker=self.broker, what=self.job.label
-        )
-        return total
+        from ._ranged import remote_size
+
+        return remote_size(self.job.href, access=self.access, broker=self.broker,
+                           what=self.job.label)  # fmt: skip
 
     def open(self, offset: int, saved: dict[str, Any]) -> _Body:
         headers = {"Accept-Encoding": "identity"}  # byte offsets must be the file's own

@@ -63,6 +63,17 @@ class AuthError(AccessError, PermissionError):
     """The server refused the request (401/403) or answered with a login page instead of data."""
 
 
+class TokenServiceError(AuthError):
+    """A token service (OIDC token endpoint, SAS token API) stayed busy or failing (429, 5xx, no
+    connection) through the retries: no credential could be had, but the one configured may be
+    fine; try again later."""
+
+
+class RangeNotSupportedError(AccessError):
+    """The server ignores HTTP Range and the file is too large to read whole into memory; the
+    message names the host and size and says what to do (download the file)."""
+
+
 class FormatError(XStacError, ValueError):
     """The bytes are not what the format promised: truncated, corrupt or mislabelled."""
 

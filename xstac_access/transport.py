@@ -1,8 +1,9 @@
 """Plain byte transport for the small reads the engine does itself, with credentials.
 
 Item JSON, the first bytes of a file for format sniffing, redirect resolution before GDAL opens a
-file, and the diagnosis of a failed open all go through :func:`fetch`; downloads stream through
-:func:`stream` (HTTP(S) only, extra headers such as ``Range`` and ``If-Range``). It speaks HTTP(S),
+file, and the diagnosis of a failed open all go through :func:`fetch` (byte ranges through
+:mod:`xstac_access._ranged`, which copes with servers ignoring Range); downloads stream through
+:func:`stream` (extra headers such as ``Range`` and ``If-Range``). It speaks HTTP(S),
 ``s3://`` (s3fs) and local paths, and turns every failure into a typed
 :mod:`xstac_access.errors` exception naming the host, never a secret.
 
@@ -90,7 +91,7 @@ def fetch(
     :class:`~xstac_access.errors.AuthError` unless ``expect_html``: a login page must never pass
     for data.
     """
-    broker = broker or _default_broker()
+    broker = broker or default_broker()
     access = access or broker.access(href)
     scheme = scheme_of(href)
     if scheme in ("http", "https"):
@@ -133,8 +134,25 @@ def land(
     GDAL sends its headers only to the host it was given; for a credential that must survive a
     redirect (CDSE), or a login that sets cookies (Earthdata), the chain is walked here first.
     """
-    _, landing = _fetch_http(href, (0, 1), what, access, broker or _default_broker())
+    _, landing = _fetch_http(href, (0, 1), what, access, broker or default_broker())
     return landing
+
+
+def refuses(href: str, *, access: Access, material: Material, broker: Broker | None = None) -> bool:
+    """Whether ``href``'s server refuses ``material`` now (401/403 to a one-byte read), asked
+    once and without refreshing it. GDAL reports a tile read refused on an open dataset only as
+    "Read failed"; a token revoked server-side is still unexpired here, so the server is asked.
+    A server that cannot be reached is not a refusal (the caller explains that failure)."""
+    try:
+        with slot(access):
+            resp, _ = _follow(
+                href, {"Range": "bytes=0-0"}, "asset", access, material,
+                broker or default_broker(), stream=True,
+            )  # fmt: skip
+    except errors.AccessError:
+        return False
+    resp.close()  # the body is not needed: a server ignoring Range would send the whole file
+    return resp.status_code in (401, 403)
 
 
 def fetch_json(href: str, *, broker: Broker | None = None, what: str = "JSON document") -> Any:
@@ -154,24 +172,17 @@ def raise_for_status(status: int, href: str, what: str, retry_after: float | Non
     if status < 400:
         return
     host, shown = host_of(href), safe_href(href)
+    kind: type[errors.AccessError]
     if status in (401, 403):
         from .credentials.config import advice
 
-        kind, message = (
-            errors.AuthError,
-            (
-                f"host {host} refused access (HTTP {status}). {advice(href)} If one is configured, "
-                "check that it is still valid."
-            ),
-        )
+        kind = errors.AuthError
+        message = (f"host {host} refused access (HTTP {status}). {advice(href)} If one is "
+                   "configured, check that it is still valid.")  # fmt: skip
     elif status in (404, 410):
-        kind, message = (
-            errors.HrefNotFoundError,
-            (
-                f"does not exist (HTTP {status} from {host}); the catalogue may point at a moved "
-                "or deleted file."
-            ),
-        )
+        kind = errors.HrefNotFoundError
+        message = (f"does not exist (HTTP {status} from {host}); the catalogue may point at a "
+                   "moved or deleted file.")  # fmt: skip
     else:
         kind, message = errors.AccessError, f"host {host} answered HTTP {status}; try again later."
     raise kind(
@@ -180,30 +191,10 @@ def raise_for_status(status: int, href: str, what: str, retry_after: float | Non
     )  # fmt: skip
 
 
-def _default_broker() -> Broker:
+def default_broker() -> Broker:
     from .credentials.config import get_broker
 
     return get_broker()
-
-
-def fetch_tail(
-    href: str, length: int, *, access: Access, broker: Broker | None = None, what: str = "asset"
-) -> tuple[int, bytes]:
-    """``(total size, last length bytes)`` of an http(s) href, from one suffix-range GET.
-
-    For formats whose index sits at the end (zip): the size is learnt from ``Content-Range``
-    instead of a request of its own. A server that ignores ranges sends the whole file.
-    """
-    headers = {"Range": f"bytes=-{length}"}
-    resp, landing, body = retrying(
-        lambda: _read(href, headers, what, access, broker or _default_broker()), href, what
-    )
-    if looks_like_html(body):
-        raise login_page_error(landing.href, what)
-    total = resp.headers.get("Content-Range", "").rpartition("/")[2]
-    if resp.status_code == 206 and total.isdigit():
-        return int(total), body
-    return len(body), body[-length:]
 
 
 def stream(
@@ -221,16 +212,20 @@ def stream(
     but the body is left unread, so a download can write it chunk by chunk without holding a
     file in memory. The caller closes the response.
     """
-    return _response(href, dict(headers), what, access, broker or _default_broker(), stream=True)
+    return _response(href, dict(headers), what, access, broker or default_broker(), stream=True)
 
 
 def _fetch_http(
     href: str, byte_range: tuple[int, int] | None, what: str, access: Access, broker: Broker
 ) -> tuple[bytes, Landing]:
-    headers = {} if byte_range is None else {"Range": f"bytes={byte_range[0]}-{byte_range[1] - 1}"}
-    resp, landing, body = retrying(lambda: _read(href, headers, what, access, broker), href, what)
-    if byte_range is not None and resp.status_code == 200:
-        body = body[byte_range[0] : byte_range[1]]  # server ignored Range
+    if byte_range is not None:  # streamed: a server ignoring Range sends no more than needed
+        from ._ranged import get_range  # it builds on this module
+
+        span = get_range(
+            href, byte_range[0], byte_range[1] - 1, access=access, broker=broker, what=what
+        )
+        return span.data, span.landing
+    _, landing, body = retrying(lambda: _read(href, {}, what, access, broker), href, what)
     return body, landing
 
 
@@ -238,11 +233,24 @@ def _read(
     href: str, headers: dict[str, str], what: str, access: Access, broker: Broker
 ) -> tuple[requests.Response, Landing, bytes]:
     """One attempt: the response and its whole body; a cut body is a retryable AccessError."""
+    resp, landing = _response(href, headers, what, access, broker)
+    return resp, landing, read_body(resp, landing, what)
+
+
+def read_body(
+    resp: requests.Response, landing: Landing, what: str, upto: int | None = None
+) -> bytes:
+    """The body of ``resp`` (its first ``upto`` bytes or more, when given: the caller closes
+    the response then); a connection cut while reading is a retryable AccessError."""
     import requests
 
-    resp, landing = _response(href, headers, what, access, broker)
+    chunks, have = [], 0
     try:
-        return resp, landing, resp.content
+        for chunk in resp.iter_content(1 << 16):
+            chunks.append(chunk)
+            have += len(chunk)
+            if upto is not None and have >= upto:
+                break
     except requests.RequestException as exc:
         raise errors.AccessError(
             f"{what} at {safe_href(landing.href)}: the connection to {host_of(landing.href)} "
@@ -250,6 +258,7 @@ def _read(
             href=safe_href(landing.href),
             host=host_of(landing.href),
         ) from None
+    return b"".join(chunks)
 
 
 def _response(

@@ -79,8 +79,10 @@ def test_earthdata_login_through_fsspec(world):
     log = world.files.stats()["log"]
     assert [x["path"] for x in log].count("/oauth/authorize") == 1
     assert all(not x["authorization"] for x in log if x["host"] == "main")
+    tea = [x for x in log if x["path"].startswith("/hls/protected/") and x["status"] == 303]
+    assert len(tea) == 2 and all(x["cookie"] for x in tea)  # the data host: cookie, then 303
     data = [x for x in log if x["path"].startswith("/hls/protected/") and x["status"] == 206]
-    assert len(data) == 2 and all(x["cookie"] for x in data)
+    assert len(data) == 2 and not [x for x in data if x["cookie"] or x["authorization"]]
 
 
 def zarr_store(href, broker):

@@ -152,3 +152,15 @@ def test_a_held_body_goes_on_when_released_and_waits_answer(w: Servers) -> None:
 def test_admin_rejects_unknown_fault_keys(w: Servers, session: requests.Session) -> None:
     answer = session.post(f"{w.main}/__admin__/faults", json={"rules": [{"stauts": 503}]})
     assert answer.status_code == 400
+
+
+def test_a_no_range_fault_sends_the_whole_file_with_a_200(
+    w: Servers, session: requests.Session
+) -> None:
+    w.files.set_faults([{"path": "/big.bin", "no_range": True}])
+    part = session.get(f"{w.main}/big.bin", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 200 and part.content == w.big
+    assert part.headers["Accept-Ranges"] == "none" and "Content-Range" not in part.headers
+    other = session.get(f"{w.main}/small.txt", headers={"Range": "bytes=0-1"})
+    assert other.status_code == 206  # only the fault's path
+    assert w.files.bytes_for("/big.bin") == len(w.big)

@@ -155,3 +155,22 @@ def test_config_can_change_at_run_time(w: Servers, session: requests.Session) ->
     finally:
         w.files.set_config(w.config)
     assert session.get(f"{w.main}/small.txt").status_code == 200
+
+
+def test_revoked_tokens_are_refused_while_unexpired(w: Servers, session: requests.Session) -> None:
+    url = f"{w.alt}/cdse/download/X.zip"
+    old, named = w.token(), w.token()
+    assert session.get(url, headers=w.bearer(old)).status_code == 200
+    try:
+        w.advance_clock(2)  # not-before has one-second resolution, as Keycloak's
+        w.files.revoke_tokens()
+        assert session.get(url, headers=w.bearer(old)).status_code == 401
+        fresh = w.token()
+        assert session.get(url, headers=w.bearer(fresh)).status_code == 200
+        w.files.revoke_tokens(before=None, token=fresh, status=403)  # one token, as a gateway
+        assert session.get(url, headers=w.bearer(fresh)).status_code == 403
+        assert session.get(url, headers=w.bearer(w.token())).status_code == 200
+        assert session.get(url, headers=w.bearer("garbage")).status_code == 401
+    finally:
+        w.files.revoke_tokens(before=0, status=401)
+    assert session.get(url, headers=w.bearer(named)).status_code == 200

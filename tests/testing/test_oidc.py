@@ -8,6 +8,7 @@ the library do. Tokens age on its clock, which the tests move forward instead of
 from __future__ import annotations
 
 import json
+import urllib.error
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -254,3 +255,20 @@ def test_stats_count_and_never_hold_secrets(
         body["refresh_token"],
     ):
         assert secret not in dumped
+
+
+def test_faults_answer_busy_with_retry_after_then_the_service_recovers(
+    oidc: str, http: requests.Session, admin: OidcAdmin
+) -> None:
+    admin.set_faults([{"realm": "cdse", "status": 503, "retry_after": 2, "count": 2}])
+    try:
+        busy = [password_grant(http, oidc) for _ in range(2)]
+        assert [r.status_code for r in busy] == [503, 503]
+        assert busy[0].headers["Retry-After"] == "2"
+        assert busy[0].json()["error"] == "temporarily_unavailable"
+        assert password_grant(http, oidc).status_code == 200  # the count is used up
+        assert admin.token_requests("cdse", "password") == 3  # faulted requests count too
+        with pytest.raises(urllib.error.HTTPError):
+            admin.set_faults([{"realm": "cdse"}])  # a rule needs a status
+    finally:
+        admin.set_faults([])

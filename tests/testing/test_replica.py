@@ -319,6 +319,7 @@ def test_server_config_protects_the_right_prefixes(replica: Replica) -> None:
         ("/cdse/download/", "alt", "bearer"),
         (f"/cdse/odata/v1/Products({cdse.product_uuid(0)})/Nodes(", "main", "bearer"),
         ("/hls/protected/", "main", "earthdata"),
+        ("/hls/protected/", "alt", "presigned"),  # TEA's 303 to presigned S3 lands there
         ("/s3credentials", "main", "earthdata"),
         ("/pc/sentinel2l2a01/sentinel2-l2/", "main", "sas"),
     }

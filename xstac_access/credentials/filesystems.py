@@ -3,14 +3,15 @@
 HTTP: an ``HTTPFileSystem`` whose aiohttp session runs a client middleware. For every request,
 redirect hops included, the middleware asks the broker for the credential of that URL's host and
 sets (or removes) the headers, sends Earthdata's Basic credentials only to its login host, keeps
-the cookies a data host sets (the session's own cookie jar keeps none), and after a 401 refreshes
-the credential once and retries; busy servers (429, 503...) and failed connections are retried
-with backoff. The filesystem pickles with a :class:`~.broker.BrokerHandle`,
-so dask workers rebuild it without any secret. S3: s3fs options from the broker's provider, in
-an s3fs that reaches tenant buckets path-style and pickles as the credential's handle, not its
-keys (:func:`xstac_access._s3.filesystem`). Azure blob storage (``abfs://``, ``az://``): adlfs
-signing every request (:mod:`.azure`). Any other scheme is refused with a typed error, never
-handed to a filesystem of another.
+the cookies a data host sets (the session's own cookie jar keeps none), and after a 401 or 403
+(a token revoked server-side, an expired signature) refreshes the credential once and retries; a
+second refusal is an :class:`~xstac_access.errors.AuthError` naming the URL and host. Busy
+servers (429, 503...) and failed connections are retried with backoff. The filesystem pickles
+with a :class:`~.broker.BrokerHandle`, so dask workers rebuild it without any secret. S3: s3fs
+options from the broker's provider, in an s3fs that reaches tenant buckets path-style and
+pickles as the credential's handle, not its keys (:func:`xstac_access._s3.filesystem`). Azure
+blob storage (``abfs://``, ``az://``): adlfs signing every request (:mod:`.azure`). Any other
+scheme is refused with a typed error, never handed to a filesystem of another.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import functools
 import hashlib
 import json
 from typing import Any
+
+import aiohttp
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
@@ -86,8 +89,6 @@ def filesystem_kind(href: str, broker: Broker) -> tuple[str, ...]:
 
 
 async def _client_session(handle: BrokerHandle, **kwargs: Any):
-    import aiohttp
-
     kwargs.setdefault("trust_env", False)  # no netrc Basic auth beside the broker's credential
     return aiohttp.ClientSession(
         middlewares=(functools.partial(_authorize, handle),),
@@ -96,7 +97,7 @@ async def _client_session(handle: BrokerHandle, **kwargs: Any):
 
 
 async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
-    """Client middleware: the right credential on every hop, one refresh after a 401, and
+    """Client middleware: the right credential on every hop, one refresh after a refusal, and
     busy or failing servers retried with the library's backoff (:mod:`xstac_access._retry`)."""
     url = str(request.url)
     login = handle.login_provider(url)
@@ -116,10 +117,13 @@ async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
             continue
         if keeper is not None and response.cookies:
             keeper.keep_cookies(url, {n: morsel.value for n, morsel in response.cookies.items()})
-        if response.status == 401 and not refreshed and access.needed:
-            log.info("%s refused the credential; refreshing once", request.url.host)
-            access.invalidate(material)
+        if response.status in (401, 403) and access.needed:
             response.release()
+            if refreshed:  # refused again with a fresh credential: say so, typed
+                _refused(response.status, url)
+            log.info("%s refused the credential (%d); refreshing once", request.url.host,
+                     response.status)  # fmt: skip
+            access.invalidate(material)
             refreshed = True
             continue
         if response.status in TRANSIENT and retry < RETRIES:
@@ -137,8 +141,6 @@ async def _authorize(handle: BrokerHandle, request: Any, handler: Any) -> Any:
 
 async def _send(handler: Any, request: Any, retry: int) -> Any:
     """The response, or ``None`` after a failed connection that the budget allows to retry."""
-    import aiohttp
-
     try:
         return await handler(request)
     except (TimeoutError, aiohttp.ClientConnectionError) as exc:
@@ -151,6 +153,27 @@ async def _send(handler: Any, request: Any, retry: int) -> Any:
         )  # fmt: skip
         await asyncio.sleep(wait)
         return None
+
+
+class RefusedAfterRefresh(errors.AuthError, aiohttp.ClientError):
+    """A credential refused again right after a refresh (a token revoked server-side).
+
+    An :class:`~xstac_access.errors.AuthError`; also an ``aiohttp.ClientError`` only so that
+    aiohttp lets it out of the middleware as it is (it wraps any other ``OSError`` in its
+    ``ClientOSError``), and it reaches the user through fsspec, zarr and h5py unchanged.
+    """
+
+
+def _refused(status: int, url: str) -> None:
+    """Raise the typed error of a credential refused even after a refresh, naming the URL and
+    host, instead of the untyped status error fsspec would raise."""
+    shown, host = safe_href(url), host_of(url)
+    raise RefusedAfterRefresh(
+        f"{shown}: host {host} refused the credential again right after it was refreshed "
+        f"(HTTP {status}): it was revoked server-side or does not grant this file; check it "
+        "(log in again, or get a new token) and whether your account may read this data.",
+        href=shown, host=host, status=status,
+    )  # fmt: skip
 
 
 def _set_headers(request: Any, headers: dict[str, str]) -> None:

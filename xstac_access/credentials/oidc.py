@@ -9,7 +9,9 @@ old one in memory, and in the user's token file when one was configured (written
 grant opens a new session that counts against the user's quota at CDSE. Accounts with two-factor
 authentication add a one-time code (``totp``) to that password grant (CDSE documentation,
 "Access token"); the code is asked for only when the password is sent, never kept, logged or
-pickled.
+pickled. A token endpoint under load (429, 503 with ``Retry-After``, gateway errors) is retried
+under the library's one policy (:mod:`xstac_access._retry`); errors tell an unavailable service
+(:class:`~xstac_access.errors.TokenServiceError`) from a refused credential (``invalid_grant``).
 """
 
 from __future__ import annotations
@@ -40,28 +42,42 @@ def post_or_get(
     method: str = "POST",
     headers: dict[str, str] | None = None,
     what: str = "token",
+    refused: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Call a token endpoint and return its JSON; failures become typed, secret-free errors."""
-    import requests
+    """Call a token endpoint and return its JSON; failures become typed, secret-free errors.
+
+    A busy or failing service (429, 503 with ``Retry-After``, gateway errors, no connection) is
+    retried under the library's one policy (:mod:`xstac_access._retry`) and, if it stays so, is a
+    :class:`~xstac_access.errors.TokenServiceError`: the credential may be fine. A refusal (4xx)
+    is an :class:`~xstac_access.errors.AuthError` naming the OAuth error code; ``refused`` maps
+    such codes (``invalid_grant``...) to what they mean for this credential and what to do.
+    """
+    from .._retry import RETRIES, retrying  # not at import: _retry's logger is in this package
 
     try:
-        with requests.Session() as session:
-            session.trust_env = False
-            resp = session.request(method, url, data=data, headers=headers, timeout=TIMEOUT)
-    except requests.RequestException as exc:
-        raise errors.AccessError(
-            f"cannot reach the {what} endpoint at {safe_href(url)}: {exc.__class__.__name__}",
-            href=safe_href(url),
-            host=host_of(url),
-        ) from None
+        resp = retrying(lambda: _token_request(url, data, method, headers, what), url, what)
+    except errors.AccessError as exc:
+        if isinstance(exc, errors.AuthError):
+            raise
+        status = f"HTTP {exc.status}" if exc.status else "no connection"  # transient: retried
+        raise errors.TokenServiceError(
+            f"the {what} service at {host_of(url)} is unavailable ({status}, "
+            f"{RETRIES + 1} attempts); "
+            "this says nothing about your credential: try again later",
+            href=exc.href, host=exc.host, status=exc.status, retry_after=exc.retry_after,
+        ) from None  # fmt: skip
     try:
         body = resp.json()
     except ValueError:
         body = {}
     if resp.status_code >= 400:
-        code = body.get("error", f"HTTP {resp.status_code}") if isinstance(body, dict) else ""
+        code = body.get("error") if isinstance(body, dict) else None
+        code = code if isinstance(code, str) and code.isidentifier() else ""
+        meaning = (refused or {}).get(code, "")
         raise errors.AuthError(
-            f"the {what} endpoint at {safe_href(url)} refused the request ({code})",
+            f"the {what} endpoint at {safe_href(url)} refused the request "
+            f"(HTTP {resp.status_code}{' ' + code if code else ''})"
+            + (f": {meaning}" if meaning else ""),
             href=safe_href(url),
             host=host_of(url),
             status=resp.status_code,
@@ -75,6 +91,35 @@ def post_or_get(
     return body
 
 
+def _token_request(
+    url: str, data: dict[str, str] | None, method: str, headers: dict[str, str] | None, what: str
+) -> Any:
+    """One attempt; a transient status or a failed connection is a retryable AccessError."""
+    import requests
+
+    from .._retry import TRANSIENT, parse_retry_after
+
+    try:
+        with requests.Session() as session:
+            session.trust_env = False
+            resp = session.request(method, url, data=data, headers=headers, timeout=TIMEOUT)
+    except requests.RequestException as exc:
+        raise errors.AccessError(
+            f"cannot reach the {what} endpoint at {safe_href(url)}: {exc.__class__.__name__}",
+            href=safe_href(url),
+            host=host_of(url),
+        ) from None
+    if resp.status_code in TRANSIENT:
+        raise errors.AccessError(
+            f"the {what} endpoint at {safe_href(url)} answered HTTP {resp.status_code}",
+            href=safe_href(url),
+            host=host_of(url),
+            status=resp.status_code,
+            retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+        )
+    return resp
+
+
 def jwt_expiry(token: str) -> float | None:
     """The ``exp`` claim of a JWT (no signature check: only to time the refresh)."""
     try:
@@ -83,6 +128,18 @@ def jwt_expiry(token: str) -> float | None:
         return float(claims["exp"])
     except (IndexError, KeyError, ValueError, TypeError):
         return None
+
+
+#: What a token endpoint's refusal means, by OAuth error code.
+_CLIENT = {
+    code: "check the token URL, client id and client secret this credential is configured with"
+    for code in ("invalid_client", "unauthorized_client")
+}
+_OFFLINE_REFUSED = {
+    "invalid_grant": "the offline/refresh token expired (ESA MAAP offline tokens last 90 days), "
+    "was revoked, or was used up by another process (refresh tokens rotate). Generate a new "
+    "one and configure it again.",
+}
 
 
 class _OidcProvider(Refreshing):
@@ -116,7 +173,10 @@ class _OidcProvider(Refreshing):
     def _margin(self) -> float:
         return min(self.max_margin, self._lifetime / 4)
 
-    def _grant(self, grant_type: str, **fields: str) -> Material:
+    def _grant(
+        self, grant_type: str, refused: dict[str, str] | None = None, **fields: str
+    ) -> Material:
+        """One token request; ``refused`` says what a refusal's OAuth error code means."""
         data = {"grant_type": grant_type, "client_id": self.client_id, **fields}
         if self._client_secret:
             data["client_secret"] = self._client_secret.reveal()
@@ -126,7 +186,12 @@ class _OidcProvider(Refreshing):
         log.debug(
             "%s grant at %s for client %s", grant_type, host_of(self.token_url), self.client_id
         )
-        body = post_or_get(self.token_url, data=data, what=f"{self.name} token")
+        body = post_or_get(
+            self.token_url,
+            data=data,
+            what=f"{self.name} token",
+            refused={**_CLIENT, **(refused or {})},
+        )
         access = body.get("access_token")
         if not isinstance(access, str) or not access:
             raise errors.AuthError(
@@ -191,17 +256,9 @@ class OidcRefreshToken(_OidcProvider):
 
     def _fetch(self) -> Material:
         assert self._refresh_token is not None
-        try:
-            return self._grant("refresh_token", refresh_token=self._refresh_token.reveal())
-        except errors.AuthError as exc:
-            raise errors.AuthError(
-                f"{exc} The refresh/offline token was not accepted: it may have expired (ESA MAAP "
-                "offline tokens last 90 days), been revoked, or been used up by another process "
-                "(refresh tokens rotate). Generate a new one and configure it again.",
-                href=exc.href,
-                host=exc.host,
-                status=exc.status,
-            ) from None
+        return self._grant(
+            "refresh_token", _OFFLINE_REFUSED, refresh_token=self._refresh_token.reveal()
+        )
 
     def _keep_refresh_token(self, token: Secret) -> None:
         super()._keep_refresh_token(token)

@@ -22,11 +22,17 @@ from urllib.parse import urlsplit
 
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
+from .._landings import forget as forget_landing
+from .._landings import known as known_landing
+from .._landings import landed
 from .._limits import gdal_options, slot
+from .._ranged import forget_kept
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
 from ..credentials.secrets import get_logger, redact
-from ..transport import fetch, land
+from ..transport import Landing, fetch, refuses
+from ._gdalmem import forget as forget_in_memory
+from ._gdalmem import memory_path, needs_whole_file, read_whole
 
 #: Settings for remote reads: no directory listing, merged ranges, bounded retries with short
 #: delays, no ~/.netrc Basic auth to every host, Authorization never forwarded to another host on
@@ -68,24 +74,46 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RasterSource:
-    """How to open one raster with GDAL: href, non-secret config, overview level, credential."""
+    """How to open one raster with GDAL: href, non-secret config, overview level, credential.
+
+    ``lands``: the href redirects and GDAL reads where it lands, as walked by
+    :mod:`xstac_access._landings` in this process; where a process that did not walk it (a dask
+    worker) reads: ``landed`` at open, for a URL with no signature (:func:`unsigned`).
+    """
 
     href: str
     label: str
     overview_level: int | None = None
     access: Access | None = None
+    lands: bool = False
+    landed: tuple[str, Access] | None = None
+
+    def location(self) -> tuple[str, Access | None]:
+        """Where GDAL reads, and with which credential: the href, or where it lands."""
+        if not self.lands or self.access is None:
+            return self.href, self.access
+        landing = known_landing(self.href, self.access)
+        if landing is None and self.landed is not None:
+            return self.landed
+        landing = landing or landed(self.href, self.access, what=self.label)
+        return landing.href, Access(landing.href, landing.provider)
 
     def material(self) -> Material:
-        return self.access.material() if self.access is not None else NO_MATERIAL
+        access = self.location()[1]
+        return access.material() if access is not None else NO_MATERIAL
 
     def path(self, material: Material) -> str:
-        scheme = scheme_of(self.href)
+        href = self.location()[0]
+        kept = memory_path(href)  # from a server that ignores Range
+        if kept is not None:
+            return kept
+        scheme = scheme_of(href)
         if scheme in ("http", "https"):
-            return "/vsicurl/" + material.sign(self.href)
+            return "/vsicurl/" + material.sign(href)
         if scheme == "s3":
-            parts = urlsplit(self.href)
+            parts = urlsplit(href)
             return f"/vsis3/{parts.netloc}{parts.path}"
-        return local_path(self.href)
+        return local_path(href)
 
     def run(self, operation: Callable[[Any], T]) -> T:
         """``operation(dataset)`` under this source's GDAL settings and credential.
@@ -97,13 +125,13 @@ class RasterSource:
     def call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         """``work(material)`` inside this source's GDAL settings and credential.
 
-        ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use):
-        the readers pass a dataset operation, the many-item loader odc-stac's own read. A
-        refusal (401/403) refreshes the credential and tries once more; any other GDAL failure
-        is explained by :func:`diagnose`. Called from the main thread, the work moves to a
-        helper thread: there ``rasterio.Env`` is thread-local, while in the main thread it
-        would set process-wide options that other threads' reads would inherit, token included.
-        ``config`` adds GDAL options to :data:`BASE_CONFIG` for this work.
+        ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use).
+        A refusal (at open, or of a tile of an open dataset) refreshes the credential, or lands
+        again, and tries once more; so does a server ignoring Range, once the file is in memory
+        (:mod:`._gdalmem`); other failures are explained by :func:`diagnose`. From the main
+        thread the work moves to a helper thread, where ``rasterio.Env`` is thread-local (in
+        the main thread it would set process-wide options, token included). ``config`` adds
+        GDAL options to :data:`BASE_CONFIG`.
         """
         if threading.current_thread() is threading.main_thread():
             return _main_thread_pool().submit(self._call, work, config).result()
@@ -113,26 +141,42 @@ class RasterSource:
         from rasterio.errors import RasterioError
 
         for attempt in (1, 2):
-            material = self.material()
+            href, access = self.location()
+            material = access.material() if access is not None else NO_MATERIAL
             try:  # one connection slot while GDAL works (its ranges then come one at a time)
-                with slot(self.access), _env(material, gdal_options(self.access, config)):
+                with slot(access), _env(material, gdal_options(access, config)):
                     return work(material)
             except RasterioError as exc:
-                if (
-                    attempt == 1
-                    and self.access is not None
-                    and self.access.needed
-                    and _refused(exc)
-                ):
-                    log.info(
-                        "GDAL was refused by %s; refreshing the credential once", host_of(self.href)
-                    )
-                    self.access.invalidate(material)
-                    clear_vsicurl_cache(self.path(material))
+                clear_vsicurl_cache(self.path(material))  # no refusal or login page stays cached
+                if attempt == 1 and self._without_range(exc, href, access):
+                    continue  # now from memory; over the limit, a typed error was raised
+                if attempt == 1 and self._refused(exc, href, access, material):
+                    log.info("GDAL was refused by %s; refreshing once", host_of(href))
+                    if access is not None and access.needed:
+                        access.invalidate(material)
+                    if self.lands and self.access is not None:
+                        forget_landing(self.href, self.access)
                     continue
-                clear_vsicurl_cache(self.path(material))  # a login page must not stay cached
                 raise diagnose(self, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _without_range(self, exc: Exception, href: str, access: Access | None) -> bool:
+        """Whether GDAL failed on a server ignoring Range and the file is now in memory."""
+        if not needs_whole_file(exc) or scheme_of(href) not in ("http", "https"):
+            return False
+        return read_whole(href, access or Access(href, None), self.label)
+
+    def _refused(
+        self, exc: Exception, href: str, access: Access | None, material: Material
+    ) -> bool:
+        """Whether the server refused this read's credential or location: for a tile of an open
+        dataset GDAL says only "Read failed", so the server is asked (one small request)."""
+        sent = access is not None and access.needed
+        if not (sent or self.lands) or scheme_of(href) not in ("http", "https"):
+            return False
+        if _refused(exc):
+            return True
+        return refuses(href, access=access or Access(href, None), material=material)
 
     def _dataset(self, material: Material):
         import rasterio
@@ -192,7 +236,8 @@ def raster_source(
     """The :class:`RasterSource` for a target, its credential resolved through ``broker``.
 
     When the credential must follow a redirect (a trusted download host) or a login sets
-    cookies (Earthdata), the redirect chain is walked first and GDAL is given where it ends.
+    cookies (Earthdata), the redirect chain is walked first and GDAL is given where it ends
+    (walked again when a read there is refused: a presigned URL that expired).
     """
     href, access = target.href, broker.access(target.href)
     provider = access.provider
@@ -201,9 +246,18 @@ def raster_source(
         and provider is not None
         and (provider.trusted_hosts or hasattr(provider, "is_login_host"))
     ):
-        landing = land(href, access=access, broker=broker, what=target.label)
-        href, access = landing.href, Access(landing.href, landing.provider)
+        landing = landed(href, access, broker, what=target.label, fresh=True)
+        return RasterSource(
+            href, target.label, overview_level, access, lands=True, landed=unsigned(landing)
+        )
     return RasterSource(href, target.label, overview_level, access)
+
+
+def unsigned(landing: Landing) -> tuple[str, Access] | None:
+    """Where a redirect landed, and its credential, unless the URL has a query (a signature)."""
+    if urlsplit(landing.href).query:
+        return None
+    return landing.href, Access(landing.href, landing.provider)
 
 
 def _env(material: Material, extra: dict[str, str] | None = None):
@@ -301,6 +355,8 @@ def forget_datasets() -> None:
     global _generation
     _generation += 1
     clear_vsicurl_cache()
+    forget_in_memory()  # and the whole files of servers ignoring Range, here and in _ranged
+    forget_kept()
 
 
 def clear_vsicurl_cache(path: str | None = None) -> None:

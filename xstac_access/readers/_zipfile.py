@@ -18,9 +18,12 @@ from dataclasses import dataclass, field, replace
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
+from .._landings import forget as forget_landing
+from .._landings import landed, remember
+from .._ranged import fetch_tail, no_range_limit
 from ..credentials.broker import Access, Broker
 from ..resolve import Target
-from ..transport import fetch, fetch_tail, land, login_page_error, looks_like_html
+from ..transport import fetch, login_page_error, looks_like_html
 
 #: The EOCD is 22 bytes plus a comment of at most 65535: this tail always holds it.
 TAIL_BYTES = 22 + 65535
@@ -58,19 +61,42 @@ class ZipMember:
 
 @dataclass(frozen=True)
 class Archive:
-    """A zip where its bytes are: the href after redirects, its credential, size and label."""
+    """A zip where its bytes are: the href after redirects, its credential, size and label;
+    ``data``: the whole archive, read once from a server that ignores Range (it is small:
+    :func:`~xstac_access._ranged.no_range_limit`), which members are then read from."""
 
     href: str
     access: Access
     size: int
     label: str
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    #: The credential of the href before its redirects, when it redirected: walked again when
+    #: a read where it landed is refused (a presigned URL that expired).
+    origin: Access | None = field(default=None, repr=False, compare=False)
 
     def read(self, start: int, stop: int) -> bytes:
-        """Bytes ``[start, stop)`` of the archive, one ranged request."""
+        """Bytes ``[start, stop)`` of the archive: one ranged request, or from memory."""
         stop = min(stop, self.size)
         if start >= stop:
             return b""
-        return fetch(self.href, byte_range=(start, stop), access=self.access, what=self.label)
+        if self.data is not None:
+            return self.data[start:stop]
+        href, access = self.location()
+        try:
+            return fetch(href, byte_range=(start, stop), access=access, what=self.label)
+        except errors.AuthError:
+            if self.origin is None:
+                raise
+            forget_landing(self.origin.href, self.origin)  # land again, read once more
+            href, access = self.location()
+            return fetch(href, byte_range=(start, stop), access=access, what=self.label)
+
+    def location(self) -> tuple[str, Access]:
+        """Where the archive's bytes are read: where its href lands now, or the href."""
+        if self.origin is None:
+            return self.href, self.access
+        landing = landed(self.origin.href, self.origin, what=self.label)
+        return landing.href, Access(landing.href, landing.provider)
 
     def where(self) -> str:
         """How messages name the archive: its label, landed href (once) and host."""
@@ -101,7 +127,7 @@ def forget_archives() -> None:
 
 
 def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
-    """Follow the href's redirects, read the archive's tail, parse its central directory
+    """Read the archive's tail (following the href's redirects), parse its central directory
     (for an http(s) archive located in the last minute with the same credential: as then)."""
     if scheme_of(target.href) not in ("http", "https"):
         return _locate(target, broker)
@@ -114,20 +140,30 @@ def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     with _located_lock:
         _LOCATED[key] = (time.monotonic(), archive, members)
         _LOCATED.move_to_end(key)
-        while len(_LOCATED) > _LOCATED_MAX:
-            _LOCATED.popitem(last=False)
+        while len(_LOCATED) > _LOCATED_MAX or _held() > no_range_limit():
+            _LOCATED.popitem(last=False)  # whole archives kept: at most one limit's worth
     return archive, list(members)
+
+
+def _held() -> int:
+    """Bytes of whole archives the located ones hold (callers hold the lock)."""
+    return sum(len(a.data) for _, a, _ in _LOCATED.values() if a.data is not None)
 
 
 def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     href, access = target.href, broker.access(target.href)
-    if scheme_of(href) in ("http", "https"):
-        landing = land(href, access=access, broker=broker, what=target.label)
-        href, access = landing.href, Access(landing.href, landing.provider)
-        size, tail = fetch_tail(href, TAIL_BYTES, access=access, broker=broker, what=target.label)
-    else:
-        size = _size(href, broker, target.label)
-        tail = fetch(href, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
+    if scheme_of(href) in ("http", "https"):  # the tail's request walks the redirects too
+        tail = fetch_tail(href, TAIL_BYTES, access=access, broker=broker, what=target.label)
+        landing, origin = tail.landing, None
+        if landing.href != href:
+            remember(href, access, landing, broker)
+            origin = access
+        size = tail.size if tail.size is not None else len(tail.data)
+        landed_access = Access(landing.href, landing.provider)
+        archive = Archive(landing.href, landed_access, size, target.label, tail.whole, origin)
+        return archive, _central_directory(archive, tail.data)
+    size = _size(href, broker, target.label)
+    tail = fetch(href, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
     archive = Archive(href, access, size, target.label)
     return archive, _central_directory(archive, tail)
 

@@ -4,7 +4,10 @@ netCDF4 and HDF5 go through h5netcdf. Remote files are read through the broker's
 filesystem (:func:`~xstac_access.credentials.filesystems.filesystem_for`): a seekable file that
 reads by HTTP Range (or S3 ranged GETs) with the asset's credential, cached in modest blocks, so
 opening reads the superblock and object headers, and a slice of a variable reads its chunks,
-never the whole file. Local paths are opened directly. Decoding (CF scale/offset, fill values,
+never the whole file; a server that ignores Range sends the whole file to the first read, and a
+small one (:func:`~xstac_access._ranged.no_range_limit`) is then read from memory for that open
+(a larger one is a :class:`~xstac_access.errors.RangeNotSupportedError`). Local paths are
+opened directly. Decoding (CF scale/offset, fill values,
 times) is xarray's own. A first 8-byte read tells the flavour and turns a refused or missing
 file, or a login page, into a typed error before h5py sees it.
 
@@ -14,6 +17,7 @@ when the file is opened, which suits the small files that format is used for.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +25,7 @@ import xarray as xr
 
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
+from .._ranged import get_range
 from ..credentials.broker import Broker
 from ..resolve import Target
 from ..transport import fetch
@@ -106,7 +111,13 @@ def _kwargs(
 
 def _open(target: Target, broker: Broker) -> tuple[str, Any]:
     """The xarray engine for the file, and what to hand it: a local path or a ranged file."""
-    head = fetch(target.href, byte_range=(0, 8), broker=broker, what=target.label)
+    whole = None
+    if scheme_of(target.href) in ("http", "https"):  # a server ignoring Range: kept whole
+        span = get_range(target.href, 0, 7, access=broker.access(target.href), broker=broker,
+                         what=target.label, keep_whole=True)  # fmt: skip
+        head, whole = span.data, span.whole
+    else:
+        head = fetch(target.href, byte_range=(0, 8), broker=broker, what=target.label)
     if head.startswith(HDF5_MAGIC):
         engine = "h5netcdf"
     elif head.startswith(NETCDF3_MAGICS):
@@ -130,6 +141,8 @@ def _open(target: Target, broker: Broker) -> tuple[str, Any]:
         )
     if scheme_of(target.href) == "file":
         return engine, local_path(target.href)
+    if whole is not None:
+        return engine, io.BytesIO(whole)
     from ..credentials.filesystems import filesystem_for
 
     fs = filesystem_for(target.href, broker)

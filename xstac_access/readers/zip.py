@@ -4,9 +4,12 @@ A zip ends with its table of contents: the End Of Central Directory record (EOCD
 points at the central directory, which gives every member's name, sizes, compression method and
 the offset of its local header. So listing costs one ranged read of the archive's last 64 KiB
 (which holds the whole directory of a typical SAFE) and reading an XML member one more ranged
-read of its local header and data. The href is first followed to where it lands (CDSE's OData
-``$value`` redirects to a download host that wants the same bearer token), so every later read
-goes straight there.
+read of its local header and data. The tail's request follows the href's redirects (CDSE's
+OData ``$value`` redirects to a download host that wants the same bearer token), and every later
+read goes straight where it landed. A server that ignores Range sends the whole archive to that
+first request: a small one (:func:`~xstac_access._ranged.no_range_limit`) is kept, and members,
+images included, are read from memory, one transfer per archive; a larger one is a
+:class:`~xstac_access.errors.RangeNotSupportedError` saying to download it.
 
 Image members go to GDAL. A stored member (JPEG 2000 in a SAFE is never deflated) is a plain
 byte range of the archive: GDAL gets ``/vsisubfile/<offset>_<size>,/vsicurl/<landed href>`` and
@@ -34,9 +37,11 @@ from .. import errors
 from ..credentials.broker import Broker
 from ..credentials.material import Material
 from ..resolve import Target
+from ..transport import Landing
 from . import geotiff
 from ._attrs import stac_attrs
-from ._gdal import RasterSource
+from ._gdal import RasterSource, unsigned
+from ._gdalmem import keep_in_memory
 from ._xmlmeta import flatten_xml, local_name, parse_xml
 from ._zipfile import STORED, Archive, ZipMember, corrupt, data_offset, locate, read_member
 
@@ -151,11 +156,16 @@ def _image(
 ) -> xr.Dataset:
     stored = member.method == STORED
     offset = data_offset(archive, member) if stored else 0
+    if archive.data is not None:  # a server without Range sent it whole: GDAL reads that
+        keep_in_memory(archive.href, archive.data)
+    origin = archive.origin  # redirected: GDAL reads where it lands (walked again if refused)
     source = MemberSource(
-        archive.href,
+        origin.href if origin is not None else archive.href,
         f"member {member.name!r} of {target.label}",
         options.pop("overview_level", None),
-        archive.access,
+        origin if origin is not None else archive.access,
+        lands=origin is not None,
+        landed=unsigned(Landing(archive.href, archive.access.provider)),
         member=member.name,
         data_offset=offset,
         data_size=member.compressed_size,

@@ -71,6 +71,24 @@ class FileServerAdmin(_AdminClient):
         """Return once no request is in flight: every request made so far is logged."""
         self._call("POST", "wait", {"idle": True, "timeout": timeout}, timeout=timeout + 10)
 
+    def revoke_tokens(
+        self,
+        *,
+        before: float | str | None = "now",
+        token: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        """Refuse bearer tokens whose ``exp`` is still ahead, as a server-side revocation does:
+        every token issued before ``before`` ("now" or a time on the shared clock; 0 lifts the
+        rule; ``None`` leaves it), and ``token`` itself (only its sha256 is sent). ``status``:
+        what a revoked token gets from now on, 401 (the default) or 403."""
+        import hashlib
+
+        body: dict[str, Any] = {"before": before, "status": status}
+        if token is not None:
+            body["token_sha256"] = hashlib.sha256(token.encode()).hexdigest()
+        self._call("POST", "revoke", body)
+
     def requests_for(self, path: str, host: str = "main") -> int:
         return self.stats()["requests"].get(f"{host}:{path}", 0)
 
@@ -96,6 +114,11 @@ class OidcAdmin(_AdminClient):
     def settings(self, **changes: Any) -> dict[str, Any]:
         """Change lifetimes and rotation (``access_token_lifetime=60``...); return them all."""
         return self._call("POST", "config", changes)
+
+    def set_faults(self, rules: list[dict[str, Any]]) -> None:
+        """Answer token requests with an error status (``{"status": 503, "retry_after": 1,
+        "count": 2, "realm": "maap"}``), as a Keycloak under load does; ``[]`` clears them."""
+        self._call("POST", "faults", {"rules": rules})
 
     def token_requests(self, realm: str, grant: str) -> int:
         return self.stats()["token_requests"].get(f"{realm}:{grant}", 0)

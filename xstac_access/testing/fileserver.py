@@ -2,10 +2,12 @@
 
 One process serves one directory tree on two ports. The first is the "main" host (the data
 host); the second, "alt", stands for another host: a download host behind a redirect, or the
-Earthdata-style login host. Protected prefixes want a bearer JWT, the Earthdata Login dance or a
-SAS signature (:mod:`~xstac_access.testing.fileserver_auth`), and a user may have only so many
-requests in flight under some (:mod:`~xstac_access.testing.fileserver_limits`: CDSE's 4); files
-are sent by :mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
+Earthdata-style login host, and, named ``localhost``, S3 behind a presigned redirect
+(:mod:`~xstac_access.testing.fileserver_presign`). Protected prefixes want a bearer JWT, the
+Earthdata Login dance or a SAS signature (:mod:`~xstac_access.testing.fileserver_auth`), and a
+user may have only so many requests in flight under some
+(:mod:`~xstac_access.testing.fileserver_limits`: CDSE's 4); files are sent by
+:mod:`~xstac_access.testing.fileserver_body`, with its body faults, and found (OData
 ``Nodes(...)/$value`` paths, ``Content-Disposition`` names) by
 :mod:`~xstac_access.testing.fileserver_odata`. An admin API
 under ``/__admin__/`` exposes request and byte counters and injects latency and faults, so tests
@@ -40,11 +42,13 @@ from xstac_access.testing.fileserver_auth import (
     authorize,
     callback,
     check_access,
+    revoke,
     sas_token,
 )
 from xstac_access.testing.fileserver_body import fault_response, serve_file
 from xstac_access.testing.fileserver_limits import connection_limiter
 from xstac_access.testing.fileserver_odata import locate
+from xstac_access.testing.fileserver_presign import check_presigned, presigned_redirect
 from xstac_access.testing.fileserver_state import (
     CONFIG_KEYS,
     FAULT_KEYS,
@@ -71,8 +75,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         account, _, container = path[len(SAS_TOKEN_PATH) :].partition("/")
         return web.json_response(sas_token(state, account, container))
     rule = state.protection(host, path)
-    if rule is not None and (denied := await check_access(request, state, rule)) is not None:
+    if rule is not None and rule.get("scheme") == "presigned":
+        if (denied := check_presigned(request, state)) is not None:
+            return denied
+    elif rule is not None and (denied := await check_access(request, state, rule)) is not None:
         return denied
+    elif rule is not None and "presign" in rule:
+        return presigned_redirect(request, state, rule)
     if path == s3credentials.PATH and "s3credentials" in state.config:  # a DAAC's S3 keys
         return web.json_response(s3credentials.answer(state.config["s3credentials"]))
     redirect = state.redirect(host, path)
@@ -117,7 +126,9 @@ def log_request(
         "host": host,
         "method": request.method,
         "path": request.path,
-        "query": re.sub(r"(sig|code)=[^&]*", r"\1=***", request.query_string),
+        "query": re.sub(
+            r"(sig|code|X-Amz-Signature|X-Amz-Credential)=[^&]*", r"\1=***", request.query_string
+        ),
         "status": resp.status,
         "range": request.headers.get("Range"),
         "bytes": sent,
@@ -193,6 +204,11 @@ async def admin_wait(request: web.Request) -> web.Response:
     return web.json_response({"held": len(state.held), "logged": len(state.log)})
 
 
+async def admin_revoke(request: web.Request) -> web.Response:
+    """Revoke bearer tokens server-side (see :func:`~.fileserver_auth.revoke`)."""
+    return web.json_response(revoke(request.app[STATE], await request.json()))
+
+
 async def admin_config(request: web.Request) -> web.Response:
     config = await request.json()
     if not isinstance(config, dict) or set(config) - CONFIG_KEYS:
@@ -214,6 +230,7 @@ def build_app(state: ServerState, host: str) -> web.Application:
     app.router.add_post(ADMIN + "config", admin_config)
     app.router.add_post(ADMIN + "release", admin_release)
     app.router.add_post(ADMIN + "wait", admin_wait)
+    app.router.add_post(ADMIN + "revoke", admin_revoke)
     app.router.add_get("/{tail:.*}", handle)
     return app
 
@@ -226,6 +243,7 @@ async def serve(args: argparse.Namespace) -> None:
         bases={
             "main": f"http://{LOOPBACK}:{args.port}",
             "alt": f"http://{LOOPBACK}:{args.alt_port}",
+            "presigned": f"http://localhost:{args.alt_port}",  # S3's stand-in: another host name
         },
         oidc_url=args.oidc_url.rstrip("/") if args.oidc_url else None,
         config=config,

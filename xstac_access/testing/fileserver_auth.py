@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import hmac
 import secrets
 import time
@@ -65,9 +66,16 @@ def sas_valid(state: ServerState, rule: dict[str, Any], query: Any) -> bool:
 
 
 async def verify_bearer(state: ServerState, header: str | None, realm: str) -> bool:
-    """True when ``header`` holds an RS256 JWT of ``realm``: signature, ``exp``, ``iss``."""
+    """True when ``header`` holds an RS256 JWT of ``realm`` that is valid and not revoked."""
+    return await bearer_status(state, header, realm) == 200
+
+
+async def bearer_status(state: ServerState, header: str | None, realm: str) -> int:
+    """200 when ``header`` holds an RS256 JWT of ``realm`` (signature, ``exp``, ``iss``); 401
+    when it does not; the revocation status (401 or 403) when it is valid but revoked (issued
+    before the server's "not before" time, or revoked by name)."""
     if state.oidc_url is None or not header or not header.startswith("Bearer "):
-        return False
+        return 401
     token = header.removeprefix("Bearer ").strip()
     issuer = f"{state.oidc_url}/realms/{realm}"
     if realm not in state.jwks:
@@ -76,10 +84,34 @@ async def verify_bearer(state: ServerState, header: str | None, realm: str) -> b
         )
     try:
         key = await asyncio.to_thread(state.jwks[realm].get_signing_key_from_jwt, token)
-        _jwt.verify(token, key.key, issuer=issuer)
+        claims = _jwt.verify(token, key.key, issuer=issuer)
     except jwt.PyJWTError:
-        return False
-    return True
+        return 401
+    if int(claims.get("iat", 0)) < state.not_before:
+        return state.revoked_status
+    if hashlib.sha256(token.encode()).hexdigest() in state.revoked:
+        return state.revoked_status
+    return 200
+
+
+def revoke(state: ServerState, body: dict[str, Any]) -> dict[str, Any]:
+    """Revoke bearer tokens server-side while their ``exp`` is still ahead: ``{"before": "now"}``
+    (or a time on the shared clock) refuses every token issued before that second, as
+    Keycloak's not-before policy does; ``{"token_sha256": h}`` refuses one token. ``status``
+    is what a revoked token gets: 401 (RFC 6750's ``invalid_token``) or 403, which gateways
+    such as AWS API Gateway answer."""
+    if body.get("status") is not None:
+        state.revoked_status = int(body["status"])
+    before = body.get("before")
+    if before is not None:
+        state.not_before = int(_clock.now() if before == "now" else float(before))
+    if body.get("token_sha256"):
+        state.revoked.add(str(body["token_sha256"]))
+    return {
+        "not_before": state.not_before,
+        "revoked": len(state.revoked),
+        "status": state.revoked_status,
+    }
 
 
 def basic_ok(header: str | None, creds: dict[str, str]) -> bool:
@@ -102,9 +134,10 @@ async def check_access(
     auth = request.headers.get("Authorization")
     challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
     if rule.get("scheme", "bearer") == "bearer":
-        if await verify_bearer(state, auth, rule.get("realm", "")):
+        status = await bearer_status(state, auth, rule.get("realm", ""))
+        if status == 200:
             return None
-        return json_error(401, "a valid bearer token is required", challenge)
+        return json_error(status, "a valid bearer token is required", challenge)
     if rule["scheme"] == "sas":
         if sas_valid(state, rule, request.query):
             return None

@@ -3,7 +3,9 @@
 Body faults: ``reset_after_bytes`` (a TCP reset), ``truncate_after_bytes`` (a clean close short
 of Content-Length), ``slow_bytes_per_s`` (paced sending) and ``hold_after_bytes`` (the response
 stops there until a test releases it, so that a test can act while a transfer is in flight).
-Status and HTML faults answer instead of the file (:func:`fault_response`).
+Status and HTML faults answer instead of the file (:func:`fault_response`). A ``no_range`` rule
+makes the server ignore Range and send the whole file with a 200, as servers without range
+support do.
 """
 
 from __future__ import annotations
@@ -81,14 +83,15 @@ async def serve_file(
         return json_error(404, "not found")
     stat = target.stat()
     size = stat.st_size
+    no_range = state.ignores_range(request.app[HOST], request.path)
     headers = {
-        "Accept-Ranges": "bytes",
+        "Accept-Ranges": "none" if no_range else "bytes",
         "ETag": f'"{stat.st_mtime_ns:x}-{size:x}"',
         "Content-Type": mimetypes.guess_type(target.name)[0] or "application/octet-stream",
         **(extra_headers or {}),
     }
     start, end, status = 0, size - 1, 200
-    if "Range" in request.headers:
+    if "Range" in request.headers and not no_range:
         parsed = parse_range(request.headers["Range"], size)
         if parsed is False:
             return json_error(416, "range not satisfiable", {"Content-Range": f"bytes */{size}"})

@@ -31,7 +31,7 @@ CONFIG_KEYS = {
 }  # fmt: skip
 #: Faults that change the body of a file being sent; the others answer instead of the file.
 BODY_FAULTS = ("reset_after_bytes", "truncate_after_bytes", "slow_bytes_per_s", "hold_after_bytes")
-FAULT_KEYS = {"path", "host", "count", "status", "retry_after", "html", *BODY_FAULTS}
+FAULT_KEYS = {"path", "host", "count", "status", "retry_after", "html", "no_range", *BODY_FAULTS}
 #: A held response goes on by itself after this long, should a test never release it.
 HOLD_SECONDS = 60.0
 
@@ -55,6 +55,12 @@ class ServerState:
     sessions: set[str] = field(default_factory=set)
     jwks: dict[str, jwt.PyJWKClient] = field(default_factory=dict)
     sas_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    presign_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: Bearer tokens issued (``iat``) before this second of the shared clock are refused
+    #: (Keycloak's "not before" revocation policy), and so are those whose sha256 is listed.
+    not_before: int = 0
+    revoked: set[str] = field(default_factory=set)
+    revoked_status: int = 401
     held: set[asyncio.Event] = field(default_factory=set)
     in_flight: int = 0
     connections: UserConnections = field(default_factory=UserConnections)
@@ -97,12 +103,22 @@ class ServerState:
                 continue
             if not fnmatch.fnmatchcase(path, rule.get("path", "*")):
                 continue
-            if any(key in rule for key in BODY_FAULTS) != body:
+            if rule.get("no_range") or any(key in rule for key in BODY_FAULTS) != body:
                 continue
             if rule.get("count") is not None:
                 rule["count"] -= 1
             return rule
         return None
+
+    def ignores_range(self, host: str, path: str) -> bool:
+        """True when a ``no_range`` rule covers the request: the server answers 200 with the
+        whole file whatever Range asks, as servers without range support do."""
+        return any(
+            rule.get("no_range")
+            and rule.get("host") in (None, host)
+            and fnmatch.fnmatchcase(path, rule.get("path", "*"))
+            for rule in self.faults
+        )
 
     async def hold(self, path: str) -> None:
         """Hold a response here until :meth:`release` (or ``HOLD_SECONDS``)."""

@@ -9,7 +9,8 @@ default: ``maap`` (the ``offline-token`` client with its published secret, refre
 ``cdse`` (public ``cdse-public``, password and refresh grants; ``cdse-2fa-user`` has two-factor
 authentication: :mod:`~xstac_access.testing.oidc_state`) and ``earthdata``. One RSA key per
 realm is generated at start. The admin API hands out MAAP-style offline tokens and counts token
-requests; it never returns or logs a secret.
+requests; it never returns or logs a secret. Injected faults make the token endpoint answer 503
+(or 429, 502...) with ``Retry-After``, as Keycloak does under load.
 
 Run: ``python -m xstac_access.testing.oidc --port P [--config FILE.json]
 [--access-token-lifetime SECONDS]``.
@@ -36,6 +37,7 @@ from xstac_access import _clock
 from xstac_access.testing import _jwt
 from xstac_access.testing.admin import ADMIN
 from xstac_access.testing.oidc_state import (
+    FAULT_KEYS,
     GRANTS,
     LOOPBACK,
     OIDC,
@@ -83,6 +85,15 @@ async def token(request: web.Request) -> web.Response:
     form = {key: str(value) for key, value in (await request.post()).items()}
     grant_type = form.get("grant_type", "")
     client_id, secret = client_credentials(request, form)
+    fault = state.take_fault(realm.name)
+    if fault is not None:  # a busy Keycloak: counted and logged like any token request
+        state.record(realm.name, grant_type, client_id, f"HTTP {fault['status']}")
+        headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else None
+        return web.json_response(
+            {"error": "temporarily_unavailable", "error_description": "Service Unavailable"},
+            status=int(fault["status"]),
+            headers=headers,
+        )
     try:
         client = realm.clients.get(client_id)
         if client is None:
@@ -207,6 +218,20 @@ async def admin_reset(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def admin_faults(request: web.Request) -> web.Response:
+    """Set the token endpoint's faults: ``{"rules": [{"status": 503, "retry_after": 1, "count":
+    2, "realm": "maap"}]}`` answers the next two token requests of realm maap with a 503 (no
+    ``count``: every one; no ``realm``: every realm). An empty list clears them."""
+    rules = (await request.json()).get("rules", [])
+    bad = [key for rule in rules for key in rule if key not in FAULT_KEYS]
+    if bad or any("status" not in rule for rule in rules):
+        return web.json_response(
+            {"error": f"each rule needs a status; keys among {sorted(FAULT_KEYS)}"}, status=400
+        )
+    request.app[STATE].faults = [dict(rule) for rule in rules]
+    return web.json_response({"ok": True, "rules": len(rules)})
+
+
 async def admin_config(request: web.Request) -> web.Response:
     body = await request.json()
     unknown = set(body) - set(TUNABLES)
@@ -232,6 +257,7 @@ def build_app(config: dict[str, Any]) -> web.Application:
     app.router.add_get(ADMIN + "stats", admin_stats)
     app.router.add_post(ADMIN + "reset", admin_reset)
     app.router.add_post(ADMIN + "config", admin_config)
+    app.router.add_post(ADMIN + "faults", admin_faults)
     return app
 
 

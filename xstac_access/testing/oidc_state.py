@@ -42,6 +42,8 @@ TUNABLES = (
     "offline_token_lifetime",
     "rotate_offline",
 )
+#: Keys of a token endpoint fault rule (``admin_faults``).
+FAULT_KEYS = {"status", "retry_after", "count", "realm"}
 DEFAULT_CONFIG: dict[str, Any] = {
     "access_token_lifetime": 300,
     "refresh_token_lifetime": 1800,
@@ -127,6 +129,19 @@ class OidcState:
     refresh: dict[str, Grant] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+
+    def take_fault(self, realm: str) -> dict[str, Any] | None:
+        """Consume one use of the first live fault rule for ``realm`` (None: answer normally)."""
+        for rule in self.faults:
+            if rule.get("realm") not in (None, realm):
+                continue
+            if rule.get("count") is not None:
+                if rule["count"] <= 0:
+                    continue
+                rule["count"] -= 1
+            return rule
+        return None
 
     def new_refresh(self, grant: Grant) -> str:
         token = secrets.token_urlsafe(32)

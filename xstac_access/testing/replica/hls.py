@@ -4,7 +4,10 @@ No full CMR-STAC HLS item is public (see the real-data MANIFEST), so items follo
 tutorials: ids ``HLS.S30.T13TDE.2023281T174239.v2.0``, assets named by band (``B04``, ``B8A``,
 ``Fmask``), ``browse`` and ``metadata``; data assets carry no media type (as on CMR-STAC), so
 readers must go by extension. Files live under ``/hls/protected/`` (Earthdata login) and
-``/hls/browse/`` (public), mirroring ``lp-prod-protected`` / ``lp-prod-public``.
+``/hls/browse/`` (public), mirroring ``lp-prod-protected`` / ``lp-prod-public``. As on
+``data.lpdaac.earthdatacloud.nasa.gov``, an authorised request for a protected file is answered
+with a 303 to a presigned S3 URL valid one hour
+(:mod:`~xstac_access.testing.fileserver_presign`).
 
 The same COGs are in bucket ``lp-prod-protected`` of the S3 store (``HLSS30.020/<id>/<id>.<band>
 .tif``, as at LP DAAC), which accepts only unexpired keys from the file server's
@@ -244,10 +247,18 @@ def s3_bucket_rule(seed: int) -> BucketRule:
 
 
 def server_rules() -> dict[str, list[dict[str, Any]]]:
-    """HLS data and the S3 keys need Earthdata login; browse images are public."""
+    """HLS data and the S3 keys need Earthdata login, and an authorised request for data gets a
+    303 to a presigned S3 URL valid one hour (the cloud data host's TEA), checked on the other
+    host; browse images are public."""
     return {
         "protected": [
-            {"prefix": "/hls/protected/", "host": "main", "scheme": "earthdata"},
+            {
+                "prefix": "/hls/protected/",
+                "host": "main",
+                "scheme": "earthdata",
+                "presign": {"lifetime": 3600},
+            },
+            {"prefix": "/hls/protected/", "host": "alt", "scheme": "presigned"},
             {"prefix": s3credentials.PATH, "host": "main", "scheme": "earthdata"},
         ]
     }
