@@ -20,8 +20,8 @@ import xarray as xr
 from xstac_access import _clock, credentials, errors
 from xstac_access.credentials import BearerToken, S3Credentials, SasSigner, Secret
 from xstac_access.credentials.material import Material
+from xstac_access.http import fetch
 from xstac_access.readers._gdal import clear_vsicurl_cache
-from xstac_access.transport import fetch
 
 
 def items_of(world, collection: str) -> list[dict]:

@@ -33,7 +33,7 @@ class Provider:
     ``trusted_hosts`` are hosts (``host`` or ``host:port``) that may receive this provider's
     material when a request to one of its own hosts is redirected there (CDSE's download host).
     ``max_connections`` caps the requests made with this credential that are in flight at once
-    in this process, on every I/O path (:mod:`xstac_access._limits`); ``None``: no cap.
+    in this process, on every I/O path (:mod:`xstac_access.http.limits`); ``None``: no cap.
     """
 
     kind = "provider"

@@ -22,21 +22,26 @@ from urllib.parse import urlsplit
 
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
-from .._landings import forget as forget_landing
-from .._landings import known as known_landing
-from .._landings import landed
-from .._limits import gdal_options, slot
-from .._ranged import forget_kept
+from ..credentials import get_broker
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
 from ..credentials.secrets import get_logger, redact
-from ..transport import Landing, fetch, refuses
+from ..http import fetch
+from ..http.hops import Refresh
+from ..http.landings import forget as forget_landing
+from ..http.landings import known as known_landing
+from ..http.landings import landed
+from ..http.limits import gdal_options, slot
+from ..http.policy import current_policy
+from ..http.ranged import forget_kept
+from ..http.reads import refusal
 from ._gdalmem import forget as forget_in_memory
 from ._gdalmem import memory_path, needs_whole_file, read_whole
 
-#: Settings for remote reads: no directory listing, merged ranges, bounded retries with short
-#: delays, no ~/.netrc Basic auth to every host, Authorization never forwarded to another host on
-#: redirect, and no curl trace (it would print the Authorization header). No
+#: Settings for remote reads: no directory listing, merged ranges, no ~/.netrc Basic auth to
+#: every host, Authorization never forwarded to another host on redirect, and no curl trace (it
+#: would print the Authorization header); the retries come from the library's one retry policy
+#: (:meth:`~xstac_access.http.policy.RetryPolicy.gdal_options`, added by :func:`_env`). No
 #: ``GDAL_INGESTED_BYTES_AT_OPEN`` and no ``VSI_CACHE`` here (see :data:`READER_CONFIG`):
 #: either made GDAL's first read of every file 32 KB instead of 16 KB (the IFDs of a COG fit in
 #: 16 KB; tile offsets are read lazily): 7.5 % more bytes than odc-stac over a 20-item load
@@ -49,8 +54,6 @@ BASE_CONFIG: dict[str, str] = {
     "GDAL_NUM_THREADS": "1",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
     "GDAL_HTTP_NETRC": "NO",
-    "GDAL_HTTP_MAX_RETRY": "3",
-    "GDAL_HTTP_RETRY_DELAY": "0.5",
     "GDAL_HTTP_CONNECTTIMEOUT": "10",
     "GDAL_HTTP_TIMEOUT": "60",
     "CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT": "IF_SAME_HOST",
@@ -77,7 +80,7 @@ class RasterSource:
     """How to open one raster with GDAL: href, non-secret config, overview level, credential.
 
     ``lands``: the href redirects and GDAL reads where it lands, as walked by
-    :mod:`xstac_access._landings` in this process; where a process that did not walk it (a dask
+    :mod:`xstac_access.http.landings` in this process; where a process that did not walk it (a dask
     worker) reads: ``landed`` at open, for a URL with no signature (:func:`unsigned`).
     """
 
@@ -95,8 +98,8 @@ class RasterSource:
         landing = known_landing(self.href, self.access)
         if landing is None and self.landed is not None:
             return self.landed
-        landing = landing or landed(self.href, self.access, what=self.label)
-        return landing.href, Access(landing.href, landing.provider)
+        landing = landing or landed(self.href, self.access, get_broker, what=self.label)
+        return landing.href, landing.access
 
     def material(self) -> Material:
         access = self.location()[1]
@@ -140,6 +143,7 @@ class RasterSource:
     def _call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         from rasterio.errors import RasterioError
 
+        refresh = Refresh(self.label)
         for attempt in (1, 2):
             href, access = self.location()
             material = access.material() if access is not None else NO_MATERIAL
@@ -150,13 +154,17 @@ class RasterSource:
                 clear_vsicurl_cache(self.path(material))  # no refusal or login page stays cached
                 if attempt == 1 and self._without_range(exc, href, access):
                     continue  # now from memory; over the limit, a typed error was raised
-                if attempt == 1 and self._refused(exc, href, access, material):
-                    log.info("GDAL was refused by %s; refreshing once", host_of(href))
-                    if access is not None and access.needed:
-                        access.invalidate(material)
+                status = self._refusal(exc, href, access, material) if attempt == 1 else None
+                if status is not None:
+                    refreshed = access is not None and refresh.again(status, access, material,
+                                                                     href)  # fmt: skip
                     if self.lands and self.access is not None:
+                        log.info("%s refused the read of %s; landing again", host_of(href),
+                                 self.label)  # fmt: skip
                         forget_landing(self.href, self.access)
-                    continue
+                        continue
+                    if refreshed:
+                        continue
                 raise diagnose(self, exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -166,17 +174,20 @@ class RasterSource:
             return False
         return read_whole(href, access or Access(href, None), self.label)
 
-    def _refused(
+    def _refusal(
         self, exc: Exception, href: str, access: Access | None, material: Material
-    ) -> bool:
-        """Whether the server refused this read's credential or location: for a tile of an open
-        dataset GDAL says only "Read failed", so the server is asked (one small request)."""
+    ) -> int | None:
+        """The status (401/403) with which the server refused this read's credential or
+        location, if it did: for a tile of an open dataset GDAL says only "Read failed", so the
+        server is asked (one small request)."""
         sent = access is not None and access.needed
         if not (sent or self.lands) or scheme_of(href) not in ("http", "https"):
-            return False
-        if _refused(exc):
-            return True
-        return refuses(href, access=access or Access(href, None), material=material)
+            return None
+        for status in (401, 403):
+            if f"HTTP response code: {status}" in str(exc):
+                return status
+        return refusal(href, access=access or Access(href, None), material=material,
+                       broker=get_broker())  # fmt: skip
 
     def _dataset(self, material: Material):
         import rasterio
@@ -248,22 +259,24 @@ def raster_source(
     ):
         landing = landed(href, access, broker, what=target.label, fresh=True)
         return RasterSource(
-            href, target.label, overview_level, access, lands=True, landed=unsigned(landing)
-        )
+            href, target.label, overview_level, access, lands=True,
+            landed=unsigned(landing.href, landing.access),
+        )  # fmt: skip
     return RasterSource(href, target.label, overview_level, access)
 
 
-def unsigned(landing: Landing) -> tuple[str, Access] | None:
+def unsigned(href: str, access: Access) -> tuple[str, Access] | None:
     """Where a redirect landed, and its credential, unless the URL has a query (a signature)."""
-    if urlsplit(landing.href).query:
+    if urlsplit(href).query:
         return None
-    return landing.href, Access(landing.href, landing.provider)
+    return href, access
 
 
 def _env(material: Material, extra: dict[str, str] | None = None):
     import rasterio
 
-    config = {**BASE_CONFIG, **(extra or {}), **gdal_config(material)}
+    config = {**BASE_CONFIG, **current_policy().gdal_options(), **(extra or {}),
+              **gdal_config(material)}  # fmt: skip
     options = material.s3_options()
     if options.get("key") or options.get("profile"):  # rasterio takes AWS keys via a session
         from rasterio.session import AWSSession
@@ -319,11 +332,6 @@ def s3_config(options: dict[str, Any]) -> dict[str, str]:
     return config
 
 
-def _refused(exc: Exception) -> bool:
-    text = str(exc)
-    return "HTTP response code: 401" in text or "HTTP response code: 403" in text
-
-
 def _gdal_library() -> Any | None:
     """The GDAL shared library rasterio loaded, found in this process's memory map."""
     lib = getattr(_gdal_library, "cached", False)
@@ -355,7 +363,7 @@ def forget_datasets() -> None:
     global _generation
     _generation += 1
     clear_vsicurl_cache()
-    forget_in_memory()  # and the whole files of servers ignoring Range, here and in _ranged
+    forget_in_memory()  # and the whole files of servers ignoring Range, here and in http.ranged
     forget_kept()
 
 
@@ -377,7 +385,8 @@ def clear_vsicurl_cache(path: str | None = None) -> None:
 def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
     """Explain a failed GDAL open or read with a typed error (one small request to find out)."""
     try:
-        head = fetch(source.href, byte_range=(0, 1024), access=source.access, what=source.label)
+        head = fetch(source.href, broker=get_broker(), byte_range=(0, 1024), access=source.access,
+                     what=source.label)  # fmt: skip
     except errors.XStacError as typed:
         return typed
     from . import format_of_bytes

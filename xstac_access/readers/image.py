@@ -28,8 +28,8 @@ import xarray as xr
 
 from .. import errors
 from .._hrefs import extension_of, host_of, safe_href
+from ..http import fetch
 from ..resolve import Target, resolve
-from ..transport import fetch
 from ._attrs import stac_attrs
 from .kml import IMAGE_CORNERS, Footprint, read_footprint, unwrap, wrap
 

@@ -51,8 +51,8 @@ import xarray as xr
 
 from .. import errors
 from .._hrefs import host_of, resolve_relative, safe_href
+from ..http import fetch
 from ..resolve import Target
-from ..transport import fetch
 from ._attrs import stac_attrs
 from ._xmlmeta import parse_xml
 
