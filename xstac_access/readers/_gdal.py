@@ -11,7 +11,6 @@ so datasets are cached per thread *and* per credential version: a refreshed toke
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,21 +19,20 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
 from ..credentials import get_broker
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
-from ..credentials.secrets import get_logger, redact
-from ..http import fetch
+from ..credentials.secrets import get_logger
 from ..http.hops import Refresh
 from ..http.landings import forget as forget_landing
 from ..http.landings import known as known_landing
 from ..http.landings import landed
 from ..http.limits import gdal_options, slot
-from ..http.policy import current_policy
+from ..http.policy import Budget, current_policy
 from ..http.ranged import forget_kept
 from ..http.reads import refusal
+from ._gdalfail import Unreadable, clear_vsicurl_cache, diagnose
 from ._gdalmem import forget as forget_in_memory
 from ._gdalmem import memory_path, needs_whole_file, read_whole
 
@@ -131,7 +129,8 @@ class RasterSource:
         ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use).
         A refusal (at open, or of a tile of an open dataset) refreshes the credential, or lands
         again, and tries once more; so does a server ignoring Range, once the file is in memory
-        (:mod:`._gdalmem`); other failures are explained by :func:`diagnose`. From the main
+        (:mod:`._gdalmem`), and a remote TIFF that GDAL could not read (a body cut short);
+        other failures are explained by :func:`~._gdalfail.diagnose`. From the main
         thread the work moves to a helper thread, where ``rasterio.Env`` is thread-local (in
         the main thread it would set process-wide options, token included). ``config`` adds
         GDAL options to :data:`BASE_CONFIG`.
@@ -143,7 +142,7 @@ class RasterSource:
     def _call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         from rasterio.errors import RasterioError
 
-        refresh = Refresh(self.label)
+        refresh, cut = Refresh(self.label), Budget(current_policy(), self.label, self.href, 1)
         for attempt in (1, 2):
             href, access = self.location()
             material = access.material() if access is not None else NO_MATERIAL
@@ -165,7 +164,11 @@ class RasterSource:
                         continue
                     if refreshed:
                         continue
-                raise diagnose(self, exc) from None
+                error = diagnose(self, exc)
+                remote = attempt == 1 and scheme_of(href) in ("http", "https")
+                if remote and isinstance(error, Unreadable) and cut.spend("GDAL's read failed"):
+                    continue  # GDAL takes a body cut mid-read for the end of the file's data
+                raise error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _without_range(self, exc: Exception, href: str, access: Access | None) -> bool:
@@ -332,27 +335,6 @@ def s3_config(options: dict[str, Any]) -> dict[str, str]:
     return config
 
 
-def _gdal_library() -> Any | None:
-    """The GDAL shared library rasterio loaded, found in this process's memory map."""
-    lib = getattr(_gdal_library, "cached", False)
-    if lib is not False:
-        return lib
-    lib = None
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "libgdal" in line and "/" in line}
-        for path in sorted(paths):
-            candidate = ctypes.CDLL(path)
-            if hasattr(candidate, "VSICurlPartialClearCache"):
-                candidate.VSICurlPartialClearCache.argtypes = [ctypes.c_char_p]
-                lib = candidate
-                break
-    except OSError:
-        lib = None
-    _gdal_library.cached = lib  # type: ignore[attr-defined]
-    return lib
-
-
 def forget_datasets() -> None:
     """Start the next reads cold, as in a new process: every thread's cached datasets are closed
     at its next open (their blocks with them) and GDAL's /vsicurl/ cache is cleared.
@@ -365,45 +347,3 @@ def forget_datasets() -> None:
     clear_vsicurl_cache()
     forget_in_memory()  # and the whole files of servers ignoring Range, here and in http.ranged
     forget_kept()
-
-
-def clear_vsicurl_cache(path: str | None = None) -> None:
-    """Forget what GDAL cached for ``path`` (sizes, existence, a cached 401, blocks), or all.
-
-    GDAL's cache is per process and keyed by URL, not by credential: what one credential read
-    may be served again without asking the server.
-    """
-    lib = _gdal_library()
-    if lib is None:
-        return
-    if path is None:
-        lib.VSICurlClearCache()
-    else:
-        lib.VSICurlPartialClearCache(path.encode())
-
-
-def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
-    """Explain a failed GDAL open or read with a typed error (one small request to find out)."""
-    try:
-        head = fetch(source.href, broker=get_broker(), byte_range=(0, 1024), access=source.access,
-                     what=source.label)  # fmt: skip
-    except errors.XStacError as typed:
-        return typed
-    from . import format_of_bytes
-
-    shown, host = safe_href(source.href), host_of(source.href)
-    message = redact(str(exc))
-    for text in {source.href, source.path(NO_MATERIAL)}:
-        message = message.replace(text, shown)
-    fmt = format_of_bytes(head)
-    if fmt != "geotiff":
-        what = f"looks like {fmt}" if fmt else f"starts with {head[:8]!r}"
-        return errors.FormatError(
-            f"{source.label} at {shown} (host {host}) is not a raster GDAL can read: the file "
-            f"{what}. The catalogue's media type may be wrong; choose another asset or pass "
-            "reader=."
-        )
-    return errors.FormatError(
-        f"{source.label} at {shown} (host {host}) is a TIFF/JPEG2000 that GDAL cannot read, "
-        f"probably truncated or corrupt: {message}"
-    )
