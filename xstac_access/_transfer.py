@@ -128,17 +128,12 @@ def fetch_file(
     ):
         if job.path.exists() and not overwrite:  # another one published it while we waited
             return _skip(job, job.path, source.probe_size, progress)
-        while True:
-            try:
-                with slot(broker.access(job.href)):  # the attempt's requests, one connection
-                    got = _attempt(job, source, part, resume, overwrite, progress, stop)
-                break
-            except errors.AccessError as exc:
-                if not spent.policy.transient(exc):
-                    raise
-                if not spent.spend(exc.status or "transfer cut", exc.retry_after):
-                    spent.gave_up(exc)
-                    raise
+
+        def attempt() -> tuple[int, int, Any, Path] | Outcome:
+            with slot(broker.access(job.href)):  # the attempt's requests, one connection
+                return _attempt(job, source, part, resume, overwrite, progress, stop)
+
+        got = spent.run(attempt)
         if isinstance(got, Outcome):  # the server's name is taken by a complete file
             return got
         start, size, hasher, final = got

@@ -67,11 +67,6 @@ class Landing:
     href: str
     access: AccessLike
 
-    @property
-    def provider(self) -> Any:
-        """The provider of that credential in this process, if any."""
-        return self.access.provider
-
 
 class Chain:
     """The credential decisions of one request and its redirects (see the module docstring).

@@ -151,6 +151,20 @@ class Budget:
         await asyncio.sleep(wait)
         return True
 
+    def run(self, call: Callable[[], T]) -> T:
+        """``call()``, tried again after a transient :class:`~xstac_access.errors.AccessError`
+        while this budget lasts (the retries its requests made are spent from it too); then
+        the last error is raised with the number of attempts."""
+        while True:
+            try:
+                return call()
+            except errors.AccessError as exc:
+                if not self.policy.transient(exc):
+                    raise
+                if not self.spend(exc.status or "connection failed", exc.retry_after):
+                    self.gave_up(exc)
+                    raise
+
     def gave_up(self, exc: errors.AccessError) -> errors.AccessError:
         """``exc`` saying how many attempts were made, when there was more than one."""
         if self.spent and "gave up after" not in str(exc):
@@ -199,19 +213,9 @@ def joined_budget(what: str, href: str) -> Iterator[Budget]:
 
 
 def retrying(call: Callable[[], T], href: str, what: str) -> T:
-    """``call()``, tried again after a transient :class:`~xstac_access.errors.AccessError`
-    within one budget (the retries its requests made are spent from it too); then the last
-    error is raised with the number of attempts."""
+    """``call()`` under a fresh budget (:meth:`Budget.run`)."""
     with budget(what, href) as spent:
-        while True:
-            try:
-                return call()
-            except errors.AccessError as exc:
-                if not spent.policy.transient(exc):
-                    raise
-                if not spent.spend(exc.status or "connection failed", exc.retry_after):
-                    spent.gave_up(exc)
-                    raise
+        return spent.run(call)
 
 
 def parse_retry_after(value: str | None) -> float | None:
