@@ -27,57 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import _clock, errors
-from .._hrefs import host_of, safe_href
-from ..http.tokens import call
+from .._hrefs import host_of
+from ..http.tokens import post_or_get
 from .material import Material
 from .providers import Refreshing, _reveal
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
-
-
-def post_or_get(
-    url: str,
-    *,
-    data: dict[str, str] | None = None,
-    method: str = "POST",
-    headers: dict[str, str] | None = None,
-    what: str = "token",
-    refused: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """Call a token endpoint and return its JSON; failures become typed, secret-free errors.
-
-    A busy or failing service (429, 503 with ``Retry-After``, gateway errors, no connection) is
-    retried under the library's one policy and, if it stays so, is a
-    :class:`~xstac_access.errors.TokenServiceError` (:func:`xstac_access.http.tokens.call`): the
-    credential may be fine. A refusal (4xx) is an :class:`~xstac_access.errors.AuthError`
-    naming the OAuth error code; ``refused`` maps such codes (``invalid_grant``...) to what
-    they mean for this credential and what to do.
-    """
-    resp = call(url, method=method, data=data, headers=headers, what=what)
-    try:
-        body = resp.json()
-    except ValueError:
-        body = {}
-    if resp.status_code >= 400:
-        code = body.get("error") if isinstance(body, dict) else None
-        code = code if isinstance(code, str) and code.isidentifier() else ""
-        meaning = (refused or {}).get(code, "")
-        raise errors.AuthError(
-            f"the {what} endpoint at {safe_href(url)} refused the request "
-            f"(HTTP {resp.status_code}{' ' + code if code else ''})"
-            + (f": {meaning}" if meaning else ""),
-            href=safe_href(url),
-            host=host_of(url),
-            status=resp.status_code,
-        )
-    if not isinstance(body, dict):
-        raise errors.AuthError(
-            f"the {what} endpoint at {safe_href(url)} did not answer JSON",
-            href=safe_href(url),
-            host=host_of(url),
-        )
-    return body
 
 
 def jwt_expiry(token: str) -> float | None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from .. import _clock, errors
 from .._hrefs import host_of
 from .._s3 import Location, bucket_of, registry_location
+from ..http.tokens import post_or_get
 from .material import NO_MATERIAL, Material
 from .secrets import Secret, get_logger
 
@@ -329,8 +330,6 @@ class SasSigner(Provider):
                     del self._tokens[scope]
 
     def _request(self, account: str, container: str) -> Material:
-        from .oidc import post_or_get
-
         url = self.token_url.format(account=account, container=container)
         headers = {"Ocp-Apim-Subscription-Key": self._key.reveal()} if self._key else {}
         body = post_or_get(url, method="GET", headers=headers, what="SAS token")

@@ -9,16 +9,18 @@
   tokens, :mod:`.tokens`).
 * :mod:`.policy`: the :class:`~.policy.RetryPolicy` from which urllib3's ``Retry``, the aiohttp
   middleware's loop and GDAL's retry options are derived, and the budget of one request.
-* :mod:`.reads`: whole and streamed reads with typed errors; :mod:`.ranged`: byte ranges and
-  servers without Range; :mod:`.landings`: where redirects land, for GDAL; :mod:`.limits`:
-  connection limits per credential.
+* :mod:`.fetch`: the engine's small reads of any scheme; :mod:`.reads`: whole and streamed
+  GETs with typed errors; :mod:`.ranged`: byte ranges and servers without Range;
+  :mod:`.landings`: where redirects land, for GDAL; :mod:`.limits`: connection limits per
+  credential.
 """
 
 from __future__ import annotations
 
+from .fetch import fetch, fetch_json, land
 from .hops import Landing
 from .policy import RetryPolicy, current_policy
-from .reads import fetch, fetch_json, land, login_page_error, looks_like_html, refusal, stream
+from .reads import login_page_error, looks_like_html, refusal, stream
 
 __all__ = [
     "Landing",

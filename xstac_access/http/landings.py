@@ -2,7 +2,7 @@
 
 GDAL sends its headers and cookies only to the host it was given, so for a credential that
 must follow a redirect (CDSE's download host) or a login that sets cookies (NASA Earthdata) the
-engine walks the redirect chain itself (:func:`~.reads.land`) and gives GDAL
+engine walks the redirect chain itself (:func:`~.fetch.land`) and gives GDAL
 the URL where it ends. That URL may expire: NASA's cloud data hosts (TEA) answer an authorised
 request with a 303 to a presigned S3 URL valid at most one hour, after which S3 answers 403
 ``AccessDenied`` "Request has expired". A read that outlives it (a cached dataset, a long dask
@@ -20,8 +20,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .fetch import land
 from .hops import Landing
-from .reads import land
 
 if TYPE_CHECKING:
     from .protocols import AccessLike as Access

@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.util.retry import Retry
+
 from .. import errors
 from .._hrefs import host_of
 from .._log import get_logger
@@ -66,12 +69,10 @@ class RetryPolicy:
             return False
         return exc.status is None or exc.status in self.statuses
 
-    def urllib3_retry(self) -> Any:
+    def urllib3_retry(self) -> PolicyRetry:
         """The urllib3 ``Retry`` of a requests adapter: these statuses (any method: a search
         POST is safe to repeat) and failed connections, retried while the :class:`Budget` of
-        the request lasts, each wait decided and logged here."""
-        from ._urllib3 import PolicyRetry
-
+        the request lasts, each wait decided and logged here (:class:`PolicyRetry`)."""
         return PolicyRetry.for_policy(self)
 
     def gdal_options(self) -> dict[str, str]:
@@ -210,6 +211,62 @@ def joined_budget(what: str, href: str) -> Iterator[Budget]:
         return
     with budget(what, href) as fresh:
         yield fresh
+
+
+class PolicyRetry(Retry):
+    """urllib3's ``Retry`` under a :class:`RetryPolicy`: urllib3 decides *that* a response or
+    a failed connection is retried (the policy's statuses, any method); the retries are counted
+    against the :class:`Budget` of the request (so that a body cut mid-read, which the session
+    reads again itself, spends the same budget), and the wait is the policy's, logged on
+    ``xstac_access.retry``. Outside a budget nothing is retried (urllib3's counters are off)."""
+
+    policy: RetryPolicy = RetryPolicy()
+    _why: Any = None
+    _host: str | None = None
+
+    @classmethod
+    def for_policy(cls, policy: RetryPolicy) -> PolicyRetry:
+        retry = cls(
+            total=None, connect=None, read=None, redirect=None, status=None, other=None,
+            allowed_methods=None, status_forcelist=policy.statuses, backoff_factor=0,
+            raise_on_status=False, raise_on_redirect=False, respect_retry_after_header=False,
+        )  # fmt: skip
+        retry.policy = policy
+        return retry
+
+    def new(self, **kw: Any) -> PolicyRetry:
+        fresh = super().new(**kw)
+        fresh.policy = self.policy
+        return fresh
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> PolicyRetry:
+        spent = current_budget()
+        if spent is None or not spent.left():
+            reason = error or ResponseError(f"HTTP {getattr(response, 'status', '?')}")
+            raise MaxRetryError(_pool, url or "", reason)
+        fresh = super().increment(method, url, response, error, _pool, _stacktrace)
+        fresh._why = response.status if response is not None else type(error).__name__
+        if _pool is not None:
+            fresh._host = f"{_pool.host}:{_pool.port}" if _pool.port else _pool.host
+        return fresh
+
+    def sleep(self, response: Any = None) -> None:
+        """Wait the policy's time before the retry urllib3 is about to make."""
+        spent = current_budget()
+        if spent is None:  # pragma: no cover (increment refused already)
+            return
+        retry_after = None
+        if response is not None:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        spent.spend(self._why or "connection failed", retry_after, self._host)
 
 
 def retrying(call: Callable[[], T], href: str, what: str) -> T:

@@ -1,29 +1,23 @@
-"""The engine's own reads: small whole files, first bytes, redirect walks, streamed bodies.
+"""HTTP GETs of the engine with typed errors: whole bodies, streamed ones, a refusal check.
 
-Item JSON, the first bytes of a file for format sniffing, where a redirect chain lands before
-GDAL opens a file, the diagnosis of a failed open, and downloads all go through here: whole
-bodies with :func:`fetch` (byte ranges through :mod:`.ranged`, which copes with servers
-ignoring Range), streamed ones with :func:`stream` (extra headers such as ``Range`` and
-``If-Range``). :func:`fetch` speaks HTTP(S), ``s3://`` (s3fs, :mod:`xstac_access._s3`) and local
-paths, and turns every failure into a typed :mod:`xstac_access.errors` exception naming the
-host, never a secret.
-
-HTTP requests go through this thread's pooled :class:`~.session.Session`, which decides the
-credential of every hop (:class:`~.hops.Chain`), retries under the policy and refreshes once
-after a refusal. An HTML body where data was expected is a login wall, refused as an
-:class:`~xstac_access.errors.AuthError`.
+:func:`whole` reads a body at once; :func:`stream` opens a GET whose body its caller reads (byte
+ranges: :mod:`.ranged`; downloads: :mod:`xstac_access._transfer`), with extra headers such as
+``Range`` and ``If-Range``. Requests go through this thread's pooled
+:class:`~.session.Session`, which decides the credential of every hop (:class:`~.hops.Chain`),
+retries under the policy and refreshes once after a refusal; what fails is a typed
+:mod:`xstac_access.errors` exception naming the host, never a secret. An HTML body where data
+was expected is a login wall (:func:`login_page_error`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import requests
 
 from .. import errors
-from .._hrefs import host_of, local_path, safe_href, scheme_of
+from .._hrefs import host_of, safe_href
 from .hops import REFUSED, Chain, Landing
 from .policy import budget, joined_budget, parse_retry_after
 from .session import BodyBroke, pooled
@@ -73,70 +67,6 @@ def raise_for_status(
         f"{what} at {shown}: {message}",
         href=shown, host=host, status=status, retry_after=retry_after,
     )  # fmt: skip
-
-
-def fetch(
-    href: str,
-    *,
-    broker: BrokerLike,
-    access: AccessLike | None = None,
-    byte_range: tuple[int, int] | None = None,
-    what: str = "asset",
-    expect_html: bool = False,
-) -> bytes:
-    """Return the bytes of ``href`` (or of ``byte_range = (start, stop)``, stop exclusive).
-
-    ``access`` is the credential handle (default: the broker's for ``href``); ``what`` names the
-    thing being read in error messages. An HTML body is refused as an
-    :class:`~xstac_access.errors.AuthError` unless ``expect_html``: a login page must never pass
-    for data.
-    """
-    access = access or broker.access(href)
-    scheme = scheme_of(href)
-    if scheme in ("http", "https"):
-        body = _fetch_http(href, byte_range, what, access, broker)
-    elif scheme == "s3":
-        from .._s3 import read_bytes
-        from .limits import slot
-
-        with slot(access):
-            body = read_bytes(href, byte_range, access.material().s3_options(), what,
-                              broker.advice)  # fmt: skip
-    elif scheme == "file":
-        body = _fetch_local(href, byte_range, what)
-    else:
-        raise errors.AccessError(
-            f"cannot read {what} at {safe_href(href)}: unsupported scheme {scheme!r} "
-            "(use http(s)://, s3:// or a local path)",
-            href=safe_href(href),
-            host=host_of(href),
-        )
-    if not expect_html and looks_like_html(body):
-        raise login_page_error(href, what, broker.advice(href))
-    return body
-
-
-def fetch_json(href: str, *, broker: BrokerLike, what: str = "JSON document") -> Any:
-    """Fetch and parse a JSON document; a body that is not JSON is a :class:`NotStacError`."""
-    body = fetch(href, broker=broker, what=what)
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise errors.NotStacError(
-            f"{what} at {safe_href(href)} is not JSON ({exc.__class__.__name__}: {exc}); "
-            "pass a STAC item URL, an item dict or a pystac object"
-        ) from None
-
-
-def land(href: str, *, access: AccessLike, broker: BrokerLike, what: str = "asset") -> Landing:
-    """Follow ``href``'s redirects (reading one byte) and say where, and with whom, they end.
-
-    GDAL sends its headers only to the host it was given; for a credential that must survive a
-    redirect (CDSE), or a login that sets cookies (Earthdata), the chain is walked here first.
-    """
-    from .ranged import get_range  # it builds on this module
-
-    return get_range(href, 0, 0, access=access, broker=broker, what=what).landing
 
 
 def refusal(
@@ -194,17 +124,11 @@ def read_body(
     return b"".join(chunks)
 
 
-def _fetch_http(
-    href: str, byte_range: tuple[int, int] | None, what: str, access: AccessLike, broker: BrokerLike
-) -> bytes:
-    if byte_range is not None:  # streamed: a server ignoring Range sends no more than needed
-        from .ranged import get_range  # it builds on this module
-
-        span = get_range(
-            href, byte_range[0], byte_range[1] - 1, access=access, broker=broker, what=what
-        )
-        return span.data
-    resp, _ = _response(href, {}, what, access, broker, stream=False)
+def whole(href: str, *, access: AccessLike, broker: BrokerLike, what: str = "asset") -> bytes:
+    """The whole body of an http(s) ``href`` (a body cut mid-read is read again), under a
+    retry budget of its own even where it serves a read that has one."""
+    with budget(what, href):
+        resp, _ = _response(href, {}, what, access, broker, stream=False)
     return resp.content
 
 
@@ -260,17 +184,3 @@ def _broke(href: str, what: str) -> errors.AccessError:
         href=safe_href(href),
         host=host_of(href),
     )
-
-
-def _fetch_local(href: str, byte_range: tuple[int, int] | None, what: str) -> bytes:
-    path = local_path(href)
-    try:
-        with open(path, "rb") as fh:
-            if byte_range is None:
-                return fh.read()
-            fh.seek(byte_range[0])
-            return fh.read(byte_range[1] - byte_range[0])
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise errors.HrefNotFoundError(
-            f"{what} at {path} does not exist", href=path, host="local", status=404
-        ) from None
