@@ -337,7 +337,7 @@ def test_sas_urls_are_resigned_before_the_token_expires(world):
 
 def test_authorised_reads_from_the_main_thread_never_set_process_wide_gdal_options(world):
     """rasterio.Env in the main thread is process-wide: the token would reach other threads."""
-    from xstac_access.readers._gdal import _gdal_library
+    from xstac_access.readers._gdalfail import _gdal_library
 
     lib = _gdal_library()
     lib.CPLGetGlobalConfigOption.restype = ctypes.c_char_p

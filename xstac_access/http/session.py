@@ -107,14 +107,14 @@ class Session(requests.Session):
         **kwargs: Any,
     ) -> requests.Response:
         what = getattr(request, _WHAT, "request")
-        again = Refresh(what)
+        once = Refresh(what)
         with joined_budget(what, request.url or "") as spent:
             while True:
                 resp = self._attempt(request, chain, **kwargs)
                 if chain is not None:
                     chain.keep_cookies(resp.cookies)
-                    if refresh and again.again(resp.status_code, chain.origin, chain.first,
-                                               chain.url):  # fmt: skip
+                    if refresh and once.again(resp.status_code, chain.origin, chain.first,
+                                              chain.url):  # fmt: skip
                         resp.close()
                         chain.restart()
                         continue
