@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from ..readers.kml import unwrap
+from .._geo import lonlat_coords, unwrap
 
 if TYPE_CHECKING:
     import folium
@@ -65,8 +65,6 @@ _CORE_PROPERTIES = frozenset(
         "mission", "gsd", "keywords",
     }
 )  # fmt: skip
-_LONGITUDE = ("longitude", "lon")
-_LATITUDE = ("latitude", "lat")
 
 
 def stac_of(obj: xr.Dataset | xr.DataArray | xr.DataTree) -> dict[str, Any]:
@@ -163,31 +161,6 @@ def explore(
     return m
 
 
-def lonlat_coords(obj: xr.Dataset | xr.DataArray) -> tuple[xr.DataArray, xr.DataArray] | None:
-    """The 2-D longitude and latitude coordinates of ``obj`` (on the same two dims), or None.
-
-    Found by ``standard_name`` or by the names ``longitude``/``lon`` and ``latitude``/``lat``.
-    """
-    lon = _coord(obj, "longitude", _LONGITUDE)
-    lat = _coord(obj, "latitude", _LATITUDE)
-    if lon is None or lat is None or lon.ndim != 2 or lon.dims != lat.dims:
-        return None
-    return lon, lat
-
-
-def continuous_lon(lon: np.ndarray) -> np.ndarray:
-    """Longitudes of a scene narrower than 180° made continuous across the antimeridian.
-
-    When the values span more than 180°, the scene is taken to cross ±180° and its negative
-    longitudes move up by 360° (so 179, -179 become 179, 181); otherwise nothing changes.
-    """
-    lon = np.asarray(lon, dtype="float64")
-    finite = lon[np.isfinite(lon)]
-    if finite.size and finite.max() - finite.min() > 180.0:
-        return np.where(lon < 0, lon + 360.0, lon)
-    return lon
-
-
 def split_at_antimeridian(geometry: BaseGeometry) -> BaseGeometry:
     """``geometry`` (continuous longitudes, possibly beyond ±180°) cut at the antimeridian.
 
@@ -210,13 +183,6 @@ def split_at_antimeridian(geometry: BaseGeometry) -> BaseGeometry:
 
 def _attrs_of(obj: Any) -> Mapping[str, Any]:
     return obj.root.attrs if isinstance(obj, xr.DataTree) else obj.attrs
-
-
-def _coord(obj: Any, standard_name: str, names: tuple[str, ...]) -> xr.DataArray | None:
-    for coord in obj.coords.values():
-        if coord.attrs.get("standard_name") == standard_name:
-            return coord
-    return next((obj.coords[n] for n in names if n in obj.coords), None)
 
 
 def _own_footprint(obj: xr.Dataset | xr.DataArray) -> BaseGeometry | None:
@@ -253,7 +219,7 @@ def _polygon(lon: Any, lat: Any) -> BaseGeometry:
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient
 
-    polygon = orient(Polygon(zip(unwrap(list(lon)), list(lat), strict=True)), 1.0)
+    polygon = orient(Polygon(zip(unwrap(lon).tolist(), list(lat), strict=True)), 1.0)
     if not polygon.is_valid:
         polygon = shapely.make_valid(polygon)
     return split_at_antimeridian(polygon)
@@ -366,7 +332,7 @@ def _in_web_mercator(pic: Picture) -> tuple[np.ndarray, list[list[float]]] | Non
 
     mercator = CRS.from_epsg(3857)
     if pic.lon is not None and pic.lat is not None:
-        lon, lat = continuous_lon(pic.lon), np.clip(pic.lat, -85.0, 85.0)
+        lon, lat = unwrap(pic.lon), np.clip(pic.lat, -85.0, 85.0)
         if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
             return None
         x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)

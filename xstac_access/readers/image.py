@@ -27,11 +27,12 @@ import numpy as np
 import xarray as xr
 
 from .. import errors
+from .._geo import unwrap, wrap
 from .._hrefs import extension_of, host_of, safe_href
 from ..resolve import Target, resolve
 from ..transport import fetch
 from ._attrs import stac_attrs
-from .kml import IMAGE_CORNERS, Footprint, read_footprint, unwrap, wrap
+from .kml import IMAGE_CORNERS, Footprint, read_footprint
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
