@@ -13,6 +13,7 @@ import xarray as xr
 
 from . import errors
 from ._hrefs import scheme_of
+from ._item_collections import is_collection
 from ._s3 import Location, bucket_of, item_location
 from .credentials.broker import Broker, Rule
 from .credentials.config import broker_from
@@ -22,19 +23,6 @@ from .resolve import Target, item_of, reachable, resolve
 
 Credentials = Broker | dict[str, Any] | None
 _CUBE = ("bands", "resolution", "crs", "bbox")
-
-
-def is_collection(obj: Any) -> bool:
-    """An ItemCollection, a FeatureCollection dict, a search result or a list of items."""
-    if type(obj).__name__ == "ItemCollection" or hasattr(obj, "item_collection"):
-        return True
-    if isinstance(obj, dict):
-        return obj.get("type") == "FeatureCollection"
-    return (
-        isinstance(obj, (list, tuple))
-        and bool(obj)
-        and all(type(i).__name__ == "Item" or (isinstance(i, dict) and "assets" in i) for i in obj)
-    )
 
 
 def open_dataset(
