@@ -142,7 +142,11 @@ def _has_credential(broker: Any, href: str) -> bool:
 
 
 def item_of(obj: Any, *, broker: Any = None) -> Mapping[str, Any] | None:
-    """The item dict behind ``obj`` (absolute hrefs), or ``None`` when ``obj`` is one asset."""
+    """The item dict behind ``obj`` (asset hrefs absolute), or ``None`` when ``obj`` is one asset.
+
+    An item URL is fetched here: callers that go on to :func:`resolve` pass it the returned
+    dict, so that one open costs one GET of the item.
+    """
     item, _base, asset_dict, _key = _normalise(obj, broker)
     return item if asset_dict is None else None
 
@@ -276,7 +280,8 @@ def _pystac_item(item: Any) -> dict[str, Any]:
 def _from_mapping(doc: Mapping[str, Any], base: str | None):
     kind = doc.get("type")
     if is_item(doc):
-        return doc, base or _self_href(doc), None, None
+        base = base or _self_href(doc)
+        return _absolute(doc, base), base, None, None
     if is_collection(doc):
         raise _many_items(doc)
     if "href" in doc and kind != "Feature" and "stac_version" not in doc:
@@ -287,6 +292,19 @@ def _from_mapping(doc: Mapping[str, Any], base: str | None):
         + ("an 'assets' mapping" if isinstance(doc.get("assets"), Mapping) else "no 'assets'")
         + ". Pass a STAC Item (type 'Feature' with 'assets') or an asset href."
     )
+
+
+def _absolute(item: Mapping[str, Any], base: str | None) -> Mapping[str, Any]:
+    """``item`` with its assets' relative hrefs made absolute against ``base``, so that it stands
+    alone wherever it travels (an item tree, the data's ``stac_item`` attribute). A copy when
+    something changes; ``item`` itself otherwise."""
+    assets = {
+        key: {**asset, "href": resolve_relative(asset["href"], base)}
+        if isinstance(asset, Mapping) and isinstance(asset.get("href"), str)
+        else asset
+        for key, asset in item["assets"].items()
+    }
+    return {**item, "assets": assets} if assets != item["assets"] else item
 
 
 def _many_items(obj: Any) -> errors.ResolveError:

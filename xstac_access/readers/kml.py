@@ -53,7 +53,6 @@ from .._geo import unwrap, wrap
 from .._hrefs import host_of, resolve_relative, safe_href
 from ..resolve import Target
 from ..transport import fetch
-from ._attrs import stac_attrs
 from ._xmlmeta import parse_xml
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ class Footprint:
 
 def open_dataset(target: Target, *, broker: Broker, **unused: Any) -> xr.Dataset:
     """Read the KML of ``target`` (one request) and describe its footprint; see the module doc."""
-    return footprint_dataset(read_footprint(target, broker=broker), target)
+    return footprint_dataset(read_footprint(target, broker=broker))
 
 
 def read_footprint(target: Target, *, broker: Broker) -> Footprint:
@@ -147,7 +146,7 @@ def parse_kml(body: bytes, target: Target) -> Footprint:
     )
 
 
-def footprint_dataset(footprint: Footprint, target: Target) -> xr.Dataset:
+def footprint_dataset(footprint: Footprint) -> xr.Dataset:
     """The Dataset described in the module docstring for ``footprint``."""
     lon = [x for ring in footprint.rings for x, _ in ring]
     lat = [y for ring in footprint.rings for _, y in ring]
@@ -182,8 +181,7 @@ def footprint_dataset(footprint: Footprint, target: Target) -> xr.Dataset:
             {"units": "degrees_north", "standard_name": "latitude", **common},
         ),
     }
-    attrs = stac_attrs(target)
-    attrs.update(common)
+    attrs: dict[str, Any] = dict(common)
     attrs["footprint_wkt"], attrs["footprint_geojson"] = _geometries(footprint.rings)
     if footprint.pins_image:
         attrs["corner_mapping"] = (
