@@ -249,3 +249,29 @@ def test_the_cli_gets_an_item_url_once(files, item_url, s2, command, capsys):
     assert main([command[0], url, *command[1:]]) == 0
     assert files.requests_for(path) == 1
     assert s2["id"] in capsys.readouterr().out
+
+
+def test_a_local_item_with_relative_hrefs_opens_as_a_tree_and_travels_absolute(
+    tmp_path, gcp_geotiff
+):
+    """The item is read once and handed on as a dict: its relative hrefs are made absolute
+    against the file it came from (it has no self link to say where that was)."""
+    (tmp_path / "bands").mkdir()
+    for name in ("a", "b"):
+        shutil.copy(gcp_geotiff, tmp_path / "bands" / f"{name}.tif")
+    item = {
+        "type": "Feature", "stac_version": "1.0.0", "id": "local", "links": [],
+        "geometry": {"type": "Point", "coordinates": [76.0, 11.0]}, "bbox": [76, 11, 76, 11],
+        "properties": {"datetime": "2024-01-01T00:00:00Z"},
+        "assets": {
+            name: {"href": f"./bands/{name}.tif", "type": "image/tiff", "roles": ["data"]}
+            for name in ("a", "b")
+        },
+    }  # fmt: skip
+    path = tmp_path / "item.json"
+    path.write_text(json.dumps(item))
+    tree = xr.open_datatree(str(path), engine="stacasset")
+    assert sorted(tree.children) == ["a", "b"]
+    carried = tree["a"].to_dataset().eo.stac
+    assert carried["assets"]["a"]["href"] == str(tmp_path / "bands" / "a.tif")
+    assert {**carried, "assets": item["assets"]} == item  # the rest as the file has it
