@@ -71,7 +71,10 @@ def test_the_demo_walks_all_five_systems_and_leaves_the_world_as_it_found_it(dem
 def test_maap_section(demo):
     out = section(demo[0], 1)
     assert "['BiomassLevel1a', 'BiomassLevel1b']" in out
-    assert "footprint from the KML quad: POLYGON ((" in out
+    assert re.search(
+        r"KML quad corners \(lon lat\): (-?[\d.]+ -?[\d.]+, ){3}-?[\d.]+ -?[\d.]+\n", out
+    )
+    assert "footprint (the item's, carried with the data): POLYGON ((" in out
     assert "bands ['HH', 'HV', 'VH', 'VV']" in out and "121 GCPs" in out
     assert "token requests: {'maap:refresh_token': 1}" in out
     limits = re.search(r"sar, .*?; HH (-[\d.]+)\.\.(-[\d.]+) dB, HV", out)

@@ -52,6 +52,7 @@ from typing import Any, Literal
 from . import _multihash, errors
 from ._filenames import planned_name, safe
 from ._hrefs import safe_href
+from ._item_collections import members
 from ._progress import Bars
 from ._transfer import Job, Outcome, fetch_file, is_html_type
 from .credentials.config import broker_from
@@ -276,19 +277,12 @@ def _plan(
 
 
 def _inputs(obj: Any) -> Iterator[Any]:
-    """Each single item or asset in ``obj`` (collections and lists flattened)."""
-    import pystac
-
-    if isinstance(obj, pystac.ItemCollection):
-        yield from obj
-    elif isinstance(obj, Mapping) and obj.get("type") == "FeatureCollection":
-        for feature in obj.get("features") or ():
-            yield from _inputs(feature)
-    elif isinstance(obj, list | tuple):
-        for element in obj:
-            yield from _inputs(element)
-    else:
+    """Each single item or asset in ``obj`` (collections, search results and lists flattened)."""
+    found = members(obj)
+    if found is None:
         yield obj
+    for element in found or ():
+        yield from _inputs(element)
 
 
 def _select(item: Mapping[str, Any], patterns: list[str] | None) -> tuple[list[str], list[str]]:

@@ -13,7 +13,7 @@ Nothing process-wide is configured: no ``configure_rio`` with a token in it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import odc.stac
@@ -22,6 +22,7 @@ from odc.loader import RioDriver, RioReader
 
 from . import errors
 from ._hrefs import safe_href
+from ._item_collections import members
 from .credentials import config
 from .credentials.broker import Access, Broker
 from .readers._gdal import BASE_CONFIG, RasterSource, raster_source
@@ -65,18 +66,14 @@ def load(
 
 
 def _pystac_items(items: Any) -> list[Any]:
+    """``items`` (one item, or many: see :mod:`xstac_access._item_collections`) as pystac Items."""
     import pystac
 
-    if hasattr(items, "item_collection"):  # a search result
-        items = items.item_collection()
-    if isinstance(items, dict) and items.get("type") == "FeatureCollection":
-        items = items.get("features", [])
-    if isinstance(items, (pystac.Item, dict)):
-        items = [items]
+    found = members(items)
     out = []
-    for item in items:
-        if isinstance(item, dict):
-            item = pystac.Item.from_dict(item, preserve_dict=False)
+    for item in [items] if found is None else found:
+        if isinstance(item, Mapping):
+            item = pystac.Item.from_dict(dict(item), preserve_dict=False)
         if not isinstance(item, pystac.Item):
             raise errors.ResolveError(
                 f"load() takes STAC Items or item dicts, not {type(item).__name__}"

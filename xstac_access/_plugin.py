@@ -7,10 +7,12 @@ nothing heavy; the work happens in :mod:`xstac_access.engine`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from xarray.backends import BackendEntrypoint
+
+from ._item_collections import claims
 
 
 class StacAssetBackendEntrypoint(BackendEntrypoint):
@@ -50,17 +52,9 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
     supports_groups = True
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        """True for pystac Items, Assets, ItemCollections and STAC dicts, never for plain paths."""
-        module = type(filename_or_obj).__module__ or ""
-        kind = type(filename_or_obj).__name__
-        if module.startswith("pystac") and kind in ("Item", "Asset", "ItemCollection"):
-            return True
-        if isinstance(filename_or_obj, Mapping):
-            return "stac_version" in filename_or_obj or (
-                filename_or_obj.get("type") in ("Feature", "FeatureCollection")
-                and ("assets" in filename_or_obj or "features" in filename_or_obj)
-            )
-        return False
+        """True for pystac Items, Assets, ItemCollections, search results and STAC dicts, never
+        for plain paths (see :func:`xstac_access._item_collections.claims`)."""
+        return claims(filename_or_obj)
 
     def open_dataset(  # type: ignore[override]
         self,

@@ -13,28 +13,17 @@ import xarray as xr
 
 from . import errors
 from ._hrefs import scheme_of
+from ._item_collections import is_collection
 from ._s3 import Location, bucket_of, item_location
 from .credentials.broker import Broker, Rule
 from .credentials.config import broker_from
 from .credentials.providers import S3Credentials
 from .readers import reader_for
+from .readers._attrs import stamp
 from .resolve import Target, item_of, reachable, resolve
 
 Credentials = Broker | dict[str, Any] | None
 _CUBE = ("bands", "resolution", "crs", "bbox")
-
-
-def is_collection(obj: Any) -> bool:
-    """An ItemCollection, a FeatureCollection dict, a search result or a list of items."""
-    if type(obj).__name__ == "ItemCollection" or hasattr(obj, "item_collection"):
-        return True
-    if isinstance(obj, dict):
-        return obj.get("type") == "FeatureCollection"
-    return (
-        isinstance(obj, (list, tuple))
-        and bool(obj)
-        and all(type(i).__name__ == "Item" or (isinstance(i, dict) and "assets" in i) for i in obj)
-    )
 
 
 def open_dataset(
@@ -82,7 +71,7 @@ def open_dataset(
         drop_variables=[drop_variables] if isinstance(drop_variables, str) else drop_variables,
         **reader_options,
     )
-    return _checked(ds, xr.Dataset, target, guess.format)
+    return stamp(_checked(ds, xr.Dataset, target, guess.format), target)
 
 
 def open_datatree(
@@ -96,14 +85,13 @@ def open_datatree(
 ) -> xr.DataTree:
     """Open ``obj`` as a :class:`xarray.DataTree`: the reader's own tree, or a one-node tree."""
     base = broker_from(credentials)
+    item = item_of(obj, broker=base)  # an item URL is fetched here, once
     try:
-        target = resolve(obj, asset, purpose="datatree", broker=base)
+        target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
     except errors.AmbiguousAssetError:  # no single tree asset: the whole item as a tree
         from .itemtree import open_item_tree
 
-        item = item_of(obj, broker=base)
-        tree = open_item_tree(item, base, **options)
-        return _checked(tree, xr.DataTree, Target(href="", item=item), "item")
+        return open_item_tree(item, base, **options)
     broker = call_broker(target, base, storage_options)
     target = reachable(target, broker)
     module, guess = reader_for(target, reader, broker=broker)
@@ -111,7 +99,7 @@ def open_datatree(
         tree = module.open_datatree(target, broker=broker, **options)
     else:
         tree = xr.DataTree(module.open_dataset(target, broker=broker, **options))
-    return _checked(tree, xr.DataTree, target, guess.format)
+    return stamp(_checked(tree, xr.DataTree, target, guess.format), target)
 
 
 def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | None) -> Broker:

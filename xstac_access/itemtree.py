@@ -5,7 +5,9 @@ Used by ``xr.open_datatree(item, engine="stacasset")`` when no single asset is t
 by its reader, lazily (headers only); previews and metadata assets (roles ``thumbnail``,
 ``overview``, ``metadata``...) are not opened but listed in the root's attributes with their
 hrefs, unless ``include_previews=True``. An asset that cannot be opened does not sink the
-others: it is named in the root's ``unopened_assets`` attribute and a warning says why.
+others: it is named in the root's ``unopened_assets`` attribute and a warning says why. The item
+travels with the tree as with any opened asset (``attrs["stac_item"]``, see
+:func:`xstac_access.readers._attrs.stamp`): on the root, each node and every variable.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from . import errors
 from ._hrefs import safe_href
 from .credentials.broker import Broker
 from .readers import reader_for
-from .readers._attrs import stac_attrs
+from .readers._attrs import stamp
 from .resolve import PREVIEW_ROLES, Target, resolve
 
 
@@ -41,7 +43,7 @@ def open_item_tree(
             f"assets are: {', '.join(sorted(item['assets']))}"
         )
     nodes: dict[str, xr.Dataset] = {}
-    root_attrs = _root_attrs(item)
+    root_attrs: dict[str, Any] = {}
     unopened: list[str] = []
     for key in keys:
         target = resolve(item, key)
@@ -50,22 +52,16 @@ def open_item_tree(
             continue
         try:
             module, _ = reader_for(target, broker=broker)
-            nodes[key] = module.open_dataset(target, broker=broker, **options)
+            nodes[key] = stamp(module.open_dataset(target, broker=broker, **options), target)
         except errors.XStacError as exc:
             unopened.append(key)
             warnings.warn(f"asset {key!r} left out of the tree: {exc}", UserWarning, stacklevel=3)
     if unopened:
         root_attrs["unopened_assets"] = unopened
     tree = xr.DataTree.from_dict({"/": xr.Dataset(attrs=root_attrs), **nodes})
-    return tree
+    return stamp(tree, Target(href="", item=item))
 
 
 def _is_preview(target: Target) -> bool:
     roles = set(target.roles)
     return bool(roles) and "data" not in roles and roles <= PREVIEW_ROLES
-
-
-def _root_attrs(item: Mapping[str, Any]) -> dict[str, Any]:
-    attrs = stac_attrs(Target(href="", item=item))
-    attrs.pop("stac_href", None)
-    return attrs

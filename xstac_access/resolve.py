@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from . import errors
 from ._hrefs import extension_of, is_remote, path_of, resolve_relative, safe_href, scheme_of
+from ._item_collections import is_collection, is_item
 from .http import fetch_json
 
 Purpose = Literal["dataset", "datatree"]
@@ -141,7 +142,11 @@ def _has_credential(broker: Any, href: str) -> bool:
 
 
 def item_of(obj: Any, *, broker: Any = None) -> Mapping[str, Any] | None:
-    """The item dict behind ``obj`` (absolute hrefs), or ``None`` when ``obj`` is one asset."""
+    """The item dict behind ``obj`` (asset hrefs absolute), or ``None`` when ``obj`` is one asset.
+
+    An item URL is fetched here: callers that go on to :func:`resolve` pass it the returned
+    dict, so that one open costs one GET of the item.
+    """
     item, _base, asset_dict, _key = _normalise(obj, broker)
     return item if asset_dict is None else None
 
@@ -245,11 +250,10 @@ def _normalise(
             asset["href"] = obj.get_absolute_href() or obj.href
             item = _pystac_item(owner) if owner is not None else None
             return item, None, asset, key
-        if isinstance(obj, pystac.ItemCollection | pystac.Collection | pystac.Catalog):
-            raise errors.ResolveError(
-                f"{type(obj).__name__} holds many items: open one of its items, or load them "
-                "into one cube with xstac_access.load"
-            )
+        if isinstance(obj, pystac.Collection | pystac.Catalog):
+            raise _many_items(obj)
+    if is_collection(obj):
+        raise _many_items(obj)
     if isinstance(obj, Mapping):
         return _from_mapping(obj, base=None)
     if isinstance(obj, str | os.PathLike):
@@ -279,13 +283,11 @@ def _pystac_item(item: Any) -> dict[str, Any]:
 
 def _from_mapping(doc: Mapping[str, Any], base: str | None):
     kind = doc.get("type")
-    if kind == "Feature" and isinstance(doc.get("assets"), Mapping):
-        return doc, base or _self_href(doc), None, None
-    if kind == "FeatureCollection":
-        raise errors.ResolveError(
-            "an ItemCollection holds many items: open one of its features, or load them into "
-            "one cube with xstac_access.load"
-        )
+    if is_item(doc):
+        base = base or _self_href(doc)
+        return _absolute(doc, base), base, None, None
+    if is_collection(doc):
+        raise _many_items(doc)
     if "href" in doc and kind != "Feature" and "stac_version" not in doc:
         return None, base, doc, None
     what = f"type {kind!r}" if kind else "no 'type'"
@@ -293,6 +295,27 @@ def _from_mapping(doc: Mapping[str, Any], base: str | None):
         f"not a STAC item: the JSON has {what} and "
         + ("an 'assets' mapping" if isinstance(doc.get("assets"), Mapping) else "no 'assets'")
         + ". Pass a STAC Item (type 'Feature' with 'assets') or an asset href."
+    )
+
+
+def _absolute(item: Mapping[str, Any], base: str | None) -> Mapping[str, Any]:
+    """``item`` with its assets' relative hrefs made absolute against ``base``, so that it stands
+    alone wherever it travels (an item tree, the data's ``stac_item`` attribute). A copy when
+    something changes; ``item`` itself otherwise."""
+    assets = {
+        key: {**asset, "href": resolve_relative(asset["href"], base)}
+        if isinstance(asset, Mapping) and isinstance(asset.get("href"), str)
+        else asset
+        for key, asset in item["assets"].items()
+    }
+    return {**item, "assets": assets} if assets != item["assets"] else item
+
+
+def _many_items(obj: Any) -> errors.ResolveError:
+    kind = "FeatureCollection" if isinstance(obj, Mapping) else type(obj).__name__
+    return errors.ResolveError(
+        f"this {kind} holds many items: open one of its items, or load them into one cube with "
+        "xstac_access.load"
     )
 
 

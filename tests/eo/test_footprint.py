@@ -46,15 +46,15 @@ def swath(lon0: float, rows: int = 40, cols: int = 30) -> xr.Dataset:
     )
 
 
-def test_stac_of_gathers_what_the_engine_attached(local_world):
+def test_stac_is_the_item_the_data_were_opened_from(local_world):
     item = replica_item(local_world, "sentinel-2-l2a")
     ds = xr.open_dataset(item, engine="stacasset", asset="red")
     stac = ds.eo.stac
-    assert stac["id"] == item["id"] and stac["collection"] == "sentinel-2-l2a"
-    assert stac["asset"]["key"] == "red" and stac["asset"]["href"].endswith("/B04.tif")
+    assert stac == item  # whole and exact, not gathered back from flat attributes
+    assert ds.attrs["stac_asset"] == "red" and ds.attrs["stac_href"].endswith("/B04.tif")
     props = item["properties"]
-    assert stac["properties"]["eo:cloud_cover"] == props["eo:cloud_cover"]
-    assert stac["properties"]["datetime"] == props["datetime"]
+    assert ds.attrs["eo:cloud_cover"] == props["eo:cloud_cover"]
+    assert ds.attrs["datetime"] == props["datetime"]
     assert "stac_item_id" not in stac["properties"]
     assert xr.Dataset({"v": ("x", [1.0])}).eo.stac == {}
 
@@ -66,9 +66,10 @@ def test_footprint_from_an_embedded_stac_geometry(local_world):
     assert tree.eo.stac["id"] == item["id"]
 
 
-def test_footprint_from_a_stac_geometry_attribute():
+def test_footprint_from_the_item_in_the_stac_item_attribute():
     geometry = {"type": "Polygon", "coordinates": [[[1, 1], [3, 1], [3, 2], [1, 2], [1, 1]]]}
-    ds = xr.Dataset(attrs={"stac_item_id": "x", "stac_geometry": json.dumps(geometry)})
+    item = {"type": "Feature", "id": "x", "geometry": geometry, "properties": {}, "assets": {}}
+    ds = xr.Dataset(attrs={"stac_item": json.dumps(item)})
     assert ds.eo.footprint().equals(shape(geometry))
 
 
@@ -78,17 +79,18 @@ def test_kml_footprint_keeps_the_files_corners(local_world):
     kml_file = local_world.replica.files_root / href.removeprefix(local_world.endpoints.http + "/")
     numbers = re.search(r"<coordinates>(.*?)</coordinates>", kml_file.read_text(), re.S)[1]
     expected = {tuple(float(v) for v in pair.split(",")[:2]) for pair in numbers.split()}
-    kml = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
+    # Opened without their item (whose geometry would be the answer): the KML's own corners.
+    kml = xr.open_dataset(dict(item["assets"]["quicklook_kml"]), engine="stacasset")
     fp = kml.eo.footprint()
     assert fp.geom_type == "Polygon" and fp.exterior.is_ccw
     assert corners_of(fp) == expected
-    picture = xr.open_dataset(item, engine="stacasset", asset="quicklook_png")
+    picture = xr.open_dataset(dict(item["assets"]["quicklook_png"]), engine="stacasset", kml=href)
     assert corners_of(picture.eo.footprint()) == expected  # pinned by the same quad
 
 
 def test_swath_footprint_is_the_outer_ring_of_its_pixels(local_world):
     item = replica_item(local_world, "sentinel-1-l2-ocn")
-    tree = xr.open_datatree(item, engine="stacasset")
+    tree = xr.open_datatree(dict(item["assets"]["product"]), engine="stacasset")  # no item
     owi = next(n for n in tree.subtree if n.path.startswith("/owi/") and n.name == "measurements")
     ds = owi.to_dataset()
     fp = ds.eo.footprint()
@@ -125,8 +127,7 @@ def test_split_at_antimeridian_keeps_the_area_and_leaves_others_alone():
 
 def test_footprint_of_a_grid_in_a_projected_crs(local_world):
     item = replica_item(local_world, "sentinel-2-l2a")
-    ds = xr.open_dataset(item, engine="stacasset", asset="red")
-    ds.attrs = {}  # the grid's own footprint, whatever item metadata the reader attaches
+    ds = xr.open_dataset(item["assets"]["red"]["href"], engine="stacasset")  # a bare href
     fp = ds.eo.footprint()
     west, south, east, north = ds.rio.bounds()
     lon, lat = rasterio.warp.transform(
@@ -156,7 +157,7 @@ def test_explore_draws_the_kml_footprint(local_world):
     import folium
 
     item = replica_item(local_world, "BiomassLevel1a")
-    kml = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
+    kml = xr.open_dataset(item["assets"]["quicklook_kml"]["href"], engine="stacasset")
     m = kml.eo.explore(tiles=None)
     assert isinstance(m, folium.Map)
     html = m.get_root().render()

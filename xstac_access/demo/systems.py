@@ -59,8 +59,11 @@ def maap(demo: Demo) -> None:
     demo.step(f"{len(items)} items, newest first:\n{indent(table)}")
     item = items.items[0]
 
-    footprint = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
-    demo.step(f"footprint from the KML quad: {footprint.eo.footprint().wkt[:70]}...")
+    quad = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
+    lonlat = zip(quad.longitude.values, quad.latitude.values, strict=True)
+    corners = ", ".join(f"{lon:.3f} {lat:.3f}" for lon, lat in lonlat)
+    demo.step(f"KML quad corners (lon lat): {corners}")
+    demo.step(f"footprint (the item's, carried with the data): {quad.eo.footprint().wkt[:60]}...")
 
     demo.step('credentials.configure(maap={"offline_token": ...})  # once; local endpoints here')
     credentials.configure(maap=world.credentials()["maap"])

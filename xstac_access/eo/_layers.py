@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from .footprint import lonlat_coords
+from .._geo import lonlat_coords
 
 Kind = Literal["auto", "rgb", "sar", "single"]
 

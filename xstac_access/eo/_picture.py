@@ -15,8 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from .._geo import lonlat_coords
 from ._layers import Kind, Layer, choose, dataset_of, layers_of
-from .footprint import lonlat_coords
 
 Db = bool | Literal["amplitude", "intensity"] | None
 

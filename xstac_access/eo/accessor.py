@@ -33,14 +33,17 @@ class _EoAccessor:
 
     @property
     def stac(self) -> dict[str, Any]:
-        """The STAC metadata of the item this object was opened from (``{}`` if none)."""
-        from .footprint import stac_of
+        """The STAC item this object was opened from, whole, as a fresh dict (``{}`` if none;
+        see :mod:`xstac_access.eo.stac`). ``pystac.Item.from_dict(ds.eo.stac)`` makes it an Item.
+        """
+        from .stac import stac
 
-        return stac_of(self._obj)
+        return stac(self._obj)
 
     def footprint(self) -> BaseGeometry:
-        """The footprint as a shapely geometry in lon/lat (from the STAC geometry, the KML or
-        the swath's edge), split at the antimeridian when it crosses it."""
+        """The footprint as a shapely geometry in lon/lat: the geometry of the item the data were
+        opened from, else what the data hold (KML corners, the swath's edge, the grid's bounds,
+        the GCPs), split at the antimeridian when it crosses it."""
         from .footprint import footprint
 
         return footprint(self._obj)

@@ -1,29 +1,27 @@
-"""Where the data lies: ``.eo.stac``, ``.eo.footprint()`` and ``.eo.explore()``.
-
-``stac_of`` gathers the item metadata the readers attached to the attributes (``stac_item_id``,
-``stac_collection``, ``stac_asset``/``stac_href``/``stac_media_type``, the item's flat
-properties, ``asset:<key>`` hrefs of an item tree) and, for EOPF products, the item the product
-embeds in its ``stac_discovery`` attribute. ``{}`` when there is none.
+"""Where the data lies: ``.eo.footprint()`` and ``.eo.explore()``.
 
 ``footprint`` answers with a shapely geometry in longitude/latitude (WGS 84), taken from the first
 of these that the object has:
 
-1. a KML footprint: the Dataset of the KML reader (its ``longitude``/``latitude`` corners, one
+1. the geometry of the STAC item carried with the data (``attrs["stac_item"]``, see
+   :mod:`xstac_access.eo.stac`): whatever asset of an item was opened (a COG, a GCP GeoTIFF, a
+   Zarr group, a KML), its footprint is the item's, exactly as the catalogue gives it (STAC
+   geometries are already split at the antimeridian, as RFC 7946 asks);
+2. a KML footprint: the Dataset of the KML reader (its ``longitude``/``latitude`` corners, one
    polygon per ``polygon`` number) or a picture the image reader pinned with a KML quad (its
    ``quad_longitude``/``quad_latitude`` attributes); the corners are kept exactly;
-2. the STAC geometry: ``stac_geometry`` (GeoJSON, text or mapping) in the attributes, or the
-   ``geometry`` of an embedded EOPF ``stac_discovery`` item; used as the catalogue gives it (STAC
-   geometries are already split at the antimeridian, as RFC 7946 asks);
-3. 2-D ``latitude``/``longitude`` coordinates (a swath): the outer ring of the pixel centres,
+3. the ``geometry`` of an EOPF product's embedded ``stac_discovery`` item;
+4. 2-D ``latitude``/``longitude`` coordinates (a swath): the outer ring of the pixel centres,
    at most :data:`EDGE_POINTS` points per edge, read edge by edge (never the whole arrays);
-4. a regular grid in a known CRS (rioxarray's ``spatial_ref``): its bounds, densified and
+5. a regular grid in a known CRS (rioxarray's ``spatial_ref``): its bounds, densified and
    transformed to WGS 84;
-5. GCPs: the ring of the ground control points on the image border.
+6. GCPs: the ring of the ground control points on the image border.
 
-Rings from 1, 3, 4 and 5 get continuous longitudes first (no jump of more than 180° between
-neighbours) and are oriented counter-clockwise; a polygon that then passes ±180° is cut there
-and comes back as a MultiPolygon of pieces inside [-180, 180]. A DataTree answers with its root's
-STAC geometry, else with the footprint of its first group that has one.
+So data opened from a bare href, without an item, answer from what they hold (2 to 6). Rings
+from 2, 4, 5 and 6 get continuous longitudes first (:func:`xstac_access._geo.unwrap`) and are
+oriented counter-clockwise; a polygon that then passes ±180° is cut there and comes back as a
+MultiPolygon of pieces inside [-180, 180]. A DataTree answers with its item's geometry, else its
+root's ``stac_discovery`` one, else the footprint of its first group that has one.
 
 ``explore`` draws the footprint on a folium map (the optional extra ``explore``) and, where it is
 cheap, the quicklook under it: when the data carries its own geolocation (2-D latitude/longitude,
@@ -34,15 +32,14 @@ the footprint alone (geocoding them is not cheap).
 from __future__ import annotations
 
 import itertools
-import json
 import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from ..readers.kml import unwrap
+from .._geo import lonlat_coords, unwrap
+from . import stac
 
 if TYPE_CHECKING:
     import folium
@@ -55,51 +52,6 @@ EDGE_POINTS = 64
 #: Long side, in pixels, of the quicklook drawn under the footprint by :func:`explore`.
 OVERLAY_SIZE = 512
 
-_ENGINE_KEYS = {"stac_item_id": "id", "stac_collection": "collection"}
-_ASSET_KEYS = {"stac_asset": "key", "stac_href": "href", "stac_media_type": "type"}
-#: Item properties without an extension prefix (those with one contain ``:``).
-_CORE_PROPERTIES = frozenset(
-    {
-        "datetime", "start_datetime", "end_datetime", "created", "updated", "published",
-        "title", "description", "license", "platform", "instruments", "constellation",
-        "mission", "gsd", "keywords",
-    }
-)  # fmt: skip
-_LONGITUDE = ("longitude", "lon")
-_LATITUDE = ("latitude", "lat")
-
-
-def stac_of(obj: xr.Dataset | xr.DataArray | xr.DataTree) -> dict[str, Any]:
-    """The STAC item metadata attached to ``obj`` as a dict shaped like an item; ``{}`` if none.
-
-    Keys: ``id``, ``collection``, ``properties``, ``asset`` (``key``, ``href``, ``type`` of the
-    asset opened), ``assets`` (hrefs listed by an item tree), and ``geometry``/``bbox`` when the
-    object carries them (see the module docstring). A DataTree answers for its root.
-    """
-    attrs = _attrs_of(obj)
-    embedded = attrs.get("stac_discovery")
-    embedded = embedded if isinstance(embedded, Mapping) else {}
-    if not embedded and not any(key in attrs for key in (*_ENGINE_KEYS, *_ASSET_KEYS)):
-        return {}
-    item: dict[str, Any] = json.loads(json.dumps(embedded, default=str))  # a detached copy
-    properties = dict(item.get("properties") or {})
-    for key, value in attrs.items():
-        if key in _ENGINE_KEYS:
-            item[_ENGINE_KEYS[key]] = value
-        elif key in _ASSET_KEYS:
-            item.setdefault("asset", {})[_ASSET_KEYS[key]] = value
-        elif key.startswith("asset:"):
-            item.setdefault("assets", {})[key.removeprefix("asset:")] = {"href": value}
-        elif ":" in key or key in _CORE_PROPERTIES:
-            properties[key] = value
-    if "stac_geometry" in attrs:
-        geometry = attrs["stac_geometry"]
-        item["geometry"] = json.loads(geometry) if isinstance(geometry, str) else dict(geometry)
-    if "stac_bbox" in attrs:
-        item["bbox"] = [float(v) for v in attrs["stac_bbox"]]
-    item["properties"] = properties
-    return item
-
 
 def footprint(obj: xr.Dataset | xr.DataArray | xr.DataTree) -> BaseGeometry:
     """The footprint of ``obj`` in WGS 84 longitude/latitude (see the module docstring).
@@ -108,17 +60,22 @@ def footprint(obj: xr.Dataset | xr.DataArray | xr.DataTree) -> BaseGeometry:
     """
     from shapely.geometry import shape
 
-    geometry = stac_of(obj).get("geometry")
-    if isinstance(obj, xr.DataTree):
-        groups = (_own_footprint(node.to_dataset()) for node in obj.subtree)
-        found = shape(geometry) if geometry else next((g for g in groups if g is not None), None)
-    else:
-        found = _kml_footprint(obj)
-        if found is None:
-            found = shape(geometry) if geometry else _own_footprint(obj)
+    geometry = stac.geometry(obj)
+    if geometry is not None:
+        return shape(geometry)
+    found = None if isinstance(obj, xr.DataTree) else _kml_footprint(obj)
+    if found is None:
+        embedded = stac.embedded_geometry(obj)
+        if embedded is not None:
+            found = shape(embedded)
+        elif isinstance(obj, xr.DataTree):
+            groups = (_own_footprint(node.to_dataset()) for node in obj.subtree)
+            found = next((g for g in groups if g is not None), None)
+        else:
+            found = _own_footprint(obj)
     if found is None:
         raise ValueError(
-            "no footprint: this object has no KML corners, no STAC geometry, no 2-D "
+            "no footprint: this object has no STAC item geometry, no KML corners, no 2-D "
             "latitude/longitude, no grid in a known CRS and no GCPs"
         )
     return found
@@ -151,7 +108,7 @@ def explore(
     if overlay is not None:
         image, bounds = overlay
         folium.raster_layers.ImageOverlay(image, bounds, name="quicklook", opacity=0.9).add_to(m)
-    label = stac_of(obj).get("id")
+    label = stac.stac(obj).get("id")
     folium.GeoJson(
         mapping(geometry),
         name="footprint",
@@ -161,31 +118,6 @@ def explore(
     west, south, east, north = geometry.bounds
     m.fit_bounds([[south, west], [north, east]])
     return m
-
-
-def lonlat_coords(obj: xr.Dataset | xr.DataArray) -> tuple[xr.DataArray, xr.DataArray] | None:
-    """The 2-D longitude and latitude coordinates of ``obj`` (on the same two dims), or None.
-
-    Found by ``standard_name`` or by the names ``longitude``/``lon`` and ``latitude``/``lat``.
-    """
-    lon = _coord(obj, "longitude", _LONGITUDE)
-    lat = _coord(obj, "latitude", _LATITUDE)
-    if lon is None or lat is None or lon.ndim != 2 or lon.dims != lat.dims:
-        return None
-    return lon, lat
-
-
-def continuous_lon(lon: np.ndarray) -> np.ndarray:
-    """Longitudes of a scene narrower than 180° made continuous across the antimeridian.
-
-    When the values span more than 180°, the scene is taken to cross ±180° and its negative
-    longitudes move up by 360° (so 179, -179 become 179, 181); otherwise nothing changes.
-    """
-    lon = np.asarray(lon, dtype="float64")
-    finite = lon[np.isfinite(lon)]
-    if finite.size and finite.max() - finite.min() > 180.0:
-        return np.where(lon < 0, lon + 360.0, lon)
-    return lon
 
 
 def split_at_antimeridian(geometry: BaseGeometry) -> BaseGeometry:
@@ -206,17 +138,6 @@ def split_at_antimeridian(geometry: BaseGeometry) -> BaseGeometry:
         piece = affinity.translate(geometry.intersection(window), xoff=-360.0 * turn)
         pieces.extend(getattr(piece, "geoms", [piece]))
     return MultiPolygon([p for p in pieces if p.geom_type == "Polygon" and not p.is_empty])
-
-
-def _attrs_of(obj: Any) -> Mapping[str, Any]:
-    return obj.root.attrs if isinstance(obj, xr.DataTree) else obj.attrs
-
-
-def _coord(obj: Any, standard_name: str, names: tuple[str, ...]) -> xr.DataArray | None:
-    for coord in obj.coords.values():
-        if coord.attrs.get("standard_name") == standard_name:
-            return coord
-    return next((obj.coords[n] for n in names if n in obj.coords), None)
 
 
 def _own_footprint(obj: xr.Dataset | xr.DataArray) -> BaseGeometry | None:
@@ -253,7 +174,7 @@ def _polygon(lon: Any, lat: Any) -> BaseGeometry:
     from shapely.geometry import Polygon
     from shapely.geometry.polygon import orient
 
-    polygon = orient(Polygon(zip(unwrap(list(lon)), list(lat), strict=True)), 1.0)
+    polygon = orient(Polygon(zip(unwrap(lon).tolist(), list(lat), strict=True)), 1.0)
     if not polygon.is_valid:
         polygon = shapely.make_valid(polygon)
     return split_at_antimeridian(polygon)
@@ -366,7 +287,7 @@ def _in_web_mercator(pic: Picture) -> tuple[np.ndarray, list[list[float]]] | Non
 
     mercator = CRS.from_epsg(3857)
     if pic.lon is not None and pic.lat is not None:
-        lon, lat = continuous_lon(pic.lon), np.clip(pic.lat, -85.0, 85.0)
+        lon, lat = unwrap(pic.lon), np.clip(pic.lat, -85.0, 85.0)
         if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
             return None
         x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lon, lat)

@@ -49,8 +49,9 @@ scattered GCPs the maximum error drops from about 0.8 to 0.04 pixel. Each pixel 
 kernel term per GCP, so this is far slower than the lattice spline. Repeated positions keep
 their first GCP.
 
-Longitudes are unwrapped about the first GCP before fitting (a scene may cross the antimeridian,
-not span 180 degrees) and wrapped to [-180, 180) after; a scene containing a pole is not handled.
+Longitudes are made continuous before fitting (:func:`xstac_access._geo.unwrap`: a scene may
+cross the antimeridian, not span 180 degrees) and brought back into [-180, 180] after; a scene
+containing a pole is not handled.
 GCPs in another CRS (UTM, polar stereographic, ...) are transformed to EPSG:4326 with pyproj
 first. Heights are not used.
 """
@@ -64,6 +65,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import xarray as xr
 
+from .._geo import unwrap, wrap
 from ..errors import GeocodeError, NoGcpsError, TooFewGcpsError
 from ._gcps import Gcps, read_gcps
 
@@ -190,7 +192,7 @@ class Geolocation:
                 f"{first.size} distinct GCP position(s) in {gcps.source}; at least 3 are needed "
                 "(4 on a 2 x 2 lattice for a bilinear fit, 16 on a 4 x 4 one for bicubic)"
             )
-        lon = _unwrap(gcps.lon)
+        lon = unwrap(gcps.lon)
         self._splines: tuple[Any, Any] | None = None
         if method == "spline" and first.size == rows.size * cols.size:
             self._fit_lattice(rows, cols, row_of[first], col_of[first], first, lon, shape)
@@ -275,7 +277,7 @@ class Geolocation:
         self, line: Any, pixel: Any, *, grid: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """(latitude, longitude) at the positions; ``grid=True``: on the outer product of two
-        increasing 1-D arrays, shaped ``(len(line), len(pixel))``. Longitudes in [-180, 180)."""
+        increasing 1-D arrays, shaped ``(len(line), len(pixel))``. Longitudes in [-180, 180]."""
         line, pixel = np.asarray(line, float), np.asarray(pixel, float)
         if grid:
             shape = (line.size, pixel.size)
@@ -288,7 +290,7 @@ class Geolocation:
             if grid:
                 line, pixel = np.meshgrid(line, pixel, indexing="ij")
             lat, lon = self._rbf(self._normalised(line, pixel)).T
-        return np.reshape(lat, shape), _wrap(np.reshape(lon, shape))
+        return np.reshape(lat, shape), wrap(np.reshape(lon, shape))
 
 
 def _evaluate(rows: np.ndarray, cols: np.ndarray, geolocation: Geolocation) -> np.ndarray:
@@ -303,18 +305,6 @@ def _levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     of = np.empty_like(level)
     of[order] = level
     return np.bincount(level, values[order]) / np.bincount(level), of
-
-
-def _unwrap(lon: np.ndarray) -> np.ndarray:
-    """Longitudes within 180 degrees of the first one (continuous across the antimeridian)."""
-    return lon[0] + (lon - lon[0] + 180.0) % 360.0 - 180.0 if lon.size else lon
-
-
-def _wrap(lon: np.ndarray) -> np.ndarray:
-    """Longitudes in [-180, 180); the modulo (dearer than the spline) only when one is out."""
-    if lon.size and (lon.min() < -180.0 or lon.max() >= 180.0):
-        return (lon + 180.0) % 360.0 - 180.0
-    return lon
 
 
 def _variables(obj: xr.Dataset | xr.DataArray) -> list[xr.DataArray]:

@@ -56,9 +56,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from .._geo import unwrap
 from ._layers import Kind
 from ._picture import Db, Picture, picture
-from .footprint import continuous_lon
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -170,7 +170,7 @@ def _figure(pic: Picture) -> tuple[Figure, list[Axes]]:
 def _aspect(pic: Picture) -> float:
     """Height over width of the picture as drawn (on the ground for a swath)."""
     if pic.lon is not None and pic.lat is not None:
-        lon = continuous_lon(pic.lon)
+        lon = unwrap(pic.lon)
         span_lat = float(np.nanmax(pic.lat) - np.nanmin(pic.lat))
         mid = math.radians(float(np.nanmean(pic.lat)))
         span_lon = float(np.nanmax(lon) - np.nanmin(lon)) * math.cos(mid)
@@ -193,7 +193,7 @@ def _draw(pic: Picture, index: int, ax: Axes) -> None:
             style.update(vmin=lo, vmax=hi)
     lonlat = (pic.lon, pic.lat) if pic.lon is not None else None
     if lonlat is not None and np.isfinite(lonlat[0]).all() and np.isfinite(lonlat[1]).all():
-        lon = continuous_lon(lonlat[0])
+        lon = unwrap(lonlat[0])
         artist = ax.pcolormesh(lon, lonlat[1], values, shading="nearest", **style)
         ax.set_aspect(1 / math.cos(math.radians(float(np.mean(lonlat[1])))))
         ax.set_xlabel("longitude")

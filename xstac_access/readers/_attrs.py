@@ -1,18 +1,50 @@
-"""Attributes every reader puts on what it opens: where it came from, and the item's properties."""
+"""What everything the engine opens carries of where it came from.
+
+:func:`stamp` puts the owning item, whole, in ``attrs["stac_item"]`` of the Dataset (of a
+DataTree's root) and of every data variable (of every node): the one place ``.eo`` and users read
+the item from (see :mod:`xstac_access._item_attr` for the format and why there). Beside it, for
+people reading a repr, a few flat attributes: ``stac_item_id``, ``stac_collection``, the item's
+scalar properties (``platform``, ``datetime``...) copied from that item, and what was opened
+(``stac_asset``, ``stac_href``, ``stac_media_type``), which the item alone does not say.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import xarray as xr
 
 from .._hrefs import safe_href
+from .._item_attr import ATTR, dumps
 from ..resolve import Target
 
+Opened = TypeVar("Opened", xr.Dataset, xr.DataTree)
 
-def stac_attrs(target: Target) -> dict[str, Any]:
-    """Dataset attributes from the owning item: ids, the asset, and its flat properties.
+
+def stamp(obj: Opened, target: Target) -> Opened:
+    """``obj`` (changed in place) with the item of ``target`` and the flat attributes.
+
+    The data's own attributes win over the flat ones of the same name (a file's ``title`` is
+    not replaced by the item's); ``stac_item`` is always the item ``target`` came from.
+    """
+    obj.attrs = {**_flat(target), **obj.attrs}
+    if target.item is None:
+        return obj
+    text = dumps(target.item)
+    obj.attrs[ATTR] = text
+    nodes = obj.subtree if isinstance(obj, xr.DataTree) else [obj]
+    for node in nodes:
+        for name in node.data_vars:
+            node.variables[name].attrs[ATTR] = text
+    return obj
+
+
+def _flat(target: Target) -> dict[str, Any]:
+    """The flat attributes for ``target``: ids, the asset, and the item's scalar properties.
 
     Only values netCDF can store are kept (strings, numbers, lists of them; booleans as 0/1);
-    nested properties stay in the item. The href is shown without its query string.
+    nested properties are in ``stac_item`` only. The href is shown without its query string.
     """
     item = target.item or {}
     attrs: dict[str, Any] = {}
@@ -25,7 +57,8 @@ def stac_attrs(target: Target) -> dict[str, Any]:
     ):
         if value:
             attrs[name] = value
-    for key, value in (item.get("properties") or {}).items():
+    properties = item.get("properties")
+    for key, value in properties.items() if isinstance(properties, Mapping) else ():
         if isinstance(value, bool):
             attrs[key] = int(value)
         elif isinstance(value, str | int | float):

@@ -29,7 +29,6 @@ from xarray.core import indexing
 from .._hrefs import safe_href
 from ..credentials.broker import Broker
 from ..resolve import Target
-from ._attrs import stac_attrs
 from ._gdal import RasterSource, raster_source
 
 _NUMPY_DTYPES = {"complex_int16": "complex64"}
@@ -105,7 +104,7 @@ def open_dataset(
             continue
         stac_band = stac_bands[index] if index < len(stac_bands) else {}
         variables[name] = _band_variable(source, meta, index, stac_band, mask_and_scale)
-    ds = xr.Dataset(variables, coords=_xy_coords(meta), attrs=stac_attrs(target))
+    ds = xr.Dataset(variables, coords=_xy_coords(meta))
     ds = _write_georeferencing(ds, meta)
     if mask_and_scale:
         ds = xr.decode_cf(ds, mask_and_scale=True, decode_times=False, decode_coords=False)

@@ -27,11 +27,11 @@ import numpy as np
 import xarray as xr
 
 from .. import errors
+from .._geo import unwrap, wrap
 from .._hrefs import extension_of, host_of, safe_href
 from ..http import fetch
 from ..resolve import Target, resolve
-from ._attrs import stac_attrs
-from .kml import IMAGE_CORNERS, Footprint, read_footprint, unwrap, wrap
+from .kml import IMAGE_CORNERS, Footprint, read_footprint
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -63,7 +63,7 @@ def open_dataset(
     body = fetch(target.href, broker=broker, what=target.label)
     data, labels, fmt, mode = decode(body, target)
     name = target.key or "image"
-    attrs = {**stac_attrs(target), "image_format": fmt, "image_mode": mode}
+    attrs = {"image_format": fmt, "image_mode": mode}
     ds = xr.Dataset({name: (("band", "y", "x"), data)}, coords={"band": list(labels)}, attrs=attrs)
     ds[name].encoding["source"] = safe_href(target.href)
     if georeference is False:

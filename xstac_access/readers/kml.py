@@ -41,7 +41,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element
@@ -50,10 +49,10 @@ import numpy as np
 import xarray as xr
 
 from .. import errors
+from .._geo import unwrap, wrap
 from .._hrefs import host_of, resolve_relative, safe_href
 from ..http import fetch
 from ..resolve import Target
-from ._attrs import stac_attrs
 from ._xmlmeta import parse_xml
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ class Footprint:
 
 def open_dataset(target: Target, *, broker: Broker, **unused: Any) -> xr.Dataset:
     """Read the KML of ``target`` (one request) and describe its footprint; see the module doc."""
-    return footprint_dataset(read_footprint(target, broker=broker), target)
+    return footprint_dataset(read_footprint(target, broker=broker))
 
 
 def read_footprint(target: Target, *, broker: Broker) -> Footprint:
@@ -147,7 +146,7 @@ def parse_kml(body: bytes, target: Target) -> Footprint:
     )
 
 
-def footprint_dataset(footprint: Footprint, target: Target) -> xr.Dataset:
+def footprint_dataset(footprint: Footprint) -> xr.Dataset:
     """The Dataset described in the module docstring for ``footprint``."""
     lon = [x for ring in footprint.rings for x, _ in ring]
     lat = [y for ring in footprint.rings for _, y in ring]
@@ -182,8 +181,7 @@ def footprint_dataset(footprint: Footprint, target: Target) -> xr.Dataset:
             {"units": "degrees_north", "standard_name": "latitude", **common},
         ),
     }
-    attrs = stac_attrs(target)
-    attrs.update(common)
+    attrs: dict[str, Any] = dict(common)
     attrs["footprint_wkt"], attrs["footprint_geojson"] = _geometries(footprint.rings)
     if footprint.pins_image:
         attrs["corner_mapping"] = (
@@ -201,26 +199,13 @@ def footprint_dataset(footprint: Footprint, target: Target) -> xr.Dataset:
     return xr.Dataset(variables, coords=coords, attrs=attrs)
 
 
-def unwrap(lons: Sequence[float]) -> list[float]:
-    """Longitudes made continuous from the first one (no jump over 180° between neighbours)."""
-    out = [float(lons[0])]
-    for lon in lons[1:]:
-        out.append(float(lon) - 360.0 * round((lon - out[-1]) / 360.0))  # exact when no jump
-    return out
-
-
-def wrap(lon: np.ndarray) -> np.ndarray:
-    """Longitudes brought back to [-180, 180] (values already inside are left untouched)."""
-    return np.where(np.abs(lon) <= 180.0, lon, (lon + 180.0) % 360.0 - 180.0)
-
-
 def vertex_order(ring: Ring) -> str:
     """``"clockwise"`` or ``"counter-clockwise"`` on the ground (signed area in lon/lat)."""
     return "counter-clockwise" if _signed_area(ring) > 0 else "clockwise"
 
 
 def _signed_area(ring: Ring) -> float:
-    xs, ys = unwrap([x for x, _ in ring]), [y for _, y in ring]
+    xs, ys = unwrap([x for x, _ in ring]).tolist(), [y for _, y in ring]
     n = len(xs)
     return 0.5 * sum(xs[i] * ys[(i + 1) % n] - xs[(i + 1) % n] * ys[i] for i in range(n))
 
@@ -229,7 +214,7 @@ def _geometries(rings: tuple[Ring, ...]) -> tuple[str, str]:
     """WKT and GeoJSON of the rings: closed, counter-clockwise, longitudes continuous."""
     closed = []
     for ring in rings:
-        points = list(zip(unwrap([x for x, _ in ring]), [y for _, y in ring], strict=True))
+        points = list(zip(unwrap([x for x, _ in ring]).tolist(), [y for _, y in ring], strict=True))
         if _signed_area(ring) < 0:
             points.reverse()
         closed.append([*points, points[0]])

@@ -29,7 +29,6 @@ from ..credentials.broker import Broker
 from ..http import fetch
 from ..http.ranged import get_range
 from ..resolve import Target
-from ._attrs import stac_attrs
 
 #: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
 #: so many small blocks kept in an LRU beat one large read-ahead buffer.
@@ -70,7 +69,7 @@ def open_dataset(
         ds = xr.open_dataset(handle, engine=engine, **kwargs)
     except (OSError, KeyError, ValueError) as exc:
         raise _explain(target, handle, engine, group, exc) from None
-    return _finish(ds, target, root=True)
+    return _finish(ds, target)
 
 
 def open_datatree(
@@ -92,8 +91,7 @@ def open_datatree(
         except (OSError, KeyError, ValueError) as exc:
             raise _explain(target, handle, engine, None, exc) from None
     for node in tree.subtree:
-        _finish(node.dataset, target, root=node is tree)  # encodings, shared with the node
-    tree.attrs = {**stac_attrs(target), **tree.attrs}
+        _finish(node.dataset, target)  # encodings, shared with the node
     return tree
 
 
@@ -153,14 +151,12 @@ def _open(target: Target, broker: Broker) -> tuple[str, Any]:
     return engine, handle
 
 
-def _finish(ds: xr.Dataset, target: Target, *, root: bool) -> xr.Dataset:
-    """Stamp the safe href as every variable's source; the item's attrs on the root."""
+def _finish(ds: xr.Dataset, target: Target) -> xr.Dataset:
+    """Stamp the safe href as every variable's source."""
     source = safe_href(target.href)
     ds.encoding["source"] = source
     for variable in ds.variables.values():
         variable.encoding["source"] = source
-    if root:
-        ds.attrs = {**stac_attrs(target), **ds.attrs}
     return ds
 
 

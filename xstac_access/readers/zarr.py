@@ -32,7 +32,6 @@ from .._hrefs import host_of, safe_href, scheme_of
 from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ..resolve import Target
-from ._attrs import stac_attrs
 from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
@@ -57,7 +56,6 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
                     store, engine="zarr", group=group or None, **kwargs, **extra
                 ),
             )
-        tree.attrs.update(stac_attrs(target))
         return tree
 
 
@@ -120,7 +118,6 @@ def open_dataset(
                 ds = ds[keep]
         if levels:
             ds.attrs.update(multiscales_level=path.rpartition("/")[2], multiscales_levels=levels)
-        ds.attrs.update(stac_attrs(target))
         return ds
 
 

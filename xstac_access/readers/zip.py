@@ -38,7 +38,6 @@ from ..credentials.broker import Broker
 from ..credentials.material import Material
 from ..resolve import Target
 from . import geotiff
-from ._attrs import stac_attrs
 from ._gdal import RasterSource, unsigned
 from ._gdalmem import keep_in_memory
 from ._xmlmeta import flatten_xml, local_name, parse_xml
@@ -81,7 +80,7 @@ def open_dataset(
     """The member list (no ``member``), an XML member's metadata, or an image member's bands."""
     archive, members = locate(target, broker)
     if member is None:
-        return _listing(target, members)
+        return _listing(members)
     if member.startswith("manifest:"):
         chosen = manifest_member(archive, members, member.removeprefix("manifest:"))
     else:
@@ -97,17 +96,16 @@ def open_dataset(
     data = read_member(archive, chosen)
     head = data[:1024].lstrip()
     if lower.endswith(XML_EXTENSIONS) or head.startswith(b"<"):
-        return _xml(target, archive, chosen, data)
+        return _xml(archive, chosen, data)
     raise errors.UnsupportedFormatError(
         f"member {chosen.name!r} of {archive.where()} is neither XML nor an image (first bytes "
         f"{data[:8]!r}); read its bytes with xstac_access.readers.zip.open_member"
     )
 
 
-def _listing(target: Target, members: list[ZipMember]) -> xr.Dataset:
+def _listing(members: list[ZipMember]) -> xr.Dataset:
     names = [m.name for m in members]
     attrs = {
-        **stac_attrs(target),
         "zip_members": len(members),
         "description": "files of the zip archive; open one with member=<name, glob or "
         "'manifest:<pattern>'>",
@@ -127,9 +125,9 @@ def _listing(target: Target, members: list[ZipMember]) -> xr.Dataset:
     )
 
 
-def _xml(target: Target, archive: Archive, member: ZipMember, data: bytes) -> xr.Dataset:
+def _xml(archive: Archive, member: ZipMember, data: bytes) -> xr.Dataset:
     root = parse_xml(data, f"member {member.name!r} of {archive.where()}")
-    attrs = {**stac_attrs(target), "zip_member": member.name, **flatten_xml(root)}
+    attrs = {"zip_member": member.name, **flatten_xml(root)}
     text = data.decode("utf-8", errors="replace")
     return xr.Dataset({"xml": ((), np.array(text, dtype=object))}, attrs=attrs)
 
