@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import xarray as xr
 from conftest import eopf_product_over_http, replica_item
 
-from xstac_access import _retry, errors
+from xstac_access import errors
+from xstac_access.http import policy
 
 
 @pytest.fixture
@@ -63,14 +65,14 @@ def test_a_body_cut_or_truncated_is_read_again(kml, files, fault):
 
 def test_a_spent_budget_is_a_typed_error_naming_the_href(kml, files, monkeypatch):
     item, path = kml
-    monkeypatch.setattr(_retry, "BACKOFF", 0.01)
+    monkeypatch.setattr(policy, "POLICY", replace(policy.POLICY, backoff=0.01))
     files.set_faults([{"path": path, "status": 503}])  # no count: never recovers
     with pytest.raises(errors.AccessError) as caught:
         xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
     assert caught.value.status == 503 and caught.value.href.endswith(path)
     assert "quicklook_kml" in str(caught.value)
-    assert f"gave up after {_retry.RETRIES + 1} attempts" in str(caught.value)
-    assert attempts(files, path) == [503] * (_retry.RETRIES + 1)
+    assert f"gave up after {policy.POLICY.retries + 1} attempts" in str(caught.value)
+    assert attempts(files, path) == [503] * (policy.POLICY.retries + 1)
 
 
 def test_refusals_and_missing_files_are_not_retried(kml, files):

@@ -29,9 +29,9 @@ import xarray as xr
 from rasterio.io import MemoryFile
 
 from xstac_access import credentials, download, errors, search
-from xstac_access._limits import Limiter, limiter_for
 from xstac_access.credentials import BearerToken, broker_from
 from xstac_access.credentials.config import build_broker
+from xstac_access.http.limits import Limiter, limiter_for
 from xstac_access.readers._gdal import forget_datasets
 
 THREADS = 8
@@ -340,8 +340,10 @@ def test_eight_threads_reading_a_zip_member_keep_to_four_connections(world, file
         np.testing.assert_array_equal(values, src.read())
     files.wait_idle()
     assert set(statuses(files, "/cdse/")) <= {200, 206}  # no 429
+    # Only the bound: whether two of GDAL's reads of one small member overlap depends on
+    # timing (a thread wanting a region another is fetching waits for it in GDAL's cache).
     record = user_connections(files)
-    assert record["refused"] == 0 and 1 < record["peak"] <= 4, record
+    assert record["refused"] == 0 and 1 <= record["peak"] <= 4, record
 
 
 @pytest.mark.filterwarnings("ignore:The specified chunks separate")  # many reads of one JP2

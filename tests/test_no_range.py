@@ -20,7 +20,8 @@ import xarray as xr
 from conftest import replica_item
 from test_netcdf import write_grouped
 
-from xstac_access import _ranged, credentials, errors
+from xstac_access import credentials, errors
+from xstac_access.http import ranged as _ranged
 from xstac_access.readers._gdal import clear_vsicurl_cache, forget_datasets
 from xstac_access.readers._zipfile import forget_archives
 

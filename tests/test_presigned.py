@@ -23,9 +23,9 @@ import xarray as xr
 from conftest import replica_item
 
 from xstac_access import credentials
+from xstac_access.http import land
 from xstac_access.readers._gdal import clear_vsicurl_cache
 from xstac_access.readers._zipfile import forget_archives
-from xstac_access.transport import land
 
 HOUR = 3600
 SIGNED = re.compile(r"X-Amz-(Signature|Credential)=[^*&\s]")

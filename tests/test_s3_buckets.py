@@ -22,9 +22,9 @@ from rasterio.windows import Window
 
 from xstac_access import credentials, download, errors
 from xstac_access.credentials import EarthdataLogin, S3Credentials
+from xstac_access.http import fetch
 from xstac_access.readers._gdal import clear_vsicurl_cache
 from xstac_access.testing.replica import CDSE_S3_KEYS, cdse_v1, eopf, hls
-from xstac_access.transport import fetch
 
 AWS_KEYS = {"key": "AKIDEXAMPLEUSER", "secret": "the-users-own-aws-secret"}  # moto takes any
 

@@ -152,7 +152,7 @@ def download(
     verify: bool = True,
     progress: bool = True,
     overwrite: bool = False,
-    retries: int = 2,
+    retries: int | None = None,
     raise_on_error: bool = False,
     credentials: Any = None,
 ) -> DownloadReport:
@@ -160,11 +160,13 @@ def download(
 
     ``parallel`` files move at once (threads). ``resume`` continues a ``.part`` left by an
     earlier call or a cut attempt (``False``: always start from byte 0); ``retries`` more
-    attempts follow a cut connection or a transient HTTP status. ``verify`` checks
-    ``file:checksum`` when the item gives one (the size is always checked). ``progress`` shows a
-    tqdm bar per file and one for the set, on a terminal only. ``overwrite`` re-downloads files
-    that already exist. ``credentials`` is what ``open_dataset`` takes (a broker, or presets and
-    rules). One file failing does not stop the others: the report says which failed and why;
+    requests of a file follow a cut connection or a transient HTTP status (default: the
+    library's retry policy, :mod:`xstac_access.http.policy`, as for every other read).
+    ``verify`` checks ``file:checksum`` when the item gives one (the size is always checked).
+    ``progress`` shows a tqdm bar per file and one for the set, on a terminal only.
+    ``overwrite`` re-downloads files that already exist. ``credentials`` is what
+    ``open_dataset`` takes (a broker, or presets and rules). One file failing does not stop the
+    others: the report says which failed and why;
     ``raise_on_error=True`` raises :class:`~xstac_access.errors.DownloadError` afterwards.
     """
     began = time.monotonic()

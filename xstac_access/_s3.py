@@ -25,12 +25,13 @@ on each client the filesystem makes (never on botocore as a whole); the server j
 A filesystem made for a credential's :class:`~xstac_access.credentials.broker.Access` pickles
 as that handle (no key in a dask graph) and is made again, with the material the worker gets,
 where it is unpickled. s3fs itself is imported only when a filesystem is made. Errors of s3fs
-and botocore become typed errors naming the bucket (:func:`typed_error`).
+and botocore become typed errors naming the bucket (:func:`s3_errors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -132,11 +133,41 @@ def _restore(access: Access, asynchronous: bool) -> Any:
     return filesystem(access.material().s3_options(), asynchronous=asynchronous, access=access)
 
 
-def typed_error(exc: BaseException, href: str, what: str) -> errors.XStacError:
+def read_bytes(
+    href: str,
+    byte_range: tuple[int, int] | None,
+    options: Mapping[str, Any],
+    what: str,
+    advice: Callable[[str], str],
+) -> bytes:
+    """The bytes of an ``s3://`` href (or of ``byte_range = (start, stop)``, stop exclusive),
+    read with the s3fs ``options`` of its credential; failures are typed errors."""
+    path = href[len("s3://") :]
+    with s3_errors(href, what, advice):
+        fs = filesystem(dict(options))
+        if byte_range is None:
+            return fs.cat_file(path)
+        return fs.cat_file(path, start=byte_range[0], end=byte_range[1])
+
+
+@contextlib.contextmanager
+def s3_errors(href: str, what: str, advice: Callable[[str], str]) -> Iterator[None]:
+    """Turn the errors of an s3fs call on ``href`` into typed errors naming the bucket: the
+    builtin ones s3fs raises, and botocore's own (no credentials found, bad parameters).
+    ``advice`` says what to configure for an href, after a refusal."""
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        yield
+    except (OSError, BotoCoreError) as exc:
+        raise typed_error(exc, href, what, advice) from None
+
+
+def typed_error(
+    exc: BaseException, href: str, what: str, advice: Callable[[str], str]
+) -> errors.XStacError:
     """The typed error for a failed s3fs call on ``href``, naming the bucket and what to do."""
     from botocore.exceptions import NoCredentialsError
-
-    from .credentials.config import advice
 
     bucket = host_of(href)
     kind: type[errors.XStacError] = errors.AccessError

@@ -1,85 +1,36 @@
 """pystac-client's HTTP layer for catalogue searches: the broker's credentials, retries, errors.
 
-Credentials are added by a requests transport adapter, per request and per URL, at the moment of
-sending: each hop of a redirect gets the credential of its own host (or none), and the headers
-never pass through pystac-client's request log, which prints the headers it prepared. A 401 or
-403 refreshes the credential once. Overload answers (429, 502, 503, 504) and refused connections
-are retried a few times with backoff, honouring ``Retry-After``. Every failure becomes a typed
+pystac-client's ``StacApiIO`` is given a session of the HTTP layer
+(:class:`xstac_access.http.session.Session`) bound to the broker: credentials are added per
+request and per hop at the moment of sending, so they never pass through pystac-client's
+request log, which prints the headers it prepared; a 401 or 403 refreshes the credential once;
+busy servers (429, 503 with ``Retry-After``, gateway errors), refused connections and bodies
+cut mid-read are retried under the library's one retry policy. Every failure becomes a typed
 error naming the catalogue host and the server's own message, never a credential.
 """
 
 from __future__ import annotations
 
 import json
-from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from . import errors
 from ._hrefs import host_of, safe_href
-from .credentials.secrets import get_logger, redact
+from .credentials.secrets import redact
+from .http.session import TIMEOUT, Session
 
 if TYPE_CHECKING:
-    from requests import PreparedRequest, Response
-
     from .credentials.broker import Broker
-
-TIMEOUT = (10.0, 60.0)  # connect, read
-RETRY = Retry(
-    total=4,
-    connect=2,
-    read=1,
-    status=3,
-    status_forcelist=(429, 502, 503, 504),
-    allowed_methods=None,  # a search POST is safe to repeat
-    backoff_factor=0.25,
-    respect_retry_after_header=True,
-    raise_on_status=False,
-)
-log = get_logger(__name__)
-
-
-class CredentialAdapter(HTTPAdapter):
-    """Adds the broker's credential for each request's own URL as it is sent."""
-
-    def __init__(self, broker: Broker) -> None:
-        super().__init__(max_retries=RETRY)
-        self._broker = broker
-
-    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
-        access = self._broker.access(request.url or "")
-        if not access.needed:
-            return super().send(request, *args, **kwargs)
-        material = access.material()
-        request.headers.update(material.http_headers())
-        resp = super().send(request, *args, **kwargs)
-        if resp.status_code in (401, 403):
-            host = host_of(request.url or "")
-            log.info("%s refused the credential for its STAC API; refreshing once", host)
-            access.invalidate(material)
-            resp.close()
-            request.headers.update(access.material().http_headers())
-            resp = super().send(request, *args, **kwargs)
-        return resp
 
 
 def open_io(broker: Broker) -> StacApiIO:
-    """A pystac-client ``StacApiIO`` whose requests carry the broker's credentials.
-
-    Like :mod:`xstac_access.transport`, the session ignores the environment (no ``~/.netrc``
-    Basic auth, no proxy variables) and keeps no cookies.
-    """
+    """A pystac-client ``StacApiIO`` whose requests go through a session of the HTTP layer
+    carrying the broker's credentials (no environment, no cookie jar, the library's retries)."""
     io = StacApiIO(timeout=TIMEOUT, max_retries=None)
-    io.session.trust_env = False
-    io.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    io.session.headers["User-Agent"] = "xstac-access"
-    adapter = CredentialAdapter(broker)
-    io.session.mount("http://", adapter)
-    io.session.mount("https://", adapter)
+    io.session = Session(broker)
     return io
 
 

@@ -18,9 +18,11 @@ concurrent downloads meet in one place), the record keeps the server's name (a r
 not repeat the header), and the final rename publishes the file under it. When a file of that
 name is already there, the response is closed and that file checked as an existing one.
 
-Streams come from :func:`xstac_access.transport.stream` (per-hop credentials, redirects, one
-refresh on 401) and s3fs filesystems from :func:`~xstac_access.credentials.filesystems.
-filesystem_for`; this module only decides what to ask for and what to keep.
+Streams come from :func:`xstac_access.http.stream` (per-hop credentials, redirects, one
+refresh on 401, busy servers retried) and s3fs filesystems from
+:func:`~xstac_access.credentials.filesystems.filesystem_for`; this module only decides what to
+ask for and what to keep. One retry budget covers a file (:func:`xstac_access.http.policy.
+budget`): the statuses its requests retried and the attempts that resumed a cut transfer.
 """
 
 from __future__ import annotations
@@ -33,15 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from . import errors, transport
+from . import errors
 from ._filenames import disposition_name
 from ._hrefs import host_of, safe_href, scheme_of
-from ._limits import slot
 from ._multihash import Multihash
 from ._partfile import Interrupted, PartFile, hash_file
-from ._retry import transient, wait_before
+from ._s3 import s3_errors
 from .credentials.broker import Broker
 from .credentials.secrets import get_logger
+from .http import login_page_error, looks_like_html, stream
+from .http.limits import slot
+from .http.policy import budget
 
 log = get_logger(__name__)
 
@@ -104,42 +108,38 @@ def fetch_file(
     *,
     resume: bool,
     overwrite: bool,
-    retries: int,
+    retries: int | None,
     progress: Progress,
     stop: threading.Event,
 ) -> Outcome:
     """Fetch one file to ``job.path`` (see the module docstring); raise a typed error on failure.
 
-    ``retries`` more attempts follow a cut connection or a transient status (429, 503...), each
-    resuming from the ``.part`` when ``resume``. An existing final file is checked instead of
-    fetched unless ``overwrite``.
+    ``retries`` (``None``: the retry policy's) more requests follow a transient status (429,
+    503...) or a cut connection, the attempts after a cut resuming from the ``.part`` when
+    ``resume``. An existing final file is checked instead of fetched unless ``overwrite``.
     """
     source = _source(job, broker)
     if job.path.exists() and not overwrite:
         return _skip(job, job.path, source.probe_size, progress)
     part = PartFile(job.path, job.href)
-    with part.exclusive(stop):  # one download of this file at a time, across processes too
+    with (
+        part.exclusive(stop),  # one download of this file at a time, across processes too
+        budget(job.label, job.href, retries=retries, stop=stop) as spent,
+    ):
         if job.path.exists() and not overwrite:  # another one published it while we waited
             return _skip(job, job.path, source.probe_size, progress)
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with slot(broker.access(job.href)):  # the attempt's requests, one connection
-                    got = _attempt(job, source, part, resume, overwrite, progress, stop)
-                break
-            except errors.AccessError as exc:
-                if attempt > retries or stop.is_set() or not transient(exc):
-                    raise
-                delay = wait_before(attempt - 1, exc.retry_after)
-                log.info("%s: %s; trying again in %.1f s", job.label, exc, delay)
-                stop.wait(delay)
+
+        def attempt() -> tuple[int, int, Any, Path] | Outcome:
+            with slot(broker.access(job.href)):  # the attempt's requests, one connection
+                return _attempt(job, source, part, resume, overwrite, progress, stop)
+
+        got = spent.run(attempt)
         if isinstance(got, Outcome):  # the server's name is taken by a complete file
             return got
         start, size, hasher, final = got
         _verify(job, part, size, hasher)
         part.commit(final)
-    return Outcome("resumed" if start > 0 else "fetched", size, attempt, final)
+    return Outcome("resumed" if start > 0 else "fetched", size, spent.attempts, final)
 
 
 def _skip(job: Job, path: Path, size: Callable[[], int], progress: Progress) -> Outcome:
@@ -245,7 +245,7 @@ def _check_existing(job: Job, path: Path, remote_size: Callable[[], int]) -> Out
 
 
 class _HttpSource:
-    """An http(s) href through the transport: streamed, ranged, with the broker's credential."""
+    """An http(s) href through the HTTP layer: streamed, ranged, with the broker's credential."""
 
     def __init__(self, job: Job, broker: Broker) -> None:
         self.job = job
@@ -255,7 +255,7 @@ class _HttpSource:
     def probe_size(self) -> int:
         """The remote size, from a one-byte ranged GET (what a HEAD would say, redirects and
         credentials included)."""
-        from ._ranged import remote_size
+        from .http.ranged import remote_size
 
         return remote_size(self.job.href, access=self.access, broker=self.broker,
                            what=self.job.label)  # fmt: skip
@@ -268,7 +268,7 @@ class _HttpSource:
             if validator:
                 headers["If-Range"] = validator
         try:
-            resp, landing = transport.stream(
+            resp, landing = stream(
                 self.job.href,
                 headers=headers,
                 access=self.access,
@@ -300,9 +300,10 @@ class _HttpSource:
             first = next(chunks, b"")
             if not self.job.html_ok and (
                 is_html_type(resp.headers.get("Content-Type"))
-                or (start == 0 and transport.looks_like_html(first))
+                or (start == 0 and looks_like_html(first))
             ):
-                raise transport.login_page_error(landing.href, self.job.label)
+                advice = self.broker.advice(self.job.href)
+                raise login_page_error(landing.href, self.job.label, advice)
         except BaseException:
             resp.close()
             raise
@@ -371,9 +372,10 @@ class _S3Source:
         self.job = job
         self.fs = filesystem_for(job.href, broker)
         self.key = job.href[len("s3://") :]
+        self.advice = broker.advice
 
     def _info(self) -> dict[str, Any]:
-        with transport.s3_errors(self.job.href, self.job.label):
+        with s3_errors(self.job.href, self.job.label, self.advice):
             return self.fs.info(self.key)
 
     def probe_size(self) -> int:
@@ -390,6 +392,6 @@ class _S3Source:
 
     def _chunks(self, start: int, total: int) -> Iterator[bytes]:
         for begin in range(start, total, S3_CHUNK):
-            with transport.s3_errors(self.job.href, self.job.label):
+            with s3_errors(self.job.href, self.job.label, self.advice):
                 block = self.fs.cat_file(self.key, start=begin, end=min(begin + S3_CHUNK, total))
             yield block

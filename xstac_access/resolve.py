@@ -24,7 +24,7 @@ from typing import Any, Literal
 from . import errors
 from ._hrefs import extension_of, is_remote, path_of, resolve_relative, safe_href, scheme_of
 from ._item_collections import is_collection, is_item
-from .transport import fetch_json
+from .http import fetch_json
 
 Purpose = Literal["dataset", "datatree"]
 
@@ -259,6 +259,10 @@ def _normalise(
     if isinstance(obj, str | os.PathLike):
         href = os.fspath(obj)
         if _looks_like_item_location(href):
+            if broker is None:
+                from .credentials import get_broker
+
+                broker = get_broker()
             doc = fetch_json(href, broker=broker, what="item JSON")
             if not isinstance(doc, Mapping):
                 raise errors.NotStacError(f"{safe_href(href)} holds JSON but not a STAC item")

@@ -121,3 +121,25 @@ def test_zarr_product_opens_through_the_filesystem_over_http_and_s3(world, maap_
         decode_timedelta=False,
     )
     assert set(s3_tree.children) == set(tree.children)
+
+
+def test_fsspec_hops_get_the_credentials_our_own_reads_give_them(world):
+    """The aiohttp middleware decides each hop with the requests side's code: here CDSE's
+    download host is also the Earthdata login host, and a CDSE redirect there carries the CDSE
+    bearer (its provider trusts that host), not Earthdata's Basic login; Earthdata's chain logs
+    in there once, and its presigned hop carries nothing."""
+    broker = credentials.broker_from(world.credentials())
+    product = first(world, "cdse-sentinel-2-l2a")["assets"]["PRODUCT"]["href"]
+    assert filesystem_for(product, broker).cat_file(product, start=0, end=4) == b"PK\x03\x04"
+    granule = first(world, "HLSS30_2.0")["assets"]["B04"]["href"]
+    assert filesystem_for(granule, broker).cat_file(granule, start=0, end=2) == b"II"
+    log = world.files.stats()["log"]
+    cdse_hop = [e for e in log if e["host"] == "alt" and e["path"].startswith("/cdse/")]
+    assert [e["status"] for e in cdse_hop] == [206] and cdse_hop[0]["authorization"]
+    bearer = cdse_hop[0]["auth_sha256"]
+    first_hop = [e for e in log if e["host"] == "main" and e["path"].startswith("/cdse/")]
+    assert [e["status"] for e in first_hop] == [302] and first_hop[0]["auth_sha256"] == bearer
+    logins = [e for e in log if e["path"] == "/oauth/authorize"]
+    assert len(logins) == 1 and logins[0]["authorization"] and logins[0]["auth_sha256"] != bearer
+    presigned = [e for e in log if e["host"] == "alt" and e["path"].startswith("/hls/")]
+    assert presigned and not [e for e in presigned if e["cookie"] or e["authorization"]]

@@ -20,8 +20,8 @@ import xarray as xr
 from xstac_access import _clock, credentials, errors
 from xstac_access.credentials import BearerToken, S3Credentials, SasSigner, Secret
 from xstac_access.credentials.material import Material
+from xstac_access.http import fetch
 from xstac_access.readers._gdal import clear_vsicurl_cache
-from xstac_access.transport import fetch
 
 
 def items_of(world, collection: str) -> list[dict]:
@@ -337,7 +337,7 @@ def test_sas_urls_are_resigned_before_the_token_expires(world):
 
 def test_authorised_reads_from_the_main_thread_never_set_process_wide_gdal_options(world):
     """rasterio.Env in the main thread is process-wide: the token would reach other threads."""
-    from xstac_access.readers._gdal import _gdal_library
+    from xstac_access.readers._gdalfail import _gdal_library
 
     lib = _gdal_library()
     lib.CPLGetGlobalConfigOption.restype = ctypes.c_char_p

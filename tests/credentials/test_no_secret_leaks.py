@@ -30,8 +30,8 @@ import xarray as xr
 
 from xstac_access import credentials, errors
 from xstac_access.credentials import Access, Broker, Material, Provider, Secret
+from xstac_access.http import fetch, fetch_json
 from xstac_access.readers._gdal import clear_vsicurl_cache
-from xstac_access.transport import fetch, fetch_json
 
 MAAP_COLLECTION = "BiomassLevel1a"
 MAAP_ASSET = "enclosure_i_abs_tiff"
@@ -127,7 +127,8 @@ def items_of(world: Any, collection: str) -> list[dict[str, Any]]:
     """
     ids = sorted(i["id"] for i in world.replica.items if i["collection"] == collection)
     base = f"{world.endpoints.stac}/collections/{collection}/items"
-    return [fetch_json(f"{base}/{item_id}", what="replica item") for item_id in ids]
+    return [fetch_json(f"{base}/{item_id}", broker=Broker(), what="replica item")
+            for item_id in ids]  # fmt: skip
 
 
 def pristine_file_server(world: Any) -> None:

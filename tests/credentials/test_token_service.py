@@ -9,13 +9,16 @@ faults apply to it too.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import xarray as xr
 from conftest import replica_item
 
-from xstac_access import _retry, credentials, errors
+from xstac_access import credentials, errors
 from xstac_access.credentials import SasSigner
+from xstac_access.http import policy
 
 
 def maap(world, **extra) -> dict:
@@ -54,7 +57,7 @@ def test_a_503_twice_with_retry_after_is_waited_out(busy):
 
 
 def test_a_token_service_down_for_good_is_unavailable_not_expired(busy, monkeypatch):
-    monkeypatch.setattr(_retry, "BACKOFF", 0.01)
+    monkeypatch.setattr(policy, "POLICY", replace(policy.POLICY, backoff=0.01))
     item = replica_item(busy, "BiomassLevel1a")
     busy.oidc.set_faults([{"realm": "maap", "status": 503}])  # no count: never recovers
     with pytest.raises(errors.TokenServiceError) as caught:
@@ -66,7 +69,7 @@ def test_a_token_service_down_for_good_is_unavailable_not_expired(busy, monkeypa
     assert "unavailable (HTTP 503" in message and "try again later" in message
     assert "expired" not in message and "revoked" not in message
     assert caught.value.status == 503 and caught.value.host == busy.endpoints.oidc.split("//")[1]
-    assert busy.oidc.token_requests("maap", "refresh_token") == _retry.RETRIES + 1
+    assert busy.oidc.token_requests("maap", "refresh_token") == policy.POLICY.retries + 1
 
 
 def test_a_refused_offline_token_says_it_expired_or_was_revoked(busy):

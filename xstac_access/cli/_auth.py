@@ -62,7 +62,7 @@ def _test(broker: Any, url: str, width: int) -> int:
     """Obtain the material for ``url`` and read it once; report what happened."""
     from .. import errors
     from .._hrefs import scheme_of
-    from ..transport import fetch, stream
+    from ..http import fetch, stream
 
     access = broker.access(url)
     material = access.material()

@@ -129,7 +129,7 @@ def _size(target: Any, broker: Any, probe: bool) -> dict[str, Any]:
     """``{"size", "size_from"}``: the item's ``file:size``, else (``probe``) the server's."""
     from .. import errors
     from .._hrefs import host_of, scheme_of
-    from ..transport import stream
+    from ..http import stream
 
     size = target.asset.get("file:size")
     if isinstance(size, int):

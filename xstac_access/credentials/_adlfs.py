@@ -5,9 +5,10 @@
 for the credential of the blob's own URL (:func:`~.azure.blob_url`) and appends that SAS token
 to the query (or sets its headers), the moment the request leaves: a token refreshed by its
 provider is picked up at once, and none is baked into the client. After a 401/403 it refreshes
-the credential once and tries again; busy servers and failed connections are retried with the
-library's backoff (:mod:`xstac_access._retry`; the SDK's own retries, 15 s apart, are off); what
-still fails becomes an :class:`~xstac_access.errors.AccessError` naming the account and blob.
+the credential once and tries again (the one rule of :class:`xstac_access.http.hops.Refresh`);
+busy servers and failed connections are retried under the library's one retry policy
+(:mod:`xstac_access.http.policy`; the SDK's own retries, 15 s apart, are off); what still fails
+becomes an :class:`~xstac_access.errors.AccessError` naming the account and blob.
 
 The signed URL lives only while the request is sent: the request object is given its unsigned
 URL back, so no response, log line or exception of the SDK carries the token. Credentials are
@@ -30,13 +31,9 @@ from azure.core.pipeline.transport import AioHttpTransport
 
 from .. import errors
 from .._hrefs import host_of, safe_href
-from .._retry import RETRIES, TRANSIENT, parse_retry_after, wait_before
+from ..http.hops import REFUSED, SECRET_HEADERS, Refresh
+from ..http.policy import Budget, current_policy, parse_retry_after
 from .broker import Access, BrokerHandle
-from .secrets import get_logger
-
-log = get_logger(__name__)
-_REFUSED = (401, 403)
-_SECRET_HEADERS = ("Authorization", "Cookie")
 
 
 class SigningTransport(AioHttpTransport):
@@ -72,47 +69,35 @@ class SigningTransport(AioHttpTransport):
         unsigned = request.url
         href = self.blob_href(unsigned)
         access = self.access(href)
-        refreshed, retry = False, 0
+        refresh, spent = Refresh(safe_href(href)), Budget(current_policy(), safe_href(href), href)
         while True:
             material = await asyncio.to_thread(access.material)  # a refresh blocks: off the loop
             request.url = _signed(unsigned, material.query.reveal() if material.query else "")
-            for name in _SECRET_HEADERS:
+            for name in SECRET_HEADERS:
                 request.headers.pop(name, None)
             request.headers.update(material.http_headers())
             try:
                 response = await super().send(request, **kwargs)
             except (ServiceRequestError, ServiceResponseError) as exc:
-                if retry >= RETRIES:
-                    raise self._unreachable(href, exc, retry) from None
-                await self._wait(exc.__class__.__name__, retry, None)
-                retry += 1
+                if not await spent.spend_async(exc.__class__.__name__):
+                    raise self._unreachable(href, exc, spent.attempts) from None
                 continue
             finally:
                 request.url = unsigned
             status = response.status_code
-            if status in _REFUSED and access.needed and not refreshed:
-                log.info("%s refused the credential; refreshing once", host_of(self.account_url))
+            if refresh.again(status, access, material, self.account_url):
                 _discard(response)
-                access.invalidate(material)
-                refreshed = True
                 continue
-            if status in TRANSIENT and retry < RETRIES:
+            if status in spent.policy.statuses:
                 _discard(response)
-                await self._wait(status, retry, response.headers.get("Retry-After"))
-                retry += 1
-                continue
-            if status in _REFUSED or status in TRANSIENT or status == 400:
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                if await spent.spend_async(status, wait):
+                    continue
+                raise self._refused(href, status, response.headers, access.needed, spent.attempts)
+            if status in REFUSED or status == 400 or status >= 500:
                 _discard(response)
-                raise self._refused(href, status, response.headers, access.needed, retry)
+                raise self._refused(href, status, response.headers, access.needed, spent.attempts)
             return response
-
-    async def _wait(self, why: Any, retry: int, retry_after: str | None) -> None:
-        wait = wait_before(retry, parse_retry_after(retry_after))
-        log.info(
-            "%s: %s; retry %d of %d in %.2f s",
-            host_of(self.account_url), why, retry + 1, RETRIES, wait,
-        )  # fmt: skip
-        await asyncio.sleep(wait)
 
     def _where(self, href: str) -> str:
         """How messages name the blob: its URL, and the endpoint when it is not Azure's."""
@@ -120,23 +105,23 @@ class SigningTransport(AioHttpTransport):
         at = "" if host == host_of(href) else f" (served at {host})"
         return f"{safe_href(href)}{at}"
 
-    def _unreachable(self, href: str, exc: Exception, retry: int) -> errors.AccessError:
+    def _unreachable(self, href: str, exc: Exception, attempts: int) -> errors.AccessError:
         return errors.AccessError(
             f"cannot reach the blob service of Azure storage account {self.account!r} for "
-            f"{self._where(href)}: {exc.__class__.__name__} (gave up after {retry + 1} attempts)",
+            f"{self._where(href)}: {exc.__class__.__name__} (gave up after {attempts} attempts)",
             href=safe_href(href),
             host=host_of(self.account_url),
         )
 
     def _refused(
-        self, href: str, status: int, headers: Any, needed: bool, retry: int
+        self, href: str, status: int, headers: Any, needed: bool, attempts: int
     ) -> errors.AccessError:
         from .config import advice
 
         code = headers.get("x-ms-error-code") or ""
         answer = f"HTTP {status}" + (f" {code}" if code else "")
         kind: type[errors.AccessError] = errors.AccessError
-        if status in _REFUSED:
+        if status in REFUSED:
             kind = errors.AuthError
             why = (
                 "refused the credential even after a fresh one was fetched"
@@ -145,7 +130,7 @@ class SigningTransport(AioHttpTransport):
             )
             what = f"{why} ({answer}). {advice(href)}"
         else:
-            tries = f" (gave up after {retry + 1} attempts)" if status in TRANSIENT else ""
+            tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
             what = f"answered {answer}{tries}"
         return kind(
             f"{self._where(href)}: Azure storage account {self.account!r} {what}",

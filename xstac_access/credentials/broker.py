@@ -92,14 +92,10 @@ class Broker:
     def access(self, href: str) -> Access:
         return Access(href, self.provider_for(href))
 
-    def redirect_provider(self, href: str, origin: Provider | None) -> Provider | None:
-        """The provider for a redirect target: its own rule, or the origin's trust, or none."""
-        own = self.provider_for(href)
-        if own is not None:
-            return own
-        if origin is not None and origin.trusts(href):
-            return origin
-        return None
+    def redirect_access(self, href: str, origin: Access) -> Access:
+        """The credential of a redirect target: its own rule's, or the origin's where its
+        provider trusts the target's host, or none (:mod:`xstac_access.http.hops`)."""
+        return _redirect_access(self.access(href), href, origin)
 
     def login_provider(self, href: str) -> Any:
         """The provider that logs in at ``href``'s host (Earthdata), if any."""
@@ -109,10 +105,9 @@ class Broker:
                 return rule.provider
         return None
 
-    def cookie_keeper(self, href: str) -> Any:
-        """A provider keeping cookies for ``href``'s host (Earthdata's login sets them on the
-        data host's callback path, which no data pattern covers), if any."""
-        return _cookie_keeper(((r.pattern, r.provider) for r in self.rules), href)
+    def advice(self, href: str) -> str:
+        """What to configure for ``href`` (said after a refusal)."""
+        return advice(href)
 
     def describe(self, href: str) -> str:
         """Which provider serves ``href``, secret-free (for messages and the CLI)."""
@@ -147,16 +142,9 @@ class BrokerHandle:
         self.limits = {r.provider.id: r.provider.max_connections for r in broker.rules}
 
     def access(self, href: str) -> Access:
-        """The credential for ``href``: its own rule's, else that of a provider trusting its
-        host (fsspec follows redirects itself, so the origin of a hop is not known here)."""
+        """The credential for ``href`` by its own rule (none: an access that is not needed)."""
         if self._broker is not None:
-            access = self._broker.access(href)
-            if access.provider is None:
-                trusting = next(
-                    (r.provider for r in self._broker.rules if r.provider.trusts(href)), None
-                )
-                access = Access(href, trusting)
-            return access
+            return self._broker.access(href)
         for pattern, provider_id in self.rules:
             if pattern_matches(pattern, href):
                 access = Access(href, registered(provider_id))
@@ -164,6 +152,10 @@ class BrokerHandle:
                 access.max_connections = self.limits.get(provider_id)
                 return access
         return Access(href, None)
+
+    def redirect_access(self, href: str, origin: Access) -> Access:
+        """As :meth:`Broker.redirect_access`."""
+        return _redirect_access(self.access(href), href, origin)
 
     def login_provider(self, href: str) -> Any:
         if self._broker is not None:
@@ -174,23 +166,27 @@ class BrokerHandle:
                 return provider
         return None
 
-    def cookie_keeper(self, href: str) -> Any:
-        if self._broker is not None:
-            return self._broker.cookie_keeper(href)
-        return _cookie_keeper(((p, registered(i)) for p, i in self.rules), href)
+    def advice(self, href: str) -> str:
+        return advice(href)
 
     def __reduce__(self):
         return (_restore_handle, (self.rules, self.limits))
 
 
-def _cookie_keeper(rules: Iterable[tuple[str, Provider | None]], href: str) -> Any:
-    for pattern, provider in rules:
-        if provider is None or not hasattr(provider, "keep_cookies"):
-            continue
-        pattern_host = host_of(pattern) if "://" in pattern else pattern
-        if fnmatchcase(host_of(href), pattern_host):
-            return provider
-    return None
+def _redirect_access(own: Access, href: str, origin: Access) -> Access:
+    if own.needed:
+        return own
+    provider = origin.provider
+    if provider is not None and provider.trusts(href):
+        return Access(href, provider)
+    return own
+
+
+def advice(href: str) -> str:
+    """What to configure for ``href``: :func:`.config.advice`."""
+    from .config import advice as configured
+
+    return configured(href)
 
 
 def _restore_handle(
@@ -211,7 +207,7 @@ class Access:
         self._provider = provider
         self.provider_id = provider.id if provider is not None else None
         self.scope = provider.scope(href) if provider is not None else ""
-        #: The provider's connection limit, carried to workers (:mod:`xstac_access._limits`).
+        #: The provider's connection limit, carried to workers (:mod:`xstac_access.http.limits`).
         self.max_connections = provider.max_connections if provider is not None else None
 
     @property

@@ -6,7 +6,7 @@ preset's defaults, the TOML file (``[maap]``), environment variables
 (``XSTAC_MAAP_OFFLINE_TOKEN``: ``XSTAC_<PRESET>_<OPTION>``; lists comma-separated), and
 :func:`configure` in code. Custom rules (``[[rules]]`` in TOML, ``rules=`` in code) come before
 the presets. Every preset and rule takes ``max_connections``: how many requests made with its
-credential may be in flight at once in this process (:mod:`xstac_access._limits`; CDSE: 4).
+credential may be in flight at once in this process (:mod:`xstac_access.http.limits`; CDSE: 4).
 The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config directory
 (``~/.config/xstac-access`` on Linux).
 """

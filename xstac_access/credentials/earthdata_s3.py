@@ -5,7 +5,7 @@ s3credentials``; the Thin Egress App's "S3 Direct Access", what earthaccess uses
 user logged in with Earthdata Login (the same redirect, Basic login and cookie as the data
 URLs, or an EDL bearer token) with ``accessKeyId``, ``secretAccessKey``, ``sessionToken`` and
 ``expiration``: keys valid one hour, for reads of the DAAC's buckets from AWS ``us-west-2``.
-:class:`EarthdataS3` fetches them through the library's transport with the Earthdata
+:class:`EarthdataS3` fetches them through the HTTP layer with the Earthdata
 credential, and fetches new ones ``margin`` seconds before they expire (on the shared clock,
 :mod:`xstac_access._clock`) or after the store refused them. Being short-lived, the keys (not
 the Earthdata password or token) may be relayed to dask workers.
@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import errors
 from .._hrefs import host_of
+from ..http import fetch
 from .material import Material
 from .providers import Provider, Refreshing
 from .secrets import Secret, get_logger
@@ -72,7 +73,6 @@ class EarthdataS3(Refreshing):
         return material.s3_options()  # one hour's keys: access material, like a token
 
     def _fetch(self) -> Material:
-        from ..transport import fetch
         from .broker import Broker
 
         url, host = self.credentials_url, host_of(self.credentials_url)

@@ -10,7 +10,8 @@ grant opens a new session that counts against the user's quota at CDSE. Accounts
 authentication add a one-time code (``totp``) to that password grant (CDSE documentation,
 "Access token"); the code is asked for only when the password is sent, never kept, logged or
 pickled. A token endpoint under load (429, 503 with ``Retry-After``, gateway errors) is retried
-under the library's one policy (:mod:`xstac_access._retry`); errors tell an unavailable service
+under the library's one policy (:mod:`xstac_access.http.policy`), through the thread's pooled
+session (:mod:`xstac_access.http.tokens`); errors tell an unavailable service
 (:class:`~xstac_access.errors.TokenServiceError`) from a refused credential (``invalid_grant``).
 """
 
@@ -26,98 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import _clock, errors
-from .._hrefs import host_of, safe_href
+from .._hrefs import host_of
+from ..http.tokens import post_or_get
 from .material import Material
 from .providers import Refreshing, _reveal
 from .secrets import Secret, get_logger
 
 log = get_logger(__name__)
-TIMEOUT = (10.0, 30.0)
-
-
-def post_or_get(
-    url: str,
-    *,
-    data: dict[str, str] | None = None,
-    method: str = "POST",
-    headers: dict[str, str] | None = None,
-    what: str = "token",
-    refused: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """Call a token endpoint and return its JSON; failures become typed, secret-free errors.
-
-    A busy or failing service (429, 503 with ``Retry-After``, gateway errors, no connection) is
-    retried under the library's one policy (:mod:`xstac_access._retry`) and, if it stays so, is a
-    :class:`~xstac_access.errors.TokenServiceError`: the credential may be fine. A refusal (4xx)
-    is an :class:`~xstac_access.errors.AuthError` naming the OAuth error code; ``refused`` maps
-    such codes (``invalid_grant``...) to what they mean for this credential and what to do.
-    """
-    from .._retry import RETRIES, retrying  # not at import: _retry's logger is in this package
-
-    try:
-        resp = retrying(lambda: _token_request(url, data, method, headers, what), url, what)
-    except errors.AccessError as exc:
-        if isinstance(exc, errors.AuthError):
-            raise
-        status = f"HTTP {exc.status}" if exc.status else "no connection"  # transient: retried
-        raise errors.TokenServiceError(
-            f"the {what} service at {host_of(url)} is unavailable ({status}, "
-            f"{RETRIES + 1} attempts); "
-            "this says nothing about your credential: try again later",
-            href=exc.href, host=exc.host, status=exc.status, retry_after=exc.retry_after,
-        ) from None  # fmt: skip
-    try:
-        body = resp.json()
-    except ValueError:
-        body = {}
-    if resp.status_code >= 400:
-        code = body.get("error") if isinstance(body, dict) else None
-        code = code if isinstance(code, str) and code.isidentifier() else ""
-        meaning = (refused or {}).get(code, "")
-        raise errors.AuthError(
-            f"the {what} endpoint at {safe_href(url)} refused the request "
-            f"(HTTP {resp.status_code}{' ' + code if code else ''})"
-            + (f": {meaning}" if meaning else ""),
-            href=safe_href(url),
-            host=host_of(url),
-            status=resp.status_code,
-        )
-    if not isinstance(body, dict):
-        raise errors.AuthError(
-            f"the {what} endpoint at {safe_href(url)} did not answer JSON",
-            href=safe_href(url),
-            host=host_of(url),
-        )
-    return body
-
-
-def _token_request(
-    url: str, data: dict[str, str] | None, method: str, headers: dict[str, str] | None, what: str
-) -> Any:
-    """One attempt; a transient status or a failed connection is a retryable AccessError."""
-    import requests
-
-    from .._retry import TRANSIENT, parse_retry_after
-
-    try:
-        with requests.Session() as session:
-            session.trust_env = False
-            resp = session.request(method, url, data=data, headers=headers, timeout=TIMEOUT)
-    except requests.RequestException as exc:
-        raise errors.AccessError(
-            f"cannot reach the {what} endpoint at {safe_href(url)}: {exc.__class__.__name__}",
-            href=safe_href(url),
-            host=host_of(url),
-        ) from None
-    if resp.status_code in TRANSIENT:
-        raise errors.AccessError(
-            f"the {what} endpoint at {safe_href(url)} answered HTTP {resp.status_code}",
-            href=safe_href(url),
-            host=host_of(url),
-            status=resp.status_code,
-            retry_after=parse_retry_after(resp.headers.get("Retry-After")),
-        )
-    return resp
 
 
 def jwt_expiry(token: str) -> float | None:

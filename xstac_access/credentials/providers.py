@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from .. import _clock, errors
 from .._hrefs import host_of
 from .._s3 import Location, bucket_of, registry_location
+from ..http.tokens import post_or_get
 from .material import NO_MATERIAL, Material
 from .secrets import Secret, get_logger
 
@@ -33,7 +34,7 @@ class Provider:
     ``trusted_hosts`` are hosts (``host`` or ``host:port``) that may receive this provider's
     material when a request to one of its own hosts is redirected there (CDSE's download host).
     ``max_connections`` caps the requests made with this credential that are in flight at once
-    in this process, on every I/O path (:mod:`xstac_access._limits`); ``None``: no cap.
+    in this process, on every I/O path (:mod:`xstac_access.http.limits`); ``None``: no cap.
     """
 
     kind = "provider"
@@ -329,8 +330,6 @@ class SasSigner(Provider):
                     del self._tokens[scope]
 
     def _request(self, account: str, container: str) -> Material:
-        from .oidc import post_or_get
-
         url = self.token_url.format(account=account, container=container)
         headers = {"Ocp-Apim-Subscription-Key": self._key.reveal()} if self._key else {}
         body = post_or_get(url, method="GET", headers=headers, what="SAS token")

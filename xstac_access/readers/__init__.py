@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import errors
 from .._hrefs import safe_href, scheme_of
+from ..credentials import get_broker
+from ..http import fetch, login_page_error, looks_like_html
 from ..resolve import Target
-from ..transport import fetch, login_page_error, looks_like_html
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -146,6 +147,7 @@ def detect_format(target: Target, *, broker: Broker | None = None) -> FormatGues
 
 def sniff(target: Target, *, broker: Broker | None = None) -> FormatGuess:
     """Decide the format from the first bytes of the file (one small ranged read)."""
+    broker = broker or get_broker()
     head = fetch(
         target.href,
         byte_range=(0, SNIFF_BYTES),
@@ -156,7 +158,7 @@ def sniff(target: Target, *, broker: Broker | None = None) -> FormatGuess:
     guess = format_of_bytes(head)
     if guess is None:
         if looks_like_html(head):
-            raise login_page_error(target.href, target.label)
+            raise login_page_error(target.href, target.label, broker.advice(target.href))
         raise errors.UnsupportedFormatError(
             f"cannot tell the format of {target.label} at {safe_href(target.href)}: no media "
             f"type or known extension, and its first bytes {head[:8]!r} match no format. "

@@ -11,7 +11,6 @@ so datasets are cached per thread *and* per credential version: a refreshed toke
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,23 +19,27 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
-from .._landings import forget as forget_landing
-from .._landings import known as known_landing
-from .._landings import landed
-from .._limits import gdal_options, slot
-from .._ranged import forget_kept
+from ..credentials import get_broker
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
-from ..credentials.secrets import get_logger, redact
-from ..transport import Landing, fetch, refuses
+from ..credentials.secrets import get_logger
+from ..http.hops import Refresh
+from ..http.landings import forget as forget_landing
+from ..http.landings import known as known_landing
+from ..http.landings import landed
+from ..http.limits import gdal_options, slot
+from ..http.policy import Budget, current_policy
+from ..http.ranged import forget_kept
+from ..http.reads import refusal
+from ._gdalfail import Unreadable, clear_vsicurl_cache, diagnose
 from ._gdalmem import forget as forget_in_memory
 from ._gdalmem import memory_path, needs_whole_file, read_whole
 
-#: Settings for remote reads: no directory listing, merged ranges, bounded retries with short
-#: delays, no ~/.netrc Basic auth to every host, Authorization never forwarded to another host on
-#: redirect, and no curl trace (it would print the Authorization header). No
+#: Settings for remote reads: no directory listing, merged ranges, no ~/.netrc Basic auth to
+#: every host, Authorization never forwarded to another host on redirect, and no curl trace (it
+#: would print the Authorization header); the retries come from the library's one retry policy
+#: (:meth:`~xstac_access.http.policy.RetryPolicy.gdal_options`, added by :func:`_env`). No
 #: ``GDAL_INGESTED_BYTES_AT_OPEN`` and no ``VSI_CACHE`` here (see :data:`READER_CONFIG`):
 #: either made GDAL's first read of every file 32 KB instead of 16 KB (the IFDs of a COG fit in
 #: 16 KB; tile offsets are read lazily): 7.5 % more bytes than odc-stac over a 20-item load
@@ -49,8 +52,6 @@ BASE_CONFIG: dict[str, str] = {
     "GDAL_NUM_THREADS": "1",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
     "GDAL_HTTP_NETRC": "NO",
-    "GDAL_HTTP_MAX_RETRY": "3",
-    "GDAL_HTTP_RETRY_DELAY": "0.5",
     "GDAL_HTTP_CONNECTTIMEOUT": "10",
     "GDAL_HTTP_TIMEOUT": "60",
     "CPL_VSIL_CURL_AUTHORIZATION_HEADER_ALLOWED_IF_REDIRECT": "IF_SAME_HOST",
@@ -77,7 +78,7 @@ class RasterSource:
     """How to open one raster with GDAL: href, non-secret config, overview level, credential.
 
     ``lands``: the href redirects and GDAL reads where it lands, as walked by
-    :mod:`xstac_access._landings` in this process; where a process that did not walk it (a dask
+    :mod:`xstac_access.http.landings` in this process; where a process that did not walk it (a dask
     worker) reads: ``landed`` at open, for a URL with no signature (:func:`unsigned`).
     """
 
@@ -95,8 +96,8 @@ class RasterSource:
         landing = known_landing(self.href, self.access)
         if landing is None and self.landed is not None:
             return self.landed
-        landing = landing or landed(self.href, self.access, what=self.label)
-        return landing.href, Access(landing.href, landing.provider)
+        landing = landing or landed(self.href, self.access, get_broker, what=self.label)
+        return landing.href, landing.access
 
     def material(self) -> Material:
         access = self.location()[1]
@@ -128,7 +129,8 @@ class RasterSource:
         ``work`` opens what it needs itself (``self.path(material)`` is the GDAL path to use).
         A refusal (at open, or of a tile of an open dataset) refreshes the credential, or lands
         again, and tries once more; so does a server ignoring Range, once the file is in memory
-        (:mod:`._gdalmem`); other failures are explained by :func:`diagnose`. From the main
+        (:mod:`._gdalmem`), and a remote TIFF that GDAL could not read (a body cut short);
+        other failures are explained by :func:`~._gdalfail.diagnose`. From the main
         thread the work moves to a helper thread, where ``rasterio.Env`` is thread-local (in
         the main thread it would set process-wide options, token included). ``config`` adds
         GDAL options to :data:`BASE_CONFIG`.
@@ -140,6 +142,7 @@ class RasterSource:
     def _call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         from rasterio.errors import RasterioError
 
+        refresh, cut = Refresh(self.label), Budget(current_policy(), self.label, self.href, 1)
         for attempt in (1, 2):
             href, access = self.location()
             material = access.material() if access is not None else NO_MATERIAL
@@ -150,14 +153,22 @@ class RasterSource:
                 clear_vsicurl_cache(self.path(material))  # no refusal or login page stays cached
                 if attempt == 1 and self._without_range(exc, href, access):
                     continue  # now from memory; over the limit, a typed error was raised
-                if attempt == 1 and self._refused(exc, href, access, material):
-                    log.info("GDAL was refused by %s; refreshing once", host_of(href))
-                    if access is not None and access.needed:
-                        access.invalidate(material)
+                status = self._refusal(exc, href, access, material) if attempt == 1 else None
+                if status is not None:
+                    refreshed = access is not None and refresh.again(status, access, material,
+                                                                     href)  # fmt: skip
                     if self.lands and self.access is not None:
+                        log.info("%s refused the read of %s; landing again", host_of(href),
+                                 self.label)  # fmt: skip
                         forget_landing(self.href, self.access)
-                    continue
-                raise diagnose(self, exc) from None
+                        continue
+                    if refreshed:
+                        continue
+                error = diagnose(self, exc)
+                remote = attempt == 1 and scheme_of(href) in ("http", "https")
+                if remote and isinstance(error, Unreadable) and cut.spend("GDAL's read failed"):
+                    continue  # GDAL takes a body cut mid-read for the end of the file's data
+                raise error from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _without_range(self, exc: Exception, href: str, access: Access | None) -> bool:
@@ -166,17 +177,20 @@ class RasterSource:
             return False
         return read_whole(href, access or Access(href, None), self.label)
 
-    def _refused(
+    def _refusal(
         self, exc: Exception, href: str, access: Access | None, material: Material
-    ) -> bool:
-        """Whether the server refused this read's credential or location: for a tile of an open
-        dataset GDAL says only "Read failed", so the server is asked (one small request)."""
+    ) -> int | None:
+        """The status (401/403) with which the server refused this read's credential or
+        location, if it did: for a tile of an open dataset GDAL says only "Read failed", so the
+        server is asked (one small request)."""
         sent = access is not None and access.needed
         if not (sent or self.lands) or scheme_of(href) not in ("http", "https"):
-            return False
-        if _refused(exc):
-            return True
-        return refuses(href, access=access or Access(href, None), material=material)
+            return None
+        for status in (401, 403):
+            if f"HTTP response code: {status}" in str(exc):
+                return status
+        return refusal(href, access=access or Access(href, None), material=material,
+                       broker=get_broker())  # fmt: skip
 
     def _dataset(self, material: Material):
         import rasterio
@@ -248,22 +262,24 @@ def raster_source(
     ):
         landing = landed(href, access, broker, what=target.label, fresh=True)
         return RasterSource(
-            href, target.label, overview_level, access, lands=True, landed=unsigned(landing)
-        )
+            href, target.label, overview_level, access, lands=True,
+            landed=unsigned(landing.href, landing.access),
+        )  # fmt: skip
     return RasterSource(href, target.label, overview_level, access)
 
 
-def unsigned(landing: Landing) -> tuple[str, Access] | None:
+def unsigned(href: str, access: Access) -> tuple[str, Access] | None:
     """Where a redirect landed, and its credential, unless the URL has a query (a signature)."""
-    if urlsplit(landing.href).query:
+    if urlsplit(href).query:
         return None
-    return landing.href, Access(landing.href, landing.provider)
+    return href, access
 
 
 def _env(material: Material, extra: dict[str, str] | None = None):
     import rasterio
 
-    config = {**BASE_CONFIG, **(extra or {}), **gdal_config(material)}
+    config = {**BASE_CONFIG, **current_policy().gdal_options(), **(extra or {}),
+              **gdal_config(material)}  # fmt: skip
     options = material.s3_options()
     if options.get("key") or options.get("profile"):  # rasterio takes AWS keys via a session
         from rasterio.session import AWSSession
@@ -319,32 +335,6 @@ def s3_config(options: dict[str, Any]) -> dict[str, str]:
     return config
 
 
-def _refused(exc: Exception) -> bool:
-    text = str(exc)
-    return "HTTP response code: 401" in text or "HTTP response code: 403" in text
-
-
-def _gdal_library() -> Any | None:
-    """The GDAL shared library rasterio loaded, found in this process's memory map."""
-    lib = getattr(_gdal_library, "cached", False)
-    if lib is not False:
-        return lib
-    lib = None
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "libgdal" in line and "/" in line}
-        for path in sorted(paths):
-            candidate = ctypes.CDLL(path)
-            if hasattr(candidate, "VSICurlPartialClearCache"):
-                candidate.VSICurlPartialClearCache.argtypes = [ctypes.c_char_p]
-                lib = candidate
-                break
-    except OSError:
-        lib = None
-    _gdal_library.cached = lib  # type: ignore[attr-defined]
-    return lib
-
-
 def forget_datasets() -> None:
     """Start the next reads cold, as in a new process: every thread's cached datasets are closed
     at its next open (their blocks with them) and GDAL's /vsicurl/ cache is cleared.
@@ -355,46 +345,5 @@ def forget_datasets() -> None:
     global _generation
     _generation += 1
     clear_vsicurl_cache()
-    forget_in_memory()  # and the whole files of servers ignoring Range, here and in _ranged
+    forget_in_memory()  # and the whole files of servers ignoring Range, here and in http.ranged
     forget_kept()
-
-
-def clear_vsicurl_cache(path: str | None = None) -> None:
-    """Forget what GDAL cached for ``path`` (sizes, existence, a cached 401, blocks), or all.
-
-    GDAL's cache is per process and keyed by URL, not by credential: what one credential read
-    may be served again without asking the server.
-    """
-    lib = _gdal_library()
-    if lib is None:
-        return
-    if path is None:
-        lib.VSICurlClearCache()
-    else:
-        lib.VSICurlPartialClearCache(path.encode())
-
-
-def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
-    """Explain a failed GDAL open or read with a typed error (one small request to find out)."""
-    try:
-        head = fetch(source.href, byte_range=(0, 1024), access=source.access, what=source.label)
-    except errors.XStacError as typed:
-        return typed
-    from . import format_of_bytes
-
-    shown, host = safe_href(source.href), host_of(source.href)
-    message = redact(str(exc))
-    for text in {source.href, source.path(NO_MATERIAL)}:
-        message = message.replace(text, shown)
-    fmt = format_of_bytes(head)
-    if fmt != "geotiff":
-        what = f"looks like {fmt}" if fmt else f"starts with {head[:8]!r}"
-        return errors.FormatError(
-            f"{source.label} at {shown} (host {host}) is not a raster GDAL can read: the file "
-            f"{what}. The catalogue's media type may be wrong; choose another asset or pass "
-            "reader=."
-        )
-    return errors.FormatError(
-        f"{source.label} at {shown} (host {host}) is a TIFF/JPEG2000 that GDAL cannot read, "
-        f"probably truncated or corrupt: {message}"
-    )

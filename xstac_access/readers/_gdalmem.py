@@ -3,7 +3,7 @@
 GDAL's ``/vsicurl/`` needs Range. From a server that sends the whole file with a 200 it reads
 only a small file (it keeps the body of its first request when that is the whole file, about a
 megabyte in GDAL 3.10); a larger one fails with "Range downloading not supported by this
-server!". Here such a file, up to :func:`~xstac_access._ranged.no_range_limit` bytes, is read
+server!". Here such a file, up to :func:`~xstac_access.http.ranged.no_range_limit` bytes, is read
 whole once per process and handed to GDAL as a ``/vsimem/`` file, so tiles (and zip members,
 through ``/vsisubfile/``) are read from memory; a larger one is a
 :class:`~xstac_access.errors.RangeNotSupportedError` naming the host and size.
@@ -20,7 +20,8 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .._ranged import get_range, no_range_limit
+from ..credentials import get_broker
+from ..http.ranged import get_range, no_range_limit
 
 if TYPE_CHECKING:
     from ..credentials.broker import Access
@@ -70,7 +71,7 @@ def forget() -> None:
 def read_whole(href: str, access: Access, what: str) -> bool:
     """Read ``href`` whole into memory for GDAL, if its server ignores Range (within the limit,
     else :class:`~xstac_access.errors.RangeNotSupportedError`); False when it honours Range."""
-    span = get_range(href, 0, 0, access=access, what=what, keep_whole=True)
+    span = get_range(href, 0, 0, access=access, broker=get_broker(), what=what, keep_whole=True)
     if span.whole is None:
         return False
     keep_in_memory(href, span.whole)

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field, replace
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
-from .._landings import forget as forget_landing
-from .._landings import landed, remember
-from .._ranged import fetch_tail, no_range_limit
+from ..credentials import get_broker
 from ..credentials.broker import Access, Broker
+from ..http import fetch, login_page_error, looks_like_html
+from ..http.landings import forget as forget_landing
+from ..http.landings import landed, remember
+from ..http.ranged import fetch_tail, no_range_limit
 from ..resolve import Target
-from ..transport import fetch, login_page_error, looks_like_html
 
 #: The EOCD is 22 bytes plus a comment of at most 65535: this tail always holds it.
 TAIL_BYTES = 22 + 65535
@@ -63,7 +64,7 @@ class ZipMember:
 class Archive:
     """A zip where its bytes are: the href after redirects, its credential, size and label;
     ``data``: the whole archive, read once from a server that ignores Range (it is small:
-    :func:`~xstac_access._ranged.no_range_limit`), which members are then read from."""
+    :func:`~xstac_access.http.ranged.no_range_limit`), which members are then read from."""
 
     href: str
     access: Access
@@ -82,21 +83,24 @@ class Archive:
         if self.data is not None:
             return self.data[start:stop]
         href, access = self.location()
+        broker = get_broker()  # for the redirects of a landed URL: none expected
         try:
-            return fetch(href, byte_range=(start, stop), access=access, what=self.label)
+            return fetch(href, broker=broker, byte_range=(start, stop), access=access,
+                         what=self.label)  # fmt: skip
         except errors.AuthError:
             if self.origin is None:
                 raise
             forget_landing(self.origin.href, self.origin)  # land again, read once more
             href, access = self.location()
-            return fetch(href, byte_range=(start, stop), access=access, what=self.label)
+            return fetch(href, broker=broker, byte_range=(start, stop), access=access,
+                         what=self.label)  # fmt: skip
 
     def location(self) -> tuple[str, Access]:
         """Where the archive's bytes are read: where its href lands now, or the href."""
         if self.origin is None:
             return self.href, self.access
-        landing = landed(self.origin.href, self.origin, what=self.label)
-        return landing.href, Access(landing.href, landing.provider)
+        landing = landed(self.origin.href, self.origin, get_broker, what=self.label)
+        return landing.href, landing.access
 
     def where(self) -> str:
         """How messages name the archive: its label, landed href (once) and host."""
@@ -159,11 +163,10 @@ def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
             remember(href, access, landing, broker)
             origin = access
         size = tail.size if tail.size is not None else len(tail.data)
-        landed_access = Access(landing.href, landing.provider)
-        archive = Archive(landing.href, landed_access, size, target.label, tail.whole, origin)
+        archive = Archive(landing.href, landing.access, size, target.label, tail.whole, origin)
         return archive, _central_directory(archive, tail.data)
     size = _size(href, broker, target.label)
-    tail = fetch(href, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
+    tail = fetch(href, broker=broker, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
     archive = Archive(href, access, size, target.label)
     return archive, _central_directory(archive, tail)
 
@@ -320,7 +323,7 @@ def _not_a_zip(archive: Archive, head: bytes) -> errors.XStacError:
     if head.startswith(b"PK\x03\x04"):
         return corrupt(archive, "it starts like a zip but has no end-of-central-directory record")
     if looks_like_html(head):
-        return login_page_error(archive.href, archive.label)
+        return login_page_error(archive.href, archive.label, get_broker().advice(archive.href))
     return errors.FormatError(
         f"{archive.where()} is not a zip archive: no end-of-central-directory record in its "
         f"last {TAIL_BYTES} bytes, and it starts with {head[:4]!r}. Choose another asset or "

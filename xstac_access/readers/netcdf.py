@@ -5,7 +5,7 @@ filesystem (:func:`~xstac_access.credentials.filesystems.filesystem_for`): a see
 reads by HTTP Range (or S3 ranged GETs) with the asset's credential, cached in modest blocks, so
 opening reads the superblock and object headers, and a slice of a variable reads its chunks,
 never the whole file; a server that ignores Range sends the whole file to the first read, and a
-small one (:func:`~xstac_access._ranged.no_range_limit`) is then read from memory for that open
+small one (:func:`~xstac_access.http.ranged.no_range_limit`) is then read from memory for that open
 (a larger one is a :class:`~xstac_access.errors.RangeNotSupportedError`). Local paths are
 opened directly. Decoding (CF scale/offset, fill values,
 times) is xarray's own. A first 8-byte read tells the flavour and turns a refused or missing
@@ -25,10 +25,10 @@ import xarray as xr
 
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
-from .._ranged import get_range
 from ..credentials.broker import Broker
+from ..http import fetch
+from ..http.ranged import get_range
 from ..resolve import Target
-from ..transport import fetch
 
 #: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
 #: so many small blocks kept in an LRU beat one large read-ahead buffer.

@@ -7,7 +7,7 @@ the offset of its local header. So listing costs one ranged read of the archive'
 read of its local header and data. The tail's request follows the href's redirects (CDSE's
 OData ``$value`` redirects to a download host that wants the same bearer token), and every later
 read goes straight where it landed. A server that ignores Range sends the whole archive to that
-first request: a small one (:func:`~xstac_access._ranged.no_range_limit`) is kept, and members,
+first request: a small one (:func:`~xstac_access.http.ranged.no_range_limit`) is kept, and members,
 images included, are read from memory, one transfer per archive; a larger one is a
 :class:`~xstac_access.errors.RangeNotSupportedError` saying to download it.
 
@@ -37,7 +37,6 @@ from .. import errors
 from ..credentials.broker import Broker
 from ..credentials.material import Material
 from ..resolve import Target
-from ..transport import Landing
 from . import geotiff
 from ._gdal import RasterSource, unsigned
 from ._gdalmem import keep_in_memory
@@ -163,7 +162,7 @@ def _image(
         options.pop("overview_level", None),
         origin if origin is not None else archive.access,
         lands=origin is not None,
-        landed=unsigned(Landing(archive.href, archive.access.provider)),
+        landed=unsigned(archive.href, archive.access),
         member=member.name,
         data_offset=offset,
         data_size=member.compressed_size,

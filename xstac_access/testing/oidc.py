@@ -9,7 +9,8 @@ default: ``maap`` (the ``offline-token`` client with its published secret, refre
 ``cdse`` (public ``cdse-public``, password and refresh grants; ``cdse-2fa-user`` has two-factor
 authentication: :mod:`~xstac_access.testing.oidc_state`) and ``earthdata``. One RSA key per
 realm is generated at start. The admin API hands out MAAP-style offline tokens and counts token
-requests; it never returns or logs a secret. Injected faults make the token endpoint answer 503
+requests, logging each with the connection it came on (so a test sees a client reuse one); it
+never returns or logs a secret. Injected faults make the token endpoint answer 503
 (or 429, 502...) with ``Retry-After``, as Keycloak does under load.
 
 Run: ``python -m xstac_access.testing.oidc --port P [--config FILE.json]
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import base64
 import binascii
+import functools
 import hmac
 import json
 import logging
@@ -85,9 +87,11 @@ async def token(request: web.Request) -> web.Response:
     form = {key: str(value) for key, value in (await request.post()).items()}
     grant_type = form.get("grant_type", "")
     client_id, secret = client_credentials(request, form)
+    record = functools.partial(state.record, realm.name, grant_type, client_id,
+                               connection=_connection(request))  # fmt: skip
     fault = state.take_fault(realm.name)
     if fault is not None:  # a busy Keycloak: counted and logged like any token request
-        state.record(realm.name, grant_type, client_id, f"HTTP {fault['status']}")
+        record(f"HTTP {fault['status']}")
         headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else None
         return web.json_response(
             {"error": "temporarily_unavailable", "error_description": "Service Unavailable"},
@@ -111,13 +115,20 @@ async def token(request: web.Request) -> web.Response:
         else:
             grant, refresh = state.refresh_grant(realm, client_id, form)
     except OAuthError as err:
-        state.record(realm.name, grant_type, client_id, err.error)
+        record(err.error)
         return err.response()
-    state.record(realm.name, grant_type, client_id, None)
+    record(None)
     return web.json_response(
         state.tokens(issuer_of(request, realm.name), grant, refresh),
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _connection(request: web.Request) -> str | None:
+    """Which TCP connection a request came on (the client's address and port): requests on
+    one kept-alive connection share it."""
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else None
 
 
 async def certs(request: web.Request) -> web.Response:

@@ -217,7 +217,17 @@ class OidcState:
     def _refresh_lifetime(self, offline: bool) -> float:
         return float(self.config["offline_token_lifetime" if offline else "refresh_token_lifetime"])
 
-    def record(self, realm: str, grant_type: str, client_id: str, error: str | None) -> None:
+    def record(
+        self,
+        realm: str,
+        grant_type: str,
+        client_id: str,
+        error: str | None,
+        *,
+        connection: str | None = None,
+    ) -> None:
+        """Count and log a token request: its grant, client, error, and the connection it came
+        on (the client's address and port)."""
         key = f"{realm}:{grant_type}"
         self.counts[key] = self.counts.get(key, 0) + 1
         self.log.append(
@@ -227,6 +237,7 @@ class OidcState:
                 "client_id": client_id,
                 "ok": error is None,
                 "error": error,
+                "connection": connection,
                 "t": time.time(),
             }
         )

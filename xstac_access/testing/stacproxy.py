@@ -32,7 +32,9 @@ upstream base to the prefix, so that pagination stays on the proxy and in the pe
 ``/__admin__/``: ``stats`` (request counters and a log of every request: personality, method,
 path, query parameters, JSON body, status, whether an Authorization header came, never its
 value), ``reset``, ``faults`` (status faults: ``{"path": glob, "status": 503, "count": 1,
-"retry_after": 0}``) and ``bearer`` (``{"sha256": <hex digest of the expected token>}``).
+"retry_after": 0}``; a body cut mid-read: ``{"path": glob, "cut_after_bytes": 100, "count":
+1}``, the connection reset after that many bytes of the answer) and ``bearer``
+(``{"sha256": <hex digest of the expected token>}``).
 
 Run: ``python path/to/stacproxy.py --port P --upstream URL`` (``-m`` works too). As a script it
 imports nothing of ``xstac_access``, whose package import (xarray) would cost seconds of CPU while
@@ -244,6 +246,9 @@ async def handle(request: web.Request) -> web.Response:
             status=404,
         )
     fault = state.take_fault(request.path)
+    if fault is not None and "cut_after_bytes" in fault:
+        answer = await forward(request, state, name, persona)
+        return await _cut(request, answer, int(fault["cut_after_bytes"]))
     if fault is not None:
         headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else None
         return web.json_response(
@@ -252,6 +257,21 @@ async def handle(request: web.Request) -> web.Response:
             headers=headers,
         )
     return await forward(request, state, name, persona)
+
+
+async def _cut(request: web.Request, answer: web.Response, after: int) -> web.StreamResponse:
+    """Send ``answer``'s status, headers and first ``after`` bytes, then reset the connection."""
+    body = answer.body if isinstance(answer.body, bytes) else b""
+    resp = web.StreamResponse(status=answer.status, headers={"Content-Type": answer.content_type})
+    resp.content_length = len(body)
+    await resp.prepare(request)
+    await resp.write(body[:after])
+    request["fault"] = "cut_after_bytes"
+    if request.transport is not None:
+        while request.transport.get_write_buffer_size():
+            await asyncio.sleep(0.001)
+        request.transport.abort()
+    return resp
 
 
 @web.middleware
@@ -277,6 +297,7 @@ async def record(request: web.Request, handler: Any) -> web.StreamResponse:
             "params": dict(request.query),
             "body": request["body"],
             "status": resp.status,
+            "fault": request.get("fault"),
             "authorization": "Authorization" in request.headers,
             "t": time.time(),
         }

@@ -28,15 +28,17 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from . import errors
-from ._hrefs import host_of, safe_href
-from ._retry import retrying
-from .transport import Landing, default_broker, login_page_error, looks_like_html, read_body, stream
+from .. import errors
+from .._hrefs import host_of, safe_href
+from .hops import Landing
+from .policy import retrying
+from .reads import login_page_error, looks_like_html, read_body, stream
 
 if TYPE_CHECKING:
     import requests
 
-    from .credentials.broker import Access, Broker
+    from .protocols import AccessLike as Access
+    from .protocols import BrokerLike as Broker
 
 #: Default of :func:`no_range_limit`, bytes.
 NO_RANGE_MAX_BYTES = 64 * 1024 * 1024
@@ -72,7 +74,7 @@ def get_range(
     last: int | None = None,
     *,
     access: Access,
-    broker: Broker | None = None,
+    broker: Broker,
     what: str = "asset",
     keep_whole: bool = False,
 ) -> Span:
@@ -87,7 +89,6 @@ def get_range(
     if kept is not None:
         return _cut(kept, first, last)
     spec = f"bytes={first}" if first < 0 else f"bytes={first}-{'' if last is None else last}"
-    broker = broker or default_broker()
 
     def attempt() -> Span:
         resp, landing = stream(
@@ -99,7 +100,7 @@ def get_range(
     span = retrying(attempt, href, what)
     start = span.whole if span.whole is not None else span.data
     if first <= 0 and looks_like_html(start):
-        raise login_page_error(span.landing.href, what)
+        raise login_page_error(span.landing.href, what, broker.advice(href))
     if span.whole is not None:
         _keep(span, access, href)
     return span
@@ -127,7 +128,7 @@ def _kept(href: str, access: Access) -> Span | None:
 
 def _keep(span: Span, access: Access, href: str) -> None:
     """Keep a whole file under the href asked for and where it landed (at most the limit)."""
-    landed = span.landing.provider.id if span.landing.provider is not None else None
+    landed = span.landing.access.provider_id
     now = time.monotonic()
     with _lock:
         for key in {(href, access.provider_id), (span.landing.href, landed)}:
@@ -179,7 +180,7 @@ def too_large(href: str, what: str, size: int | None) -> errors.RangeNotSupporte
 
 
 def fetch_tail(
-    href: str, length: int, *, access: Access, broker: Broker | None = None, what: str = "asset"
+    href: str, length: int, *, access: Access, broker: Broker, what: str = "asset"
 ) -> Span:
     """The last ``length`` bytes of an http(s) href (its index, for a zip), the file's size
     (from ``Content-Range``, no request of its own) and where it landed, from one suffix-range
@@ -187,9 +188,7 @@ def fetch_tail(
     return get_range(href, -length, access=access, broker=broker, what=what)
 
 
-def remote_size(
-    href: str, *, access: Access, broker: Broker | None = None, what: str = "asset"
-) -> int:
+def remote_size(href: str, *, access: Access, broker: Broker, what: str = "asset") -> int:
     """The size of an http(s) href, from a one-byte ranged GET (what a HEAD would say,
     redirects and credentials included): ``Content-Range``, or a 200's ``Content-Length``."""
     span = get_range(href, 0, 0, access=access, broker=broker, what=what)

@@ -5,8 +5,8 @@ Some services cap the connections a user may have open at once and refuse the ne
 every I/O path of the process takes a slot of that provider's one :class:`Limiter` for each
 request it makes with the provider's credential, and gives it back when the response is done:
 
-* the engine's own reads (:mod:`xstac_access.transport`): one slot for a request and its whole
-  chain of redirects;
+* the requests sessions (:mod:`.session`: the engine's own reads, searches): one slot for a
+  request and its whole chain of redirects;
 * downloads (:mod:`xstac_access._transfer`): one slot for each attempt at a file, from its
   first request to the last byte written;
 * GDAL (:mod:`xstac_access.readers._gdal`): one slot for each open or read while it runs.
@@ -14,8 +14,8 @@ request it makes with the provider's credential, and gives it back when the resp
   several blocks, which it fetches in parallel (``GDAL_HTTP_MULTIRANGE=YES``, its default,
   opens a connection per range on HTTP/1.1): :func:`gdal_options` makes that serial for a
   limited credential;
-* fsspec/zarr (the aiohttp middleware of :mod:`xstac_access.credentials.filesystems`): one slot
-  for each request, held until aiohttp gives its connection back (the body read or released).
+* fsspec/zarr (the aiohttp middleware of :mod:`.aio`): one slot for each request, held until
+  aiohttp gives its connection back (the body read or released).
 
 Threads wait in turn (first come, first served) and coroutines wait without blocking their
 event loop. A thread that holds a slot never waits for another: its nested requests (a
@@ -23,7 +23,7 @@ diagnosis read after a failed GDAL read, the hops of a download) use the slot it
 nested request for another limited provider takes a slot only if one is free. Token requests
 never take a slot. The limit is per process: dask worker processes (and each process of a
 multiprocessing pool) have limiters of their own, with the same limit, which is carried by the
-pickled :class:`~xstac_access.credentials.broker.Access` handles.
+pickled :class:`~xstac_access.credentials.broker.Access` handles (``max_connections``).
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .credentials.secrets import get_logger
+from .._log import get_logger
 
 if TYPE_CHECKING:
-    from .credentials.broker import Access
+    from .protocols import AccessLike as Access
 
 log = get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 GDAL sends its headers and cookies only to the host it was given, so for a credential that
 must follow a redirect (CDSE's download host) or a login that sets cookies (NASA Earthdata) the
-engine walks the redirect chain itself (:func:`~xstac_access.transport.land`) and gives GDAL
+engine walks the redirect chain itself (:func:`~.fetch.land`) and gives GDAL
 the URL where it ends. That URL may expire: NASA's cloud data hosts (TEA) answer an authorised
 request with a 303 to a presigned S3 URL valid at most one hour, after which S3 answers 403
 ``AccessDenied`` "Request has expired". A read that outlives it (a cached dataset, a long dask
@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .transport import Landing, land
+from .fetch import land
+from .hops import Landing
 
 if TYPE_CHECKING:
-    from .credentials.broker import Access, Broker
+    from .protocols import AccessLike as Access
+    from .protocols import BrokerLike as Broker
 
 #: Landings kept (the least recently used go first): one per remote file being read.
 MAX_LANDINGS = 256
@@ -33,22 +36,23 @@ _lock = threading.Lock()
 def landed(
     href: str,
     access: Access,
-    broker: Broker | None = None,
+    broker: Broker | Callable[[], Broker],
     *,
     what: str = "asset",
     fresh: bool = False,
 ) -> Landing:
     """Where ``href`` lands with ``access``'s credential: as walked before in this process, or
-    walked now (``fresh``, or after :func:`forget`) with ``broker`` (default: the one of the
-    last walk, else the configured one)."""
+    walked now (``fresh``, or after :func:`forget`) with the broker of the last walk, else
+    ``broker`` (a callable: called only then, for the one configured in this process)."""
     key = (href, access.provider_id)
     with _lock:
         known, kept = _LANDED.get(key, (None, None))
     if known is not None and not fresh:
         return known
-    broker = broker or kept
-    landing = land(href, access=access, broker=broker, what=what)
-    remember(href, access, landing, broker)
+    if fresh or kept is None:
+        kept = broker() if callable(broker) else broker
+    landing = land(href, access=access, broker=kept, what=what)
+    remember(href, access, landing, kept)
     return landing
 
 
