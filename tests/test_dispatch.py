@@ -6,7 +6,7 @@ import pytest
 
 from xstac_access import errors
 from xstac_access.readers import READERS, detect_format, format_of_bytes, reader_for
-from xstac_access.resolve import Target
+from xstac_access._resolve import Target
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from ._download import DownloadEntry, DownloadReport, download
     from ._load import load
     from ._search import CollectionSearchResult, SearchResult, collection_search, search
-    from .engine import open_dataset, open_datatree
-    from .resolve import Target, resolve
+    from ._engine import open_dataset, open_datatree
+    from ._resolve import Target, resolve
 
 __all__ = [
     "CollectionSearchResult",
@@ -50,10 +50,10 @@ _LAZY = {
     "download": ("xstac_access._download", "download"),
     "DownloadReport": ("xstac_access._download", "DownloadReport"),
     "DownloadEntry": ("xstac_access._download", "DownloadEntry"),
-    "open_dataset": ("xstac_access.engine", "open_dataset"),
-    "open_datatree": ("xstac_access.engine", "open_datatree"),
-    "resolve": ("xstac_access.resolve", "resolve"),
-    "Target": ("xstac_access.resolve", "Target"),
+    "open_dataset": ("xstac_access._engine", "open_dataset"),
+    "open_datatree": ("xstac_access._engine", "open_datatree"),
+    "resolve": ("xstac_access._resolve", "resolve"),
+    "Target": ("xstac_access._resolve", "Target"),
 }
 
 

@@ -1,6 +1,6 @@
 """Download STAC assets to disk: in parallel, resumable, verified, with the broker's credentials.
 
-``download(items_or_assets, dest)`` accepts what :func:`~xstac_access.resolve.resolve` accepts (a
+``download(items_or_assets, dest)`` accepts what :func:`~xstac_access._resolve.resolve` accepts (a
 ``pystac.Item`` or ``Asset``, an item dict or URL, an asset href) and also many of them: an
 ``ItemCollection``, a FeatureCollection dict or any list of the above.
 
@@ -20,7 +20,7 @@ Different files that would get one name are prefixed: ``<asset key>-<name>``, or
 the href's sha256>-<name>`` for bare hrefs. Unsafe characters in ids and names become ``_``. A
 bare href goes to ``dest/<file name>``. An asset whose own href has no credential configured
 but one of its ``alternate`` hrefs has is fetched from there, under its own href's name
-(:func:`~xstac_access.resolve.reachable`).
+(:func:`~xstac_access._resolve.reachable`).
 
 How: see :mod:`xstac_access._transfer` (``.part`` files, resume with ``Range``/``If-Range``,
 checks, atomic rename; a name the server gives is known after its first response: the
@@ -57,7 +57,7 @@ from ._progress import Bars
 from ._transfer import Job, Outcome, fetch_file, is_html_type
 from .credentials.config import broker_from
 from .credentials.secrets import get_logger
-from .resolve import Target, item_of, reachable, resolve
+from ._resolve import Target, item_of, reachable, resolve
 
 __all__ = ["DownloadEntry", "DownloadReport", "download"]
 

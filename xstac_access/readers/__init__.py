@@ -1,4 +1,4 @@
-"""Format readers and the dispatch that picks one for a :class:`~xstac_access.resolve.Target`.
+"""Format readers and the dispatch that picks one for a :class:`~xstac_access._resolve.Target`.
 
 A reader is a module that satisfies :class:`Reader`: ``open_dataset(target, **options)`` and,
 when the format has groups, ``open_datatree(target, **options)``. The format is decided from,
@@ -16,7 +16,7 @@ from .. import errors
 from .._hrefs import safe_href, scheme_of
 from ..credentials import get_broker
 from ..http import fetch, login_page_error, looks_like_html
-from ..resolve import Target
+from .._resolve import Target
 
 if TYPE_CHECKING:
     import xarray as xr

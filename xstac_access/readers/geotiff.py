@@ -28,7 +28,7 @@ from xarray.core import indexing
 
 from .._hrefs import safe_href
 from ..credentials.broker import Broker
-from ..resolve import Target
+from .._resolve import Target
 from ._gdal import RasterSource, raster_source
 
 _NUMPY_DTYPES = {"complex_int16": "complex64"}

@@ -30,7 +30,7 @@ from .. import errors
 from .._geo import unwrap, wrap
 from .._hrefs import extension_of, host_of, safe_href
 from ..http import fetch
-from ..resolve import Target, resolve
+from .._resolve import Target, resolve
 from .kml import IMAGE_CORNERS, Footprint, read_footprint
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from .._hrefs import host_of, local_path, safe_href, scheme_of
 from ..credentials.broker import Broker
 from ..http import fetch
 from ..http.ranged import get_range
-from ..resolve import Target
+from .._resolve import Target
 
 #: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
 #: so many small blocks kept in an LRU beat one large read-ahead buffer.

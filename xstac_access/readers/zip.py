@@ -36,7 +36,7 @@ import xarray as xr
 from .. import errors
 from ..credentials.broker import Broker
 from ..credentials.material import Material
-from ..resolve import Target
+from .._resolve import Target
 from . import geotiff
 from ._gdal import RasterSource, unsigned
 from ._gdalmem import keep_in_memory

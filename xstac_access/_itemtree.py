@@ -23,7 +23,7 @@ from ._hrefs import safe_href
 from .credentials.broker import Broker
 from .readers import reader_for
 from .readers._attrs import stamp
-from .resolve import PREVIEW_ROLES, Target, resolve
+from ._resolve import PREVIEW_ROLES, Target, resolve
 
 
 def open_item_tree(

@@ -20,7 +20,7 @@ from .credentials.config import broker_from
 from .credentials.providers import S3Credentials
 from .readers import reader_for
 from .readers._attrs import stamp
-from .resolve import Target, item_of, reachable, resolve
+from ._resolve import Target, item_of, reachable, resolve
 
 Credentials = Broker | dict[str, Any] | None
 _CUBE = ("bands", "resolution", "crs", "bbox")
@@ -89,7 +89,7 @@ def open_datatree(
     try:
         target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
     except errors.AmbiguousAssetError:  # no single tree asset: the whole item as a tree
-        from .itemtree import open_item_tree
+        from ._itemtree import open_item_tree
 
         return open_item_tree(item, base, **options)
     broker = call_broker(target, base, storage_options)
