@@ -16,10 +16,10 @@ from .eo import accessor as _accessor  # noqa: F401  (registers .eo on Dataset, 
 if TYPE_CHECKING:
     from . import credentials, errors
     from ._download import DownloadEntry, DownloadReport, download
-    from ._load import load
-    from ._search import CollectionSearchResult, SearchResult, collection_search, search
     from ._engine import open_dataset, open_datatree
+    from ._load import load
     from ._resolve import Target, resolve
+    from ._search import CollectionSearchResult, SearchResult, collection_search, search
 
 __all__ = [
     "CollectionSearchResult",

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import errors
 from .._hrefs import safe_href, scheme_of
+from .._resolve import Target
 from ..credentials import get_broker
 from ..http import fetch, login_page_error, looks_like_html
-from .._resolve import Target
 
 if TYPE_CHECKING:
     import xarray as xr

@@ -27,8 +27,8 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from .._hrefs import safe_href
-from ..credentials.broker import Broker
 from .._resolve import Target
+from ..credentials.broker import Broker
 from ._gdal import RasterSource, raster_source
 
 _NUMPY_DTYPES = {"complex_int16": "complex64"}

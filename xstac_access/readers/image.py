@@ -29,8 +29,8 @@ import xarray as xr
 from .. import errors
 from .._geo import unwrap, wrap
 from .._hrefs import extension_of, host_of, safe_href
-from ..http import fetch
 from .._resolve import Target, resolve
+from ..http import fetch
 from .kml import IMAGE_CORNERS, Footprint, read_footprint
 
 if TYPE_CHECKING:
