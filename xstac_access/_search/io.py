@@ -19,7 +19,7 @@ from pystac_client.stac_api_io import StacApiIO
 
 from .. import errors
 from .._hrefs import host_of, safe_href
-from ..credentials.secrets import redact
+from .._log import redact
 from ..http.session import TIMEOUT, Session
 
 if TYPE_CHECKING:

@@ -13,13 +13,14 @@ rules and patterns; :mod:`.relay` for dask workers.
 
 from __future__ import annotations
 
+from .._log import RedactingFilter, redact
 from .broker import Access, Broker, Rule
 from .config import PRESETS, broker_from, config_path, configure, get_broker, reset
 from .earthdata import EarthdataLogin
 from .material import Material
 from .oidc import OidcPassword, OidcRefreshToken
 from .providers import Anonymous, BearerToken, Provider, S3Credentials, SasSigner
-from .secrets import RedactingFilter, Secret, redact
+from .secrets import Secret
 
 __all__ = [
     "PRESETS", "Access", "Anonymous", "BearerToken", "Broker", "EarthdataLogin", "Material",

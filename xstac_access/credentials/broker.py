@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 from .. import errors
 from .._hrefs import host_of, safe_href
+from .._log import get_logger
 from .material import NO_MATERIAL, Material
 from .providers import Provider
-from .secrets import get_logger
 
 log = get_logger(__name__)
 

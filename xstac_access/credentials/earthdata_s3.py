@@ -24,10 +24,11 @@ from typing import Any
 
 from .. import errors
 from .._hrefs import host_of
+from .._log import get_logger
 from ..http import fetch
 from .material import Material
 from .providers import Provider, Refreshing
-from .secrets import Secret, get_logger
+from .secrets import Secret
 
 log = get_logger(__name__)
 
