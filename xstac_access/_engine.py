@@ -16,8 +16,7 @@ from ._hrefs import scheme_of
 from ._item_collections import is_collection
 from ._resolve import Target, item_of, reachable, resolve
 from ._s3 import Location, bucket_of, item_location
-from .credentials.broker import Broker, Rule
-from .credentials.config import broker_from
+from .credentials.broker import Broker, Rule, broker_from
 from .credentials.providers import S3Credentials
 from .readers import reader_for
 from .readers._attrs import stamp

@@ -59,7 +59,7 @@ from .._hrefs import safe_href
 from .._item_collections import members
 from .._log import get_logger
 from .._resolve import Target, item_of, reachable, resolve
-from ..credentials.config import broker_from
+from ..credentials import broker_from
 from . import multihash
 from .filenames import planned_name, safe
 from .progress import Bars

@@ -37,7 +37,7 @@ from pystac_client.collection_search import collection_matches
 from pystac_client.item_search import ItemSearch
 
 from .. import errors
-from ..credentials.config import broker_from
+from ..credentials import broker_from
 from .io import open_io
 from .plan import (
     LOCAL,
