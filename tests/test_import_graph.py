@@ -165,6 +165,37 @@ def offending(graph: Graph, importer: str, *forbidden: str) -> list[str]:
     )
 
 
+#: The parts of the library from the bottom up (docs/architecture.md draws the same list): a
+#: module may import its own part and the parts below it, never a part beside or above it.
+LAYERS: list[set[str]] = [
+    {"helpers"},  # errors, _log, _hrefs, _clock, _s3, _geo, _item_attr, _item_collections
+    {"http"},
+    {"credentials"},
+    {"_resolve"},
+    {"readers"},
+    {"eo", "_itemtree", "_load", "_search", "_download"},
+    {"_engine"},
+    {"_plugin", "xstac_access"},  # the xarray entry point; the package's public namespace
+    {"testing"},
+    {"demo"},
+    {"cli"},
+]
+HELPERS = {"_clock", "_geo", "_hrefs", "_item_attr", "_item_collections", "_log", "_s3", "errors"}
+
+
+def part_of(module: str) -> str:
+    """The part of the library ``module`` belongs to (see :data:`LAYERS`)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return module
+    return "helpers" if parts[1] in HELPERS else parts[1]
+
+
+def level_of(module: str) -> int:
+    part = part_of(module)
+    return next(i for i, layer in enumerate(LAYERS) if part in layer)
+
+
 @pytest.fixture(scope="module")
 def graph() -> Graph:
     return import_graph(PACKAGE)
@@ -173,6 +204,21 @@ def graph() -> Graph:
 def test_the_package_has_no_import_cycle(graph):
     found = [describe(graph, cycle) for cycle in cycles(graph)]
     assert not found, "\n".join(found)
+
+
+def test_every_part_of_the_library_has_a_layer(graph):
+    parts = {part_of(module_name(p, PACKAGE)) for p in PACKAGE.rglob("*.py")}
+    assert parts == set().union(*LAYERS)
+
+
+def test_every_import_points_down_the_layers(graph):
+    upward = sorted(
+        f"{name}:{line} -> {target}"
+        for name, targets in graph.items()
+        for target, line in targets.items()
+        if part_of(name) != part_of(target) and level_of(target) >= level_of(name)
+    )
+    assert not upward
 
 
 def test_nothing_in_the_library_imports_the_local_world(graph):
@@ -197,11 +243,7 @@ def test_http_knows_no_credentials_and_no_formats(graph):
 def test_the_http_layer_and_the_helpers_import_only_what_is_below_them(graph):
     """The HTTP layer and the top-level helpers import nothing but the helpers (and, for the
     HTTP layer, itself): every other part of the library may use them."""
-    helpers = {
-        "xstac_access._clock", "xstac_access._geo", "xstac_access._hrefs",
-        "xstac_access._item_attr", "xstac_access._item_collections", "xstac_access._log",
-        "xstac_access._s3", "xstac_access.errors",
-    }  # fmt: skip
+    helpers = {f"xstac_access.{name}" for name in HELPERS}
     for name, targets in graph.items():
         if name in helpers:
             assert set(targets) <= helpers, (name, sorted(set(targets) - helpers))

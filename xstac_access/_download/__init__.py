@@ -1,42 +1,10 @@
 """Download STAC assets to disk: in parallel, resumable, verified, with the broker's credentials.
 
-``download(items_or_assets, dest)`` accepts what :func:`~xstac_access._resolve.resolve` accepts (a
-``pystac.Item`` or ``Asset``, an item dict or URL, an asset href) and also many of them: an
-``ItemCollection``, a FeatureCollection dict or any list of the above.
-
-Which assets (``assets=None``): per item, those with role ``data`` that are single files (Zarr
-stores are directories, not files, and are left out); when an item has both, archives (role
-``archive``: a zip repackaging the other data assets, like a Biomass ``product``) are left out
-too. An item with no ``data`` role anywhere (legacy items without roles) gets all its file
-assets; one whose data assets are all Zarr stores gets a failed entry per store saying so.
-``assets=`` takes keys or ``fnmatch`` patterns (``"B0*"``; ``"*"`` for every asset); a plain key
-an item lacks is a failed entry naming the keys it has.
-
-Where: ``dest/<item id>/<file name>``, the file name being the last segment of the href (query
-dropped). An href that names no file (``…/Products(…)/$value``) gets the name the server gives
-in ``Content-Disposition`` (CDSE: ``<NAME>.SAFE.zip``), else ``<item id>.zip`` for a zip or
-archive, else ``<asset key>`` plus the media type's extension (:mod:`.filenames`).
-Different files that would get one name are prefixed: ``<asset key>-<name>``, or ``<8 hex of
-the href's sha256>-<name>`` for bare hrefs. Unsafe characters in ids and names become ``_``. A
-bare href goes to ``dest/<file name>``. An asset whose own href has no credential configured
-but one of its ``alternate`` hrefs has is fetched from there, under its own href's name
-(:func:`~xstac_access._resolve.reachable`).
-
-How: see :mod:`.transfer` (``.part`` files, resume with ``Range``/``If-Range``,
-checks, atomic rename; a name the server gives is known after its first response: the
-``.part`` and its lock keep the planned name, the final rename gives the server's). A file
-whose bytes fail ``file:checksum`` or ``file:size`` is deleted, ``.part`` included, since
-resuming wrong bytes cannot make them right; a cut transfer keeps its ``.part`` for the next
-call. A final file that is already there is skipped when its size (and checksum, if the item
-gives one) match: no request when the item gives ``file:size``, one 1-byte request otherwise
-(one request to learn the name, for a file the server names); when it differs it is left alone
-and reported as failed unless ``overwrite=True``.
-
 This package implements :func:`xstac_access.download` (import it, and the report classes, from
-``xstac_access``). Here: choosing the assets and naming the files; :mod:`.transfer` fetches one
-file (into a :mod:`.partfile`, verified against a :mod:`.multihash`, named by
-:mod:`.filenames`), :mod:`.progress` draws the bars, :mod:`.report` says what happened, and
-:mod:`.types` holds the few values they pass each other.
+``xstac_access``; its docstring says which assets, where and how). Here: choosing the assets
+and naming the files; :mod:`.transfer` fetches one file (into a :mod:`.partfile`, verified
+against a :mod:`.multihash`, named by :mod:`.filenames`), :mod:`.progress` draws the bars,
+:mod:`.report` says what happened, and :mod:`.types` holds the few values they pass each other.
 """
 
 from __future__ import annotations
@@ -86,7 +54,38 @@ def download(
     raise_on_error: bool = False,
     credentials: Any = None,
 ) -> DownloadReport:
-    """Download assets to ``dest`` (see the module docstring for which, where and how).
+    """Download assets to ``dest``: which, where and how below.
+
+    ``download(items_or_assets, dest)`` accepts what :func:`xstac_access.resolve` accepts (a
+    ``pystac.Item`` or ``Asset``, an item dict or URL, an asset href) and also many of them: an
+    ``ItemCollection``, a FeatureCollection dict or any list of the above.
+
+    Which assets (``assets=None``): per item, those with role ``data`` that are single files (Zarr
+    stores are directories, not files, and are left out); when an item has both, archives (role
+    ``archive``: a zip repackaging the other data assets, like a Biomass ``product``) are left out
+    too. An item with no ``data`` role anywhere (legacy items without roles) gets all its file
+    assets; one whose data assets are all Zarr stores gets a failed entry per store saying so.
+    ``assets=`` takes keys or ``fnmatch`` patterns (``"B0*"``; ``"*"`` for every asset); a plain key
+    an item lacks is a failed entry naming the keys it has.
+
+    Where: ``dest/<item id>/<file name>``, the file name being the last segment of the href (query
+    dropped). An href that names no file (``…/Products(…)/$value``) gets the name the server gives
+    in ``Content-Disposition`` (CDSE: ``<NAME>.SAFE.zip``), else ``<item id>.zip`` for a zip or
+    archive, else ``<asset key>`` plus the media type's extension. Different files that would get
+    one name are prefixed: ``<asset key>-<name>``, or ``<8 hex of the href's sha256>-<name>`` for
+    bare hrefs. Unsafe characters in ids and names become ``_``. A bare href goes to
+    ``dest/<file name>``. An asset whose own href has no credential configured but one of its
+    ``alternate`` hrefs has is fetched from there, under its own href's name.
+
+    How: the bytes go to a ``.part`` file, resumed with ``Range``/``If-Range``, checked, then
+    renamed atomically; a name the server gives is known after its first response: the ``.part`` its
+    lock keep the planned name, the final rename gives the server's. A file whose bytes fail
+    ``file:checksum`` or ``file:size`` is deleted, ``.part`` included, since resuming wrong bytes
+    cannot make them right; a cut transfer keeps its ``.part`` for the next call. A final file that
+    is already there is skipped when its size (and checksum, if the item gives one) match: no
+    request when the item gives ``file:size``, one 1-byte request otherwise (one request to learn
+    the name, for a file the server names); when it differs it is left alone and reported as failed
+    unless ``overwrite=True``.
 
     ``parallel`` files move at once (threads). ``resume`` continues a ``.part`` left by an
     earlier call or a cut attempt (``False``: always start from byte 0); ``retries`` more

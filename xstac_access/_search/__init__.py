@@ -1,30 +1,10 @@
 """Search STAC catalogues the way real ones force users to: resiliently, and saying what was done.
 
-:func:`search` (items) and :func:`collection_search` (collections, seed 000's ESA MAAP search)
-go through pystac-client with the broker's credentials for the catalogue host. They read the
-API's conformance classes and send each part of the search where it can be evaluated:
-
-- ``query`` (STAC Query extension) as such when declared; else, or when the server rejects it,
-  translated into a CQL2 filter when the API filters; else evaluated here.
-- ``filter`` (CQL2 text or JSON, parsed and validated here before any request) as CQL2-JSON in a
-  POST body, or as CQL2 text in a GET query string when that is what the API declares or when
-  the server rejects the other form (stac-fastapi-pgstac refuses text in POST); evaluated here
-  (with ``cql2``) when the API has no Filter extension or rejects both forms.
-- ``sortby`` by the server when declared and accepted, else here, after reading every match.
-- What a server filtered is checked here too, item by item: a catalogue that silently ignores a
-  filter (NASA CMR's cloud cover) is caught, its extra items dropped and a note added.
-  ``local=True`` evaluates ``query``, ``filter`` and ``sortby`` here only, without sending them;
-  ``local=False`` never evaluates here and raises instead.
-
-The result says what was done: ``result.strategy`` (a :class:`Strategy`) and ``result.notes``
-(sentences such as "the server rejected `query` (HTTP 400: ...); sent it as a CQL2-JSON
-filter"), each also logged at INFO on ``xstac_access.search``.
-
 This package implements :func:`xstac_access.search` and :func:`xstac_access.collection_search`
-(import them from ``xstac_access``): the two entry points are here; :mod:`.plan` decides where
-each part is evaluated (pure logic), :mod:`.run` runs that plan against a server, :mod:`.io` is
-pystac-client's HTTP layer (the broker's credentials), and :mod:`.results` and :mod:`.table`
-are what a search returns.
+(import them from ``xstac_access``; :func:`search`'s docstring says where each part of a search
+is evaluated). The two entry points are here; :mod:`.plan` decides where each part goes (pure
+logic), :mod:`.run` runs that plan against a server, :mod:`.io` is pystac-client's HTTP layer
+(the broker's credentials), and :mod:`.results` and :mod:`.table` are what a search returns.
 """
 
 from __future__ import annotations
@@ -92,13 +72,32 @@ def search(
 ) -> SearchResult:
     """Search the items of the STAC API at ``catalog_url``, working around what it lacks.
 
+    The search goes through pystac-client with the broker's credentials for the catalogue host.
+    It reads the API's conformance classes and sends each part of the search where it can be
+    evaluated:
+
+    - ``query`` (STAC Query extension) as such when declared; else, or when the server rejects
+      it, translated into a CQL2 filter when the API filters; else evaluated here.
+    - ``filter`` (CQL2 text or JSON, parsed and validated here before any request) as CQL2-JSON
+      in a POST body, or as CQL2 text in a GET query string when that is what the API declares
+      or when the server rejects the other form (stac-fastapi-pgstac refuses text in POST);
+      evaluated here (with ``cql2``) when the API has no Filter extension or rejects both forms.
+    - ``sortby`` by the server when declared and accepted, else here, after reading every match.
+    - What a server filtered is checked here too, item by item: a catalogue that silently
+      ignores a filter (NASA CMR's cloud cover) is caught, its extra items dropped and a note
+      added.
+
+    The result says what was done: ``result.strategy`` (a ``Strategy``) and ``result.notes``
+    (sentences such as "the server rejected `query` (HTTP 400: ...); sent it as a CQL2-JSON
+    filter"), each also logged at INFO on ``xstac_access.search``.
+
     ``collections``, ``bbox``, ``intersects`` (GeoJSON or a shapely geometry), ``datetime``,
     ``ids``, ``query``, ``sortby`` and ``limit`` (page size) take what pystac-client's
     ``Client.search`` takes. ``filter`` is CQL2 text (``"eo:cloud_cover < 10"``) or CQL2-JSON;
-    ``filter_lang="cql2-json"`` marks a JSON *string*. The wire form is chosen here, from the
-    API's conformance classes (see the module docstring), as is where each part is evaluated:
-    ``local=None`` decides, ``True`` evaluates ``query``/``filter``/``sortby`` here without
-    sending them (for a catalogue known to mis-evaluate them), ``False`` never here.
+    ``filter_lang="cql2-json"`` marks a JSON *string*. ``local=None`` decides where each part
+    is evaluated, as above; ``True`` evaluates ``query``/``filter``/``sortby`` here without
+    sending them (for a catalogue known to mis-evaluate them), ``False`` never here (and
+    raises instead).
     ``max_items`` caps the items returned. ``scan_limit`` caps how many items may be read to
     evaluate a search here (``None``: no cap). ``credentials``: a ``Broker`` or presets/rules
     as for :func:`xstac_access.credentials.broker_from` (default: the configured broker).
