@@ -4,6 +4,11 @@
 engine itself is registered through the ``xarray.backends`` entry point, and importing the
 package registers the ``.eo`` accessor. Other submodules load on first use, so importing the
 package costs little beyond xarray itself.
+
+The public names are those of ``__all__``, with :mod:`.credentials`, :mod:`.errors` and the
+``.eo`` accessor. Modules whose names start with ``_`` implement them (``_search`` is how
+:func:`search` works; import ``search`` from here), and ``http`` and ``readers`` are internal
+packages: ``docs/architecture.md`` maps them.
 """
 
 from __future__ import annotations
