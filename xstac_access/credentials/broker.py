@@ -21,14 +21,11 @@ from typing import Any
 
 from .. import errors
 from .._hrefs import host_of, safe_href
-from .._log import get_logger
 from . import relay
 from .config import PRESETS, advice, configured_rules
 from .material import NO_MATERIAL, Material
 from .providers import Provider
 from .rules import Rule, pattern_matches, register, registered
-
-log = get_logger(__name__)
 
 
 class Broker:
