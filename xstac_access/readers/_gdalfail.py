@@ -63,6 +63,15 @@ def clear_vsicurl_cache(path: str | None = None) -> None:
         lib.VSICurlPartialClearCache(path.encode())
 
 
+def reset_gdal_error() -> None:
+    """Forget this thread's last GDAL error: rasterio raises a stale one (a tile that failed to
+    decode earlier) from the next call that checks it, ``colorinterp`` for one, whatever file
+    that call is about."""
+    lib = _gdal_library()
+    if lib is not None:
+        lib.CPLErrorReset()
+
+
 def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
     """Explain a failed GDAL open or read with a typed error (one small request to find out)."""
     try:
@@ -73,7 +82,7 @@ def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
     from . import format_of_bytes
 
     shown, host = safe_href(source.href), host_of(source.href)
-    message = redact(str(exc))
+    message = redact(str(exc.__cause__ or exc))  # rasterio: "Read failed", GDAL's cause below
     for text in {source.href, source.path(NO_MATERIAL)}:
         message = message.replace(text, shown)
     fmt = format_of_bytes(head)

@@ -1,0 +1,129 @@
+"""GDAL rasters other projects wrote (the peer corpus, read in place): what the GeoTIFF reader
+makes of their georeferencing, nodata, RPCs, masks, colour tables and alpha bands, each checked
+against rasterio reading the same file."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import rasterio
+import xarray as xr
+from rasterio.rpc import RPC
+
+from xstac_access.readers.geotiff import NodataWarning
+
+from ._realdata import peer_corpus
+
+
+def peer(path: str) -> str:
+    return str(peer_corpus() / path)
+
+
+def open_peer(path: str, **kwargs) -> xr.Dataset:
+    return xr.open_dataset(peer(path), engine="stacasset", **kwargs)
+
+
+def item_with(path: str, **asset) -> dict:
+    """A minimal STAC item whose one asset ``data`` is the peer file ``path``."""
+    return {
+        "type": "Feature", "stac_version": "1.0.0", "id": "peer-item", "geometry": None,
+        "properties": {"datetime": "2020-01-01T00:00:00Z"}, "links": [],
+        "assets": {"data": {"href": peer(path), "type": "image/tiff; application=geotiff",
+                            "roles": ["data"], **asset}},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("mask_and_scale", [True, False])
+def test_item_nodata_that_cannot_occur_masks_nothing_and_says_so(mask_and_scale):
+    item = item_with("raster/rasterio/byte.tif", **{"raster:bands": [{"nodata": -1}]})
+    with pytest.warns(NodataWarning, match=r"asset 'data' of item 'peer-item'.*-1.*uint8"):
+        ds = xr.open_dataset(item, engine="stacasset", mask_and_scale=mask_and_scale)
+    da = ds["data"]
+    assert da.dtype == np.uint8 and da.rio.nodata is None
+    with rasterio.open(peer("raster/rasterio/byte.tif")) as src:
+        np.testing.assert_array_equal(da.values, src.read(1))
+
+
+def test_stac_nodata_words_and_in_range_values_mask_as_before():
+    item = item_with("raster/rasterio/float_nan.tif", **{"raster:bands": [{"nodata": "nan"}]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NodataWarning)
+        da = xr.open_dataset(item, engine="stacasset")["data"]
+    assert np.isnan(da.rio.nodata) and np.isnan(da.rio.encoded_nodata)
+
+
+@pytest.mark.parametrize("path", ["raster/rasterio/float_nan.tif"])
+def test_nan_nodata_is_kept(path):
+    da = open_peer(path)["band_data"]
+    raw = open_peer(path, mask_and_scale=False)["band_data"]
+    with rasterio.open(peer(path)) as src:
+        assert np.isnan(src.nodata)
+        np.testing.assert_array_equal(da.values, src.read(1))
+    assert np.isnan(da.rio.nodata) and np.isnan(da.rio.encoded_nodata)
+    assert np.isnan(raw.rio.nodata)
+
+
+@pytest.mark.parametrize(
+    "path", ["raster/rasterio/rotated.tif", "raster/rioxarray/2d_test.tif",
+             "raster/rasterio/float_nan.tif"],
+)  # fmt: skip
+def test_affine_kept_with_rotation_and_without_a_crs(path):
+    ds = open_peer(path)
+    with rasterio.open(peer(path)) as src:
+        assert ds.rio.transform() == src.transform
+        assert ds.rio.crs == src.crs
+
+
+@pytest.mark.parametrize(
+    "path", ["raster/rioxarray/test_rpcs.tif", "raster/rioxarray/test_rpcs_ext_file.tif"]
+)
+def test_rpcs_land_on_spatial_ref_as_gdal_gives_them(path):
+    ds = open_peer(path)
+    rpcs = json.loads(ds["spatial_ref"].attrs["rpcs"])
+    with rasterio.open(peer(path)) as src:
+        assert rpcs == src.tags(ns="RPC")
+        assert RPC.from_gdal(rpcs) == src.rpcs
+        assert ds.rio.transform() == src.transform and ds.rio.crs == src.crs
+
+
+@pytest.mark.parametrize(
+    ("path", "source"),
+    [("raster/rio-tiler/cog_rgb_mask.tif", "internal"), ("raster/rasterio/RGB2.byte.tif", "msk")],
+)
+def test_per_dataset_mask_is_a_boolean_variable(path, source):
+    ds = open_peer(path, chunks={})
+    assert ds["mask"].dtype == bool and ds["mask"].attrs["gdal_mask"] == "per_dataset"
+    assert list(ds.data_vars) == ["band_1", "band_2", "band_3", "mask"]
+    assert ds["band_1"].dtype == np.uint8  # the mask is not applied to the bands
+    with rasterio.open(peer(path)) as src:
+        expected = src.read_masks(1) != 0
+        assert (not expected.all()) and expected.any()
+        np.testing.assert_array_equal(ds["mask"].values, expected)
+        np.testing.assert_array_equal(ds["band_2"].values, src.read(2))
+
+
+@pytest.mark.parametrize(
+    "path", ["raster/rasterio/alpha.tif", "raster/rio-tiler/cog_uint8_rgba.tif"]
+)
+def test_alpha_band_is_named_alpha_and_no_mask_variable_is_added(path):
+    ds = open_peer(path)
+    assert list(ds.data_vars) == ["band_1", "band_2", "band_3", "alpha"]
+    assert [ds[v].attrs["color_interpretation"] for v in ds.data_vars] == [
+        "red", "green", "blue", "alpha"
+    ]  # fmt: skip
+    with rasterio.open(peer(path)) as src:
+        np.testing.assert_array_equal(ds["alpha"].values, src.read(4))
+
+
+@pytest.mark.parametrize(
+    "path", ["raster/rio-tiler/cog_cmap.tif", "raster/image-tiff/palette-1c-8b.tiff"]
+)
+def test_colour_table_is_an_attribute_as_gdal_gives_it(path):
+    da = open_peer(path)["band_data"]
+    table = {int(k): tuple(v) for k, v in json.loads(da.attrs["colormap"]).items()}
+    assert da.attrs["color_interpretation"] == "palette"
+    with rasterio.open(peer(path)) as src:
+        assert table == src.colormap(1)
