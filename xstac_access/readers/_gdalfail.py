@@ -85,6 +85,13 @@ def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
     message = redact(str(exc.__cause__ or exc))  # rasterio: "Read failed", GDAL's cause below
     for text in {source.href, source.path(NO_MATERIAL)}:
         message = message.replace(text, shown)
+    if source.overview_level is not None and "overview level" in message:
+        return errors.FormatError(
+            f"{source.label} at {shown} (host {host}) has no overview level "
+            f"{source.overview_level}: GDAL found no such overview in the file (nor in an .ovr "
+            "sidecar: over the network those are read only when the item lists them as assets, "
+            "or with sidecars=True). Use a lower overview_level, or leave it out."
+        )
     fmt = format_of_bytes(head)
     if fmt != "geotiff":
         what = f"looks like {fmt}" if fmt else f"starts with {head[:8]!r}"
