@@ -28,6 +28,7 @@ SERVED = [
     "raster/rioxarray/test_rpcs_ext_file.rpb",
     "raster/rasterio/cogeo.tif",
     "bad/corrupt.tif",
+    "zip/rasterio/N10W110.hgt.zip",
 ]
 FOLDER = "_peer17"
 
@@ -140,3 +141,19 @@ def test_corrupt_tiles_over_http_are_a_typed_error_naming_asset_and_host(served,
     assert host in message and "corrupt.tif" in message
     assert message.count(served + "corrupt.tif") == 1
     assert "TIFFReadEncodedTile" in message  # GDAL's own reason, not "Read failed"
+
+
+def test_srtm_member_of_a_zip_over_http_equals_rasterio_vsizip(served, log, files):
+    href = served + "N10W110.hgt.zip"
+    ds = xr.open_dataset(href, engine="stacasset", member="N10W110.hgt", mask_and_scale=False)
+    local = peer_corpus() / "zip/rasterio/N10W110.hgt.zip"
+    with rasterio.open(f"/vsizip/{local}/N10W110.hgt") as src:
+        expected = src.read(1)
+        assert ds.rio.transform() == src.transform and ds.rio.crs == src.crs
+        assert ds["band_data"].attrs["nodata"] == src.nodata
+    np.testing.assert_array_equal(ds["band_data"].values, expected)
+    path = f"/{FOLDER}/N10W110.hgt.zip"
+    size = local.stat().st_size  # 3544 bytes: the tail read (listing) holds it all
+    # the listing's tail read, then GDAL's /vsizip/: its size (HEAD) and one read
+    assert [m for m, _, _ in log()] == ["GET", "HEAD", "GET"]
+    assert files.bytes_for(path) == 2 * size
