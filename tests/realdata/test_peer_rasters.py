@@ -127,3 +127,23 @@ def test_colour_table_is_an_attribute_as_gdal_gives_it(path):
     assert da.attrs["color_interpretation"] == "palette"
     with rasterio.open(peer(path)) as src:
         assert table == src.colormap(1)
+
+
+@pytest.mark.parametrize(
+    "path", ["raster/rioxarray/test_rpcs.tif", "raster/rioxarray/test_rpcs_ext_file.tif"]
+)
+def test_geocode_uses_rpcs_lazily_and_equals_rasterios_rpc_transformer(path):
+    import dask
+    from rasterio.transform import RPCTransformer
+
+    ds = open_peer(path, chunks={"y": 100, "x": 100})
+    geocoded = ds.eo.geocode()
+    lat, lon = geocoded["latitude"], geocoded["longitude"]
+    assert dask.is_dask_collection(lat) and lat.chunks == ((100, 100, 74), (100, 100, 32))
+    assert lat.attrs["geocoding"].startswith("GDAL's RPC transformer")
+    assert "bias 1 m" in lat.attrs["geocoding"]
+    rows, cols = np.array([0, 10, 137, 273, 199]), np.array([0, 231, 50, 100, 101])
+    with rasterio.open(peer(path)) as src, RPCTransformer(src.rpcs) as transformer:
+        xs, ys = transformer.xy(rows, cols)
+    np.testing.assert_allclose(lon.values[rows, cols], xs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(lat.values[rows, cols], ys, rtol=0, atol=1e-12)
