@@ -147,3 +147,41 @@ def test_geocode_uses_rpcs_lazily_and_equals_rasterios_rpc_transformer(path):
         xs, ys = transformer.xy(rows, cols)
     np.testing.assert_allclose(lon.values[rows, cols], xs, rtol=0, atol=1e-12)
     np.testing.assert_allclose(lat.values[rows, cols], ys, rtol=0, atol=1e-12)
+
+
+def test_quicklook_of_a_palette_image_shows_its_colours():
+    path = "raster/image-tiff/palette-1c-8b.tiff"
+    look = open_peer(path).eo.quicklook()
+    assert look.kind == "palette"
+    with rasterio.open(peer(path)) as src:
+        values, table = src.read(1), src.colormap(1)
+    expected = np.array([[table[v] for v in row] for row in values], dtype=np.uint8)
+    np.testing.assert_array_equal(look.picture.rgba(), expected)
+
+
+def test_quicklook_of_a_palette_cog_reads_an_overview_and_keeps_nodata_transparent():
+    look = open_peer("raster/rio-tiler/cog_cmap.tif").eo.quicklook(max_size=256)
+    assert (look.kind, look.overview_level) == ("palette", 3)
+    with rasterio.open(peer("raster/rio-tiler/cog_cmap.tif"), overview_level=3) as src:
+        values, table = src.read(1)[::2, ::2], src.colormap(1)  # 544 x 448, strided to 256
+    rgba = look.picture.rgba()
+    np.testing.assert_array_equal(rgba[..., 3] == 0, values == 0)  # nodata 0: transparent
+    row, col = np.argwhere(values != 0)[7]
+    assert tuple(rgba[row, col]) == table[values[row, col]]
+
+
+def test_quicklook_uses_alpha_as_transparency_not_as_a_band_to_stretch():
+    path = "raster/rio-tiler/cog_uint8_rgba.tif"
+    look = open_peer(path).eo.quicklook()
+    assert look.kind == "rgb" and list(look.limits) == ["band_1", "band_2", "band_3"]
+    with rasterio.open(peer(path)) as src:
+        alpha = src.read(4)
+    np.testing.assert_array_equal(look.picture.rgba()[..., 3], alpha)  # 0..255 as stored
+
+
+def test_quicklook_makes_the_mask_transparent():
+    path = "raster/rio-tiler/cog_rgb_mask.tif"
+    look = open_peer(path).eo.quicklook()
+    with rasterio.open(peer(path)) as src:
+        valid = src.read_masks(1) != 0
+    np.testing.assert_array_equal(look.picture.rgba()[..., 3] > 0, valid)
