@@ -208,7 +208,7 @@ class RasterSource:
                 stale.close()
             cache = _local.datasets = OrderedDict()
             _local.generation = _generation
-        key = (self.path(material), self.overview_level, material.version)
+        key = (self.path(material), self.overview_level, material.version, self.siblings)
         ds = cache.get(key)
         if ds is not None and not ds.closed:
             cache.move_to_end(key)
@@ -279,7 +279,7 @@ def raster_source(
             href, target.label, overview_level, access, lands=True,
             landed=unsigned(landing.href, landing.access),
         )  # fmt: skip
-    siblings = sidecar_names(href, target.item, sidecars)
+    siblings = sidecar_names(href, getattr(target, "item", None), sidecars)  # the loader: none
     return RasterSource(href, target.label, overview_level, access, siblings=siblings)
 
 
