@@ -27,41 +27,18 @@ _NATIVE = {"chunks": {}, "engine": "eopf-zarr", "op_mode": "native"}
 _EXT = "https://stac-extensions.github.io/{}/schema.json"
 _EXTENSIONS = {
     "current": [
-        *(
-            _EXT.format(e)
-            for e in (
-                "timestamps/v1.1.0",
-                "eo/v2.0.0",
-                "sat/v1.0.0",
-                "projection/v2.0.0",
-                "mgrs/v1.0.0",
-                "grid/v1.1.0",
-                "view/v1.0.0",
-                "processing/v1.2.0",
-                "product/v0.1.0",
-                "scientific/v1.0.0",
-            )
-        ),
+        *(_EXT.format(e) for e in ("timestamps/v1.1.0", "eo/v2.0.0", "sat/v1.0.0",
+                                   "projection/v2.0.0", "mgrs/v1.0.0", "grid/v1.1.0",
+                                   "view/v1.0.0", "processing/v1.2.0", "product/v0.1.0",
+                                   "scientific/v1.0.0")),
         "https://cs-si.github.io/eopf-stac-extension/v1.2.0/schema.json",
-        _EXT.format("version/v1.2.0"),
-        _EXT.format("raster/v2.0.0"),
+        _EXT.format("version/v1.2.0"), _EXT.format("raster/v2.0.0"),
     ],
     "cpm_v256": [
-        *(
-            _EXT.format(e)
-            for e in (
-                "timestamps/v1.1.0",
-                "eo/v1.1.0",
-                "sat/v1.0.0",
-                "projection/v2.0.0",
-                "mgrs/v1.0.0",
-                "grid/v1.1.0",
-                "view/v1.0.0",
-                "processing/v1.2.0",
-                "product/v0.1.0",
-                "scientific/v1.0.0",
-            )
-        ),
+        *(_EXT.format(e) for e in ("timestamps/v1.1.0", "eo/v1.1.0", "sat/v1.0.0",
+                                   "projection/v2.0.0", "mgrs/v1.0.0", "grid/v1.1.0",
+                                   "view/v1.0.0", "processing/v1.2.0", "product/v0.1.0",
+                                   "scientific/v1.0.0")),
         "https://cs-si.github.io/eopf-stac-extension/v1.2.0/schema.json",
         _EXT.format("raster/v1.1.0"),
     ],
@@ -69,41 +46,17 @@ _EXTENSIONS = {
 _DOI = "10.5270/S2_-znk9xsj"
 _LINKS = [
     {"rel": "cite-as", "href": f"https://doi.org/{_DOI}"},
-    {
-        **_stac.SENTINEL_LICENSE_LINK,
-        "type": "application/pdf",
-        "title": "Legal notice on the use of Copernicus Sentinel Data and Service Information",
-    },
+    {**_stac.SENTINEL_LICENSE_LINK, "type": "application/pdf",
+     "title": "Legal notice on the use of Copernicus Sentinel Data and Service Information"},
 ]
 #: asset key -> (group, array, gsd, title, description, data type, scale)
 _AUXILIARY = {
-    "AOT_10m": (
-        "quality/atmosphere/r10m",
-        "aot",
-        10,
-        "Aerosol optical thickness (AOT)",
-        "Aerosol optical thickness at 550 nm",
-        "uint16",
-        0.001,
-    ),
-    "WVP_10m": (
-        "quality/atmosphere/r10m",
-        "wvp",
-        10,
-        "Water vapour (WVP)",
-        "Water vapour content",
-        "uint16",
-        0.001,
-    ),
-    "SCL_20m": (
-        "conditions/mask/l2a_classification/r20m",
-        "scl",
-        20,
-        "Scene classification map (SCL)",
-        "scene classification map",
-        "uint8",
-        1,
-    ),
+    "AOT_10m": ("quality/atmosphere/r10m", "aot", 10, "Aerosol optical thickness (AOT)",
+                "Aerosol optical thickness at 550 nm", "uint16", 0.001),
+    "WVP_10m": ("quality/atmosphere/r10m", "wvp", 10, "Water vapour (WVP)",
+                "Water vapour content", "uint16", 0.001),
+    "SCL_20m": ("conditions/mask/l2a_classification/r20m", "scl", 20,
+                "Scene classification map (SCL)", "scene classification map", "uint8", 1),
 }
 
 
@@ -135,14 +88,8 @@ def _proj(meta: dict[str, Any], array: str) -> dict[str, Any]:
 
 
 def _alternate(root: str, group: str, **kwargs: Any) -> dict[str, Any]:
-    return {
-        "alternate": {
-            "xarray": {
-                "href": f"{root}/{group}",
-                "xarray:open_dataset_kwargs": {**_NATIVE, **kwargs},
-            }
-        }
-    }
+    return {"alternate": {"xarray": {"href": f"{root}/{group}",
+                                     "xarray:open_dataset_kwargs": {**_NATIVE, **kwargs}}}}
 
 
 def _finest(band: str) -> int | None:
@@ -154,12 +101,10 @@ def _s2_assets(root: str, meta: dict[str, Any], layout: str) -> dict[str, Any]:
     assets: dict[str, Any] = {}
     for res, names in _eopf_s2.REFLECTANCE.items():
         assets[f"SR_{res}m"] = {
-            "gsd": res,
-            "href": f"{root}/measurements/reflectance/r{res}m",
+            "gsd": res, "href": f"{root}/measurements/reflectance/r{res}m",
             "type": _zarr_type(layout, True),
             "bands": [_band(_eopf_s2.BY_NAME[n], layout) for n in names],
-            "roles": ["data", "reflectance", "dataset"],
-            "title": f"Surface Reflectance - {res}m",
+            "roles": ["data", "reflectance", "dataset"], "title": f"Surface Reflectance - {res}m",
             "xarray:open_dataset_kwargs": dict(_NATIVE),
         }
     for band in _eopf_s2.BANDS:
@@ -169,52 +114,26 @@ def _s2_assets(root: str, meta: dict[str, Any], layout: str) -> dict[str, Any]:
         group, array = f"measurements/reflectance/r{res}m", band.name
         entry = _band(band, layout)
         assets[f"{entry['name']}_{res}m"] = {
-            "gsd": res,
-            "href": f"{root}/{group}/{array}",
-            "type": _zarr_type(layout, True),
-            "bands": [entry],
-            "roles": ["data", "reflectance"],
-            "title": f"{band.title} - {res}m",
-            "nodata": 0,
-            "data_type": "uint16",
+            "gsd": res, "href": f"{root}/{group}/{array}", "type": _zarr_type(layout, True),
+            "bands": [entry], "roles": ["data", "reflectance"], "title": f"{band.title} - {res}m",
+            "nodata": 0, "data_type": "uint16",
             "description": meta[f"{group}/{array}/.zattrs"]["long_name"],
-            "raster:scale": 0.0001,
-            "raster:offset": -0.1,
-            **(
-                _alternate(root, group, bands=[entry["name"]], op_mode="analysis", spatial_res=res)
-                | _proj(meta, f"{group}/{array}")
-                if old
-                else {}
-            ),
+            "raster:scale": 0.0001, "raster:offset": -0.1,
+            **(_alternate(root, group, bands=[entry["name"]], op_mode="analysis",
+                          spatial_res=res) | _proj(meta, f"{group}/{array}") if old else {}),
         }
     for key, (group, array, res, title, text, dtype, scale) in _AUXILIARY.items():
-        extra = (
-            _alternate(root, group) | _proj(meta, f"{group}/{array}")
-            if old
-            else {
-                "nodata": 0,
-                "data_type": dtype,
-                "description": text,
-                "raster:scale": scale,
-                "raster:offset": 0,
-            }
-        )
-        assets[key] = {
-            "gsd": res,
-            "href": f"{root}/{group}/{array}",
-            "type": _zarr_type(layout, False),
-            "roles": ["data"],
-            "title": title,
-            **extra,
-        }
+        extra = (_alternate(root, group) | _proj(meta, f"{group}/{array}") if old else
+                 {"nodata": 0, "data_type": dtype, "description": text, "raster:scale": scale,
+                  "raster:offset": 0})
+        assets[key] = {"gsd": res, "href": f"{root}/{group}/{array}",
+                       "type": _zarr_type(layout, False), "roles": ["data"], "title": title,
+                       **extra}
     tci = "quality/l2a_quicklook/r10m"
     assets["TCI_10m"] = {
-        "gsd": 10,
-        "href": f"{root}/{tci}/tci",
-        "type": _zarr_type(layout, True),
+        "gsd": 10, "href": f"{root}/{tci}/tci", "type": _zarr_type(layout, True),
         "bands": [_band(_eopf_s2.BY_NAME[n], layout) for n in ("b04", "b03", "b02")],
-        "roles": ["data"],
-        "title": "True color image",
+        "roles": ["data"], "title": "True color image",
         **(_alternate(root, tci) | _proj(meta, f"{tci}/tci") if old else {}),
     }
     return assets
@@ -223,17 +142,12 @@ def _s2_assets(root: str, meta: dict[str, Any], layout: str) -> dict[str, Any]:
 def _product_assets(root: str, media_type: str) -> dict[str, Any]:
     return {
         "product": {
-            "href": root,
-            "type": media_type,
-            "roles": ["data", "metadata"],
-            "title": "EOPF Product",
-            "description": "The full Zarr store of the EOPF product",
+            "href": root, "type": media_type, "roles": ["data", "metadata"],
+            "title": "EOPF Product", "description": "The full Zarr store of the EOPF product",
             "xarray:open_datatree_kwargs": dict(_NATIVE),
         },
         "product_metadata": {
-            "href": f"{root}/.zmetadata",
-            "type": "application/json",
-            "roles": ["metadata"],
+            "href": f"{root}/.zmetadata", "type": "application/json", "roles": ["metadata"],
             "title": "Consolidated Metadata",
             "description": "Consolidated metadata of the EOPF product",
         },
@@ -246,80 +160,46 @@ def _s2_properties(layout: str) -> dict[str, Any]:
     start = _eopf_s2.START.replace("+00:00", "Z")
     created = _eopf_s2.CREATED.replace("+00:00", "Z")
     props = {
-        "gsd": 10.0,
-        "created": created,
-        "updated": created,
-        "published": created,
-        "datetime": start,
-        "start_datetime": start,
-        "end_datetime": start,
-        "mission": "Sentinel-2",
-        "constellation": "sentinel-2",
-        "platform": "sentinel-2a",
-        "instruments": ["msi"],
-        "sci:doi": _DOI,
-        "grid:code": "MGRS-34UCE",
-        "mgrs:utm_zone": 34,
-        "mgrs:latitude_band": "U",
-        "mgrs:grid_square": "CE",
-        "proj:code": f"EPSG:{_eopf_s2.EPSG}",
-        "proj:bbox": [west, south, east, north],
-        "proj:centroid": {"lat": round((south + north) / 2, 4), "lon": round((west + east) / 2, 4)},
+        "gsd": 10.0, "created": created, "updated": created, "published": created,
+        "datetime": start, "start_datetime": start, "end_datetime": start,
+        "mission": "Sentinel-2", "constellation": "sentinel-2", "platform": "sentinel-2a",
+        "instruments": ["msi"], "sci:doi": _DOI, "grid:code": "MGRS-34UCE",
+        "mgrs:utm_zone": 34, "mgrs:latitude_band": "U", "mgrs:grid_square": "CE",
+        "proj:code": f"EPSG:{_eopf_s2.EPSG}", "proj:bbox": [west, south, east, north],
+        "proj:centroid": {"lat": round((south + north) / 2, 4),
+                          "lon": round((west + east) / 2, 4)},
         "providers": [
-            {
-                "url": "https://commission.europa.eu/",
-                "name": "European Commission",
-                "roles": ["licensor"],
-            },
-            {
-                "url": "https://sentinel.esa.int/web/sentinel/missions/sentinel-2",
-                "name": "ESA",
-                "roles": ["producer", "processor"],
-            },
-            {
-                "url": "https://zarr.eopf.copernicus.eu/",
-                "name": "EOPF Sentinel Zarr Samples Service",
-                "roles": ["host", "processor"],
-            },
+            {"url": "https://commission.europa.eu/", "name": "European Commission",
+             "roles": ["licensor"]},
+            {"url": "https://sentinel.esa.int/web/sentinel/missions/sentinel-2", "name": "ESA",
+             "roles": ["producer", "processor"]},
+            {"url": "https://zarr.eopf.copernicus.eu/",
+             "name": "EOPF Sentinel Zarr Samples Service", "roles": ["host", "processor"]},
         ],
-        "eo:cloud_cover": _eopf_s2.CLOUD,
-        "eo:snow_cover": 0.0,
+        "eo:cloud_cover": _eopf_s2.CLOUD, "eo:snow_cover": 0.0,
         "eopf:datatake_id": "GS2A_20250109T100401_049883_N05.11",
-        "eopf:instrument_mode": "INS-NOBS",
-        "product:type": "S02MSIL2A",
-        "product:timeliness": "PT3H",
-        "product:timeliness_category": "NRT",
-        "processing:level": "L2A",
-        "processing:facility": "ESA",
-        "processing:lineage": "systematic",
-        "processing:software": {"EOPF-CPM": "2.6.2"},
-        "sat:orbit_state": "descending",
-        "sat:absolute_orbit": 49883,
-        "sat:relative_orbit": 122,
+        "eopf:instrument_mode": "INS-NOBS", "product:type": "S02MSIL2A",
+        "product:timeliness": "PT3H", "product:timeliness_category": "NRT",
+        "processing:level": "L2A", "processing:facility": "ESA",
+        "processing:lineage": "systematic", "processing:software": {"EOPF-CPM": "2.6.2"},
+        "sat:orbit_state": "descending", "sat:absolute_orbit": 49883, "sat:relative_orbit": 122,
         "sat:platform_international_designator": "2015-028A",
-        "view:sun_azimuth": 165.0,
-        "view:sun_elevation": 14.0,
+        "view:sun_azimuth": 165.0, "view:sun_elevation": 14.0,
     }
     if layout == "current":
-        props.update(
-            {
-                "deprecated": False,
-                "processing:version": "05.11",
-                "eopf:datastrip_id": "S2A_OPER_MSI_L2A_DS_2APS_20250109T122750_S20250109T100401_N05.11",
-            }
-        )
+        props.update({
+            "deprecated": False, "processing:version": "05.11",
+            "eopf:datastrip_id": "S2A_OPER_MSI_L2A_DS_2APS_20250109T122750_S20250109T100401_N05.11",
+        })
     else:
-        props.update(
-            {
-                "mission": "copernicus",
-                "processing:lineage": "IPF L2A processor",
-                "processing:software": {"Sentinel-2 IPF": "05.11"},
-            }
-        )
+        props.update({"mission": "copernicus", "processing:lineage": "IPF L2A processor",
+                      "processing:software": {"Sentinel-2 IPF": "05.11"}})
     return props
 
 
-def s2_item(root: str, collection: str, meta: dict[str, Any], zipped: str | None) -> dict[str, Any]:
+def s2_item(
+    root: str, collection: str, meta: dict[str, Any], zipped: str | None
+) -> dict[str, Any]:
     """The S2 L2A item of the product at ``root`` (``meta``: its consolidated metadata): the
     current layout with a ``zipped_product`` at ``zipped``, or the cpm v2.5.6 one without."""
     layout = "current" if zipped else "cpm_v256"
@@ -327,20 +207,13 @@ def s2_item(root: str, collection: str, meta: dict[str, Any], zipped: str | None
     assets.update(_product_assets(root, _zarr_type(layout, True)))
     if zipped:
         assets["zipped_product"] = {
-            "href": zipped,
-            "type": "application/zip",
-            "roles": ["data", "metadata", "archive"],
+            "href": zipped, "type": "application/zip", "roles": ["data", "metadata", "archive"],
             "title": "Zipped EOPF Product",
             "description": "The full EOPF Zarr store as zip archive",
         }
     return _stac.item(
-        _eopf_s2.NAME,
-        collection,
-        _eopf_s2.footprint(),
-        _s2_properties(layout),
-        assets,
-        extensions=list(_EXTENSIONS[layout]),
-        links=[dict(link) for link in _LINKS],
+        _eopf_s2.NAME, collection, _eopf_s2.footprint(), _s2_properties(layout), assets,
+        extensions=list(_EXTENSIONS[layout]), links=[dict(link) for link in _LINKS],
     )
 
 
@@ -372,18 +245,10 @@ def swath_item(
         assets["product"]["href"] = s3[0]
         assets["product"]["xarray:storage_options"] = {"anon": True, "endpoint_url": s3[1]}
     for key, (group, title) in groups.items():
-        assets[key] = {
-            "href": f"{root}/{group}",
-            "type": "application/vnd+zarr",
-            "roles": ["data", "dataset"],
-            "title": title,
-            "xarray:open_dataset_kwargs": dict(_NATIVE),
-        }
+        assets[key] = {"href": f"{root}/{group}", "type": "application/vnd+zarr",
+                       "roles": ["data", "dataset"], "title": title,
+                       "xarray:open_dataset_kwargs": dict(_NATIVE)}
     return _stac.item(
-        name,
-        collection,
-        discovery["geometry"],
-        _swath_properties(discovery),
-        assets,
+        name, collection, discovery["geometry"], _swath_properties(discovery), assets,
         extensions=[_EXT.format(e) for e in ("product/v0.1.0", "sat/v1.0.0", "processing/v1.2.0")],
     )

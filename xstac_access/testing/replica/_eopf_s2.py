@@ -66,16 +66,8 @@ REFLECTANCE = {
     20: ("b01", "b02", "b03", "b04", "b05", "b06", "b07", "b8a", "b11", "b12"),
     60: ("b01", "b02", "b03", "b04", "b05", "b06", "b07", "b8a", "b09", "b11", "b12"),
 }
-_QUALITY_FLAGS = [
-    "ANC_LOST",
-    "ANC_DEG",
-    "MSI_LOST",
-    "MSI_DEG",
-    "QT_DEFECTIVE_PIXELS",
-    "QT_NODATA_PIXELS",
-    "QT_PARTIALLY_CORRECTED_PIXELS",
-    "QT_SATURATED_PIXELS_L1A",
-]
+_QUALITY_FLAGS = ["ANC_LOST", "ANC_DEG", "MSI_LOST", "MSI_DEG", "QT_DEFECTIVE_PIXELS",
+                  "QT_NODATA_PIXELS", "QT_PARTIALLY_CORRECTED_PIXELS", "QT_SATURATED_PIXELS_L1A"]
 _L1C_FLAGS = ("OPAQUE", "CIRRUS", "SNOW_ICE")
 #: CAMS and ECMWF forecast fields: short name, GRIB name, paramId, units, CF name, level type.
 _AOD = "Aerosol Optical Depth at"
@@ -144,12 +136,8 @@ def _raster(h: Hierarchy, path: str, res: int, dtype: str, attrs: dict, **kw: An
 
 def _flags(long_name: str, masks: list[int], meanings: list[str]) -> dict[str, Any]:
     flags = {"flag_masks": masks, "flag_meanings": meanings}
-    return {
-        **_eopf(["y", "x"], ["x", "y"], **flags),
-        "dtype": "<u1",
-        **flags,
-        "long_name": long_name,
-    }
+    return {**_eopf(["y", "x"], ["x", "y"], **flags), "dtype": "<u1", **flags,
+            "long_name": long_name}
 
 
 def _measurements(h: Hierarchy) -> None:
@@ -173,9 +161,8 @@ def _measurements(h: Hierarchy) -> None:
 def _quality(h: Hierarchy) -> None:
     plain = _eopf(["y", "x"], ["x", "y"])
     bits = [2**i for i in range(len(_QUALITY_FLAGS))]
-    mask = _flags(
-        "quality mask provided in the final reference frame (ground geometry)", bits, _QUALITY_FLAGS
-    )
+    mask = _flags("quality mask provided in the final reference frame (ground geometry)", bits,
+                  _QUALITY_FLAGS)
     for res in PIXELS:
         for name in ("aot", "wvp"):
             _raster(h, f"quality/atmosphere/r{res}m/{name}", res, "<u2", plain)
@@ -204,11 +191,8 @@ def _masks(h: Hierarchy) -> None:
     for band in BANDS:
         path = f"conditions/mask/detector_footprint/r{band.resolution}m/{band.name}"
         _raster(h, path, band.resolution, "|u1", footprint)
-    l1c = _flags(
-        "cloud classification mask provided in the final reference frame (ground geometry)",
-        [1, 2, 4],
-        list(_L1C_FLAGS),
-    )
+    l1c = _flags("cloud classification mask provided in the final reference frame (ground "
+                 "geometry)", [1, 2, 4], list(_L1C_FLAGS))
     _raster(h, "conditions/mask/l1c_classification/r60m/b00", 60, "|u1", l1c)
     for res in (20, 60):
         scl = _eopf(["y", "x"], ["x", "y"])
@@ -236,180 +220,74 @@ def _geometry(h: Hierarchy) -> None:
     )
     for name, dims, shape, chunks, extra in arrays:
         coords = [d for d in ("angle", "y", "x", "detector", "band") if d in dims]
-        h.array(
-            f"{g}/{name}",
-            dims,
-            shape,
-            "<f8",
-            chunks=chunks,
-            fill=_NAN,
-            attrs={**_eopf(dims, coords), **extra},
-        )
+        h.array(f"{g}/{name}", dims, shape, "<f8", chunks=chunks, fill=_NAN,
+                attrs={**_eopf(dims, coords), **extra})
 
 
 def _grib_attrs(short: str, name: str, param: int, units: str, cf: str, level: str) -> dict:
     lat0, lat1, lon0, lon1 = _MET_GRID
     coords = " ".join(c if c != "surface" else level for c in _GRIB_COORDS)
     return {
-        "GRIB_NV": 0,
-        "GRIB_Nx": 9,
-        "GRIB_Ny": 9,
-        "GRIB_cfName": cf,
-        "GRIB_cfVarName": short,
-        "GRIB_dataType": "fc",
-        "GRIB_gridDefinitionDescription": "Latitude/Longitude Grid",
+        "GRIB_NV": 0, "GRIB_Nx": 9, "GRIB_Ny": 9, "GRIB_cfName": cf, "GRIB_cfVarName": short,
+        "GRIB_dataType": "fc", "GRIB_gridDefinitionDescription": "Latitude/Longitude Grid",
         "GRIB_gridType": "regular_ll",
         "GRIB_iDirectionIncrementInDegrees": round((lon1 - lon0) / 8, 3),
         "GRIB_iScansNegatively": 0,
         "GRIB_jDirectionIncrementInDegrees": round((lat0 - lat1) / 8, 3),
-        "GRIB_jPointsAreConsecutive": 0,
-        "GRIB_jScansPositively": 0,
+        "GRIB_jPointsAreConsecutive": 0, "GRIB_jScansPositively": 0,
         "GRIB_latitudeOfFirstGridPointInDegrees": lat0,
         "GRIB_latitudeOfLastGridPointInDegrees": lat1,
         "GRIB_longitudeOfFirstGridPointInDegrees": lon0,
         "GRIB_longitudeOfLastGridPointInDegrees": lon1,
-        "GRIB_missingValue": 3.4028234663852886e38,
-        "GRIB_name": name,
-        "GRIB_numberOfPoints": 81,
-        "GRIB_paramId": param,
-        "GRIB_shortName": short,
-        "GRIB_stepType": "instant",
-        "GRIB_stepUnits": 0,
-        "GRIB_totalNumber": 0,
-        "GRIB_typeOfLevel": level,
-        "GRIB_units": units,
+        "GRIB_missingValue": 3.4028234663852886e38, "GRIB_name": name,
+        "GRIB_numberOfPoints": 81, "GRIB_paramId": param, "GRIB_shortName": short,
+        "GRIB_stepType": "instant", "GRIB_stepUnits": 0, "GRIB_totalNumber": 0,
+        "GRIB_typeOfLevel": level, "GRIB_units": units,
         **_eopf(["latitude", "longitude"], [*_GRIB_COORDS, "isobaricInhPa"], units=units),
-        "coordinates": coords,
-        "long_name": name,
-        "standard_name": cf,
-        "units": units,
+        "coordinates": coords, "long_name": name, "standard_name": cf, "units": units,
     }
 
 
 def _meteorology(h: Hierarchy) -> None:
     day = START[:10]
     coords = (  # name, dims, shape, dtype, fill, attributes
-        (
-            "latitude",
-            ["latitude"],
-            [9],
-            "<f8",
-            _NAN,
-            {
-                "long_name": "latitude",
-                "standard_name": "latitude",
-                "stored_direction": "decreasing",
-                "units": "degrees_north",
-            },
-        ),
-        (
-            "longitude",
-            ["longitude"],
-            [9],
-            "<f8",
-            _NAN,
-            {"long_name": "longitude", "standard_name": "longitude", "units": "degrees_east"},
-        ),
-        (
-            "isobaricInhPa",
-            [],
-            [],
-            "<f8",
-            _NAN,
-            {
-                "long_name": "pressure",
-                "positive": "down",
-                "standard_name": "air_pressure",
-                "stored_direction": "decreasing",
-                "units": "hPa",
-            },
-        ),
-        (
-            "number",
-            [],
-            [],
-            "<i8",
-            None,
-            {
-                "long_name": "ensemble member numerical id",
-                "standard_name": "realization",
-                "units": "1",
-            },
-        ),
-        (
-            "step",
-            [],
-            [],
-            "<i8",
-            None,
-            {
-                "long_name": "time since forecast_reference_time",
-                "standard_name": "forecast_period",
-                "units": "nanoseconds",
-            },
-        ),
-        (
-            "surface",
-            [],
-            [],
-            "<f8",
-            _NAN,
-            {"long_name": "original GRIB coordinate for key: level(surface)", "units": "1"},
-        ),
-        (
-            "time",
-            [],
-            [],
-            "<i8",
-            None,
-            {
-                "calendar": "proleptic_gregorian",
-                "long_name": "initial time of forecast",
-                "standard_name": "forecast_reference_time",
-                "units": f"days since {day} 00:00:00",
-            },
-        ),
-        (
-            "valid_time",
-            [],
-            [],
-            "<i8",
-            None,
-            {
-                "calendar": "proleptic_gregorian",
-                "long_name": "time",
-                "standard_name": "time",
-                "units": f"days since {day} {START[11:16]}:00",
-            },
-        ),
+        ("latitude", ["latitude"], [9], "<f8", _NAN,
+         {"long_name": "latitude", "standard_name": "latitude", "stored_direction": "decreasing",
+          "units": "degrees_north"}),
+        ("longitude", ["longitude"], [9], "<f8", _NAN,
+         {"long_name": "longitude", "standard_name": "longitude", "units": "degrees_east"}),
+        ("isobaricInhPa", [], [], "<f8", _NAN,
+         {"long_name": "pressure", "positive": "down", "standard_name": "air_pressure",
+          "stored_direction": "decreasing", "units": "hPa"}),
+        ("number", [], [], "<i8", None,
+         {"long_name": "ensemble member numerical id", "standard_name": "realization",
+          "units": "1"}),
+        ("step", [], [], "<i8", None,
+         {"long_name": "time since forecast_reference_time", "standard_name": "forecast_period",
+          "units": "nanoseconds"}),
+        ("surface", [], [], "<f8", _NAN,
+         {"long_name": "original GRIB coordinate for key: level(surface)", "units": "1"}),
+        ("time", [], [], "<i8", None,
+         {"calendar": "proleptic_gregorian", "long_name": "initial time of forecast",
+          "standard_name": "forecast_reference_time", "units": f"days since {day} 00:00:00"}),
+        ("valid_time", [], [], "<i8", None,
+         {"calendar": "proleptic_gregorian", "long_name": "time", "standard_name": "time",
+          "units": f"days since {day} {START[11:16]}:00"}),
     )
     for source, fields, aux in (("cams", _CAMS, "AUX_CAMSFO"), ("ecmwf", _ECMWF, "AUX_ECMWFT")):
         group = f"conditions/meteorology/{source}"
         centre = "European Centre for Medium-Range Weather Forecasts"
-        h.group(
-            group,
-            {
-                "Conventions": "CF-1.7",
-                "GRIB_centre": "ecmf",
-                "GRIB_centreDescription": centre,
-                "GRIB_edition": 1,
-                "GRIB_subCentre": 0,
-                "institution": centre,
-                "history": f"GRIB to CDM+CF via cfgrib from the product's {aux} file",
-            },
-        )
+        h.group(group, {
+            "Conventions": "CF-1.7", "GRIB_centre": "ecmf", "GRIB_centreDescription": centre,
+            "GRIB_edition": 1, "GRIB_subCentre": 0, "institution": centre,
+            "history": f"GRIB to CDM+CF via cfgrib from the product's {aux} file",
+        })
         for name, dims, shape, dtype, fill, attrs in coords:
             chunked = {} if shape else {"compressor": None}
             h.array(f"{group}/{name}", dims, shape, dtype, fill=fill, attrs=attrs, **chunked)
         for row in fields:
-            h.array(
-                f"{group}/{row[0]}",
-                ["latitude", "longitude"],
-                [9, 9],
-                "<f4",
-                fill=_NAN,
-                attrs=_grib_attrs(*row),
-            )
+            h.array(f"{group}/{row[0]}", ["latitude", "longitude"], [9, 9], "<f4", fill=_NAN,
+                    attrs=_grib_attrs(*row))
 
 
 def footprint() -> dict[str, Any]:
@@ -424,15 +302,8 @@ def _discovery() -> dict[str, Any]:
         "stac_version": "1.0.0",
         "stac_extensions": [
             f"https://stac-extensions.github.io/{ext}/schema.json"
-            for ext in (
-                "eopf/v1.0.0",
-                "eo/v1.1.0",
-                "sat/v1.0.0",
-                "view/v1.0.0",
-                "scientific/v1.0.0",
-                "processing/v1.2.0",
-                "product/v0.1.0",
-            )
+            for ext in ("eopf/v1.0.0", "eo/v1.1.0", "sat/v1.0.0", "view/v1.0.0",
+                        "scientific/v1.0.0", "processing/v1.2.0", "product/v0.1.0")
         ],
         "id": f"{NAME}.SAFE",
         "geometry": geometry,
@@ -441,66 +312,41 @@ def _discovery() -> dict[str, Any]:
         "assets": {
             "analytic": {
                 "eo:bands": [
-                    {
-                        "center_wavelength": round(b.center_nm / 1000, 4),
-                        "common_name": b.common_name,
-                        "full_width_half_max": b.fwhm_um,
-                        "name": b.name[1:].upper(),
-                        "solar_illumination": str(b.irradiance),
-                    }
+                    {"center_wavelength": round(b.center_nm / 1000, 4), "common_name":
+                     b.common_name, "full_width_half_max": b.fwhm_um, "name": b.name[1:].upper(),
+                     "solar_illumination": str(b.irradiance)}
                     for b in BANDS
                 ],
-                "eo:cloud_cover": CLOUD,
-                "eo:snow_cover": 0.0,
-                "href": "null",
+                "eo:cloud_cover": CLOUD, "eo:snow_cover": 0.0, "href": "null",
             }
         },
         "properties": {
             "bands": [
-                {
-                    "center_wavelength": b.center_nm,
-                    "common_name": b.common_name,
-                    "full_width_half_max": b.fwhm_um,
-                    "name": b.name,
-                    "solar_illumination": b.irradiance,
-                }
+                {"center_wavelength": b.center_nm, "common_name": b.common_name,
+                 "full_width_half_max": b.fwhm_um, "name": b.name,
+                 "solar_illumination": b.irradiance}
                 for b in BANDS
             ],
-            "constellation": "sentinel-2",
-            "created": CREATED,
-            "datetime": "null",
-            "start_datetime": START,
-            "end_datetime": START,
-            "eo:cloud_cover": CLOUD,
-            "eo:snow_cover": 0.0,
-            "eopf:baseline": "05.11",
-            "eopf:data_take_id": "GS2A_20250109T100401_049883_N05.11",
+            "constellation": "sentinel-2", "created": CREATED, "datetime": "null",
+            "start_datetime": START, "end_datetime": START,
+            "eo:cloud_cover": CLOUD, "eo:snow_cover": 0.0,
+            "eopf:baseline": "05.11", "eopf:data_take_id": "GS2A_20250109T100401_049883_N05.11",
             "eopf:instrument_mode": "INS-NOBS",
             "eopf:resolutions": {
-                f"bands {', '.join(b.name[1:].upper() for b in BANDS if b.resolution == r)}": str(r)
-                for r in PIXELS
+                f"bands {', '.join(b.name[1:].upper() for b in BANDS if b.resolution == r)}":
+                str(r) for r in PIXELS
             },
-            "instrument": "msi",
-            "platform": "sentinel-2a",
-            "processing:expression": "systematic",
-            "processing:facility": "ESA",
-            "processing:level": "L2A",
-            "processing:lineage": "IPF L2A processor",
+            "instrument": "msi", "platform": "sentinel-2a",
+            "processing:expression": "systematic", "processing:facility": "ESA",
+            "processing:level": "L2A", "processing:lineage": "IPF L2A processor",
             "processing:software": {"Sentinel-2 IPF": "05.11"},
-            "product:timeline": "NRT",
-            "product:timeliness": "PT3H",
-            "product:timeliness_category": "NRT",
-            "product:type": "S02MSIL2A",
-            "proj:bbox": [X0, Y0 - TILE_M, X0 + TILE_M, Y0],
-            "proj:epsg": EPSG,
-            "providers": [
-                {"name": "L2A Processor", "roles": ["processor"]},
-                {"name": "ESA", "roles": ["producer"]},
-            ],
-            "sat:absolute_orbit": 49883,
-            "sat:orbit_state": "descending",
-            "sat:platform_international_designator": "2015-028A",
-            "sat:relative_orbit": 122,
+            "product:timeline": "NRT", "product:timeliness": "PT3H",
+            "product:timeliness_category": "NRT", "product:type": "S02MSIL2A",
+            "proj:bbox": [X0, Y0 - TILE_M, X0 + TILE_M, Y0], "proj:epsg": EPSG,
+            "providers": [{"name": "L2A Processor", "roles": ["processor"]},
+                          {"name": "ESA", "roles": ["producer"]}],
+            "sat:absolute_orbit": 49883, "sat:orbit_state": "descending",
+            "sat:platform_international_designator": "2015-028A", "sat:relative_orbit": 122,
             "sci:doi": "10.5270/S2_-znk9xsj",
         },
     }
@@ -508,45 +354,30 @@ def _discovery() -> dict[str, Any]:
 
 def _other_metadata() -> dict[str, Any]:
     return {
-        "AOT_retrieval_model": "CAMS",
-        "eopf_category": "eoproduct",
-        "horizontal_CRS_code": f"EPSG:{EPSG}",
-        "horizontal_CRS_name": "WGS84 / UTM zone 34N",
+        "AOT_retrieval_model": "CAMS", "eopf_category": "eoproduct",
+        "horizontal_CRS_code": f"EPSG:{EPSG}", "horizontal_CRS_name": "WGS84 / UTM zone 34N",
         "mean_sensing_time": START.replace("+00:00", "Z"),
         "mean_sun_azimuth_angle_in_deg_for_all_bands_all_detectors": 165.0,
         "mean_sun_zenith_angle_in_deg_for_all_bands_all_detectors": 76.0,
         "mean_value_of_aerosol_optical_thickness": 0.08,
         "mean_value_of_total_water_vapour_content": 1.0,
         "meteo": {"source": "ECMWF", "type": "FORECAST"},
-        "ozone_source": "AUX_ECMWFT",
-        "ozone_value": 365.0,
+        "ozone_source": "AUX_ECMWFT", "ozone_value": 365.0,
         "product_quality_status": ",".join(["PASSED"] * 6),
         "band_description": {
             b.name[1:].upper(): {
-                "bandwidth": str(round(b.fwhm_um * 1000, 1)),
-                "central_wavelength": b.center_nm,
-                "units": "nm",
-                "wavelength_min": round(b.center_nm - b.fwhm_um * 500),
+                "bandwidth": str(round(b.fwhm_um * 1000, 1)), "central_wavelength": b.center_nm,
+                "units": "nm", "wavelength_min": round(b.center_nm - b.fwhm_um * 500),
                 "wavelength_max": round(b.center_nm + b.fwhm_um * 500),
             }
             for b in BANDS
         },
         "history": [
             {"output": "Downlinked Stream", "type": "Raw Data"},
-            {
-                "inputs": "Downlinked Stream",
-                "organisation": "ESA",
-                "output": "S2MSIL0__etc",
-                "processor": "L0",
-                "type": "Level-0 Product",
-            },
-            {
-                "inputs": "S2MSIL1C",
-                "organisation": "ESA",
-                "output": NAME,
-                "processor": "L2A",
-                "type": "Level-2A Product",
-            },
+            {"inputs": "Downlinked Stream", "organisation": "ESA", "output": "S2MSIL0__etc",
+             "processor": "L0", "type": "Level-0 Product"},
+            {"inputs": "S2MSIL1C", "organisation": "ESA", "output": NAME, "processor": "L2A",
+             "type": "Level-2A Product"},
         ],
     }
 
