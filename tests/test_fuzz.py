@@ -274,6 +274,8 @@ def test_sniffing_any_first_bytes_names_a_format_or_none(head):
         "kml",
         "xml",
         "json",
+        "grib",
+        "hdf4",
     )
 
 

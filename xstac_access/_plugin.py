@@ -48,6 +48,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         "resolution",
         "crs",
         "bbox",
+        "sidecars",
     )
     supports_groups = True
 
@@ -75,6 +76,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         resolution: float | None = None,
         crs: str | None = None,
         bbox: list[float] | None = None,
+        sidecars: bool | None = None,
     ):
         from ._engine import open_dataset
 
@@ -98,6 +100,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
                     ("resolution", resolution),
                     ("crs", crs),
                     ("bbox", bbox),
+                    ("sidecars", sidecars),
                 )
                 if v is not None
             },

@@ -10,9 +10,23 @@ Each class also derives from the matching builtin (``KeyError``, ``FileNotFoundE
 
 from __future__ import annotations
 
+import re
+
+#: "asset at H at H": an asset with no key is labelled by its href, and messages say where it is.
+_TWICE = re.compile(r"\bat (\S+) at \1(?=[\s:;,)]|$)")
+
 
 class XStacError(Exception):
-    """Root of every error raised by xstac-access."""
+    """Root of every error raised by xstac-access.
+
+    A message naming a bare href twice (its label, ``asset at <href>``, followed by where it
+    is, ``at <href>``) names it once: fixed here, for every error, rather than at each message.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (_TWICE.sub(r"at \1", args[0]), *args[1:])
+        super().__init__(*args)
 
     def __str__(self) -> str:  # KeyError would otherwise show the repr of the message
         return str(self.args[0]) if self.args else ""

@@ -24,6 +24,23 @@ MISSING = (
 )
 
 
+_PEER_DEFAULT = Path(__file__).resolve().parents[2].parent / "shared" / "peer-corpus"
+PEER_MISSING = (
+    "tests/realdata needs the shared peer corpus at {root} (a folder with MANIFEST.md, raster/, "
+    "jp2/, image/, zip/, bad/: files other projects' test suites wrote; CI has it as "
+    "../shared/peer-corpus beside the checkout). They are never copied into this project: "
+    "point XSTAC_PEER_CORPUS at them."
+)
+
+
+def peer_corpus() -> Path:
+    """The root of the shared peer corpus (read-only), which must exist: a missing corpus fails
+    the tests that need it, loudly, never skips them."""
+    root = Path(os.environ.get("XSTAC_PEER_CORPUS") or _PEER_DEFAULT)
+    assert (root / "MANIFEST.md").is_file(), PEER_MISSING.format(root=root)
+    return root
+
+
 def real_path(*parts: str) -> Path:
     """A file or folder of the real data, which must exist."""
     path = REAL_DATA.joinpath(*parts)

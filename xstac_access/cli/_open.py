@@ -57,7 +57,10 @@ def register(sub: Any) -> None:
         "--bands", nargs="+", metavar="BAND", help="layers (names or common names), in order"
     )
     picture.add_argument(
-        "--kind", choices=("auto", "rgb", "sar", "single"), default="auto", help="default: auto"
+        "--kind",
+        choices=("auto", "rgb", "sar", "single", "palette"),
+        default="auto",
+        help="default: auto",
     )
     picture.add_argument(
         "--max-size", type=int, default=1024, metavar="N", help="long side to read (default 1024)"

@@ -69,7 +69,8 @@ def own_gcps(obj: xr.Dataset | xr.DataArray, shape: tuple[int, int], gcp_crs: An
     raise NoGcpsError(
         "no GCPs found: no coordinate has a 'gcps' attribute (where GeoTIFF GCPs land, usually "
         f"on 'spatial_ref'; coordinates here: {list(obj.coords)}) and there are no "
-        "quad_longitude/quad_latitude attributes (a picture georeferenced from KML). Pass "
+        "quad_longitude/quad_latitude attributes (a picture georeferenced from KML), nor RPCs "
+        "(an 'rpcs' attribute). Pass "
         "gcps=: an EOPF conditions/gcp group, a KML footprint Dataset, four (lon, lat) corners "
         "or rasterio GroundControlPoints"
     )

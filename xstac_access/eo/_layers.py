@@ -16,7 +16,9 @@ import xarray as xr
 
 from .._geo import lonlat_coords
 
-Kind = Literal["auto", "rgb", "sar", "single"]
+Kind = Literal["auto", "rgb", "sar", "single", "palette"]
+#: Kinds drawn as colours (RGBA), without a colour map or bar.
+COLOURED = ("rgb", "palette")
 
 #: More panels than this is not a quick look (pass ``bands=``).
 MAX_PANELS = 8
@@ -32,8 +34,16 @@ class Layer:
 
     @property
     def keys(self) -> set[str]:
-        common = self.array.attrs.get("common_name")
-        return {self.name.lower(), *([common.lower()] if isinstance(common, str) else [])}
+        """Names it answers to: its own, its ``common_name``, and GDAL's colour interpretation
+        (red, green, blue, alpha, palette...) of the band it was read from."""
+        attrs = self.array.attrs
+        words = [attrs.get("common_name"), attrs.get("color_interpretation")]
+        return {self.name.lower(), *(w.lower() for w in words if isinstance(w, str))}
+
+    @property
+    def is_alpha(self) -> bool:
+        """An alpha band: transparency of the picture, never a picture of its own."""
+        return "alpha" in self.keys
 
     @property
     def polarisation(self) -> str | None:
@@ -93,9 +103,12 @@ def grid_size(da: xr.DataArray) -> int:
 
 
 def layers_of(ds: xr.Dataset) -> list[Layer]:
-    """Every 2-D layer of ``ds`` (see *Layers*), in variable order."""
+    """Every 2-D layer of ``ds`` (see *Layers*), in variable order; a validity mask
+    (:func:`mask_of`) is not one."""
     layers = []
     for name, da in ds.data_vars.items():
+        if "gdal_mask" in da.attrs:
+            continue
         dims = grid_dims(da)
         if dims is None:
             continue
@@ -111,10 +124,19 @@ def layers_of(ds: xr.Dataset) -> list[Layer]:
     return layers
 
 
+def mask_of(ds: xr.Dataset, layer: Layer) -> Layer | None:
+    """The validity mask (the GeoTIFF reader's ``mask``: GDAL's per-dataset mask, True where
+    valid) on the grid of ``layer``, which a picture uses as transparency, or None."""
+    for name, da in ds.data_vars.items():
+        if "gdal_mask" in da.attrs and da.sizes == layer.array.sizes:
+            return Layer(str(name), da.transpose(*layer.array.dims))
+    return None
+
+
 def choose(kind: Kind, layers: list[Layer], bands: Sequence[str] | None) -> tuple[str, list[Layer]]:
     """The kind of picture and the layers it shows (RGB: red, green, blue and maybe alpha)."""
-    if kind not in ("auto", "rgb", "sar", "single"):
-        raise ValueError(f"kind must be 'auto', 'rgb', 'sar' or 'single', not {kind!r}")
+    if kind not in ("auto", "rgb", "sar", "single", "palette"):
+        raise ValueError(f"kind must be 'auto', 'rgb', 'sar', 'single' or 'palette', not {kind!r}")
     if not layers:
         raise ValueError("nothing to picture: no variable has two dimensions of 2 or more")
     picked = None if bands is None else [_find(layers, band) for band in bands]
@@ -122,6 +144,8 @@ def choose(kind: Kind, layers: list[Layer], bands: Sequence[str] | None) -> tupl
     if kind == "auto":
         if _rgb(candidates) is not None:
             kind = "rgb"
+        elif _palette(candidates) is not None:
+            kind = "palette"
         elif any(_is_sar(layer) for layer in candidates):
             kind = "sar"
         else:
@@ -130,12 +154,16 @@ def choose(kind: Kind, layers: list[Layer], bands: Sequence[str] | None) -> tupl
         chosen = picked  # in the order asked
     elif kind == "rgb":
         chosen = _rgb(layers) or layers[:3]
+    elif kind == "palette":
+        chosen = [_palette(layers) or layers[0]]
     elif kind == "sar":
         chosen = [layer for layer in layers if _is_sar(layer)] or layers
     else:
-        chosen = layers
+        chosen = [layer for layer in layers if not layer.is_alpha] or layers
     if kind == "rgb" and len(chosen) not in (3, 4):
         raise ValueError(f"an RGB picture needs 3 layers (4 with alpha), not {_names(chosen)}")
+    if kind == "palette" and "colormap" not in chosen[0].array.attrs:
+        raise ValueError(f"{chosen[0].name!r} has no colour table (a 'colormap' attribute)")
     first = chosen[0].array
     same = [layer for layer in chosen if layer.array.sizes == first.sizes]
     if picked is not None and len(same) != len(chosen):
@@ -167,6 +195,14 @@ def _rgb(layers: list[Layer]) -> list[Layer] | None:
     stored = [layer.array.encoding.get("dtype", layer.array.dtype) for layer in layers]
     if len(layers) in (3, 4) and all(np.dtype(d) == np.uint8 for d in stored):
         return layers
+    return None
+
+
+def _palette(layers: list[Layer]) -> Layer | None:
+    """The one layer (alpha aside) with a colour table, if that is all there is."""
+    shown = [layer for layer in layers if not layer.is_alpha]
+    if len(shown) == 1 and "colormap" in shown[0].array.attrs:
+        return shown[0]
     return None
 
 

@@ -6,6 +6,7 @@ See *Reading* and the ``db`` rules in :mod:`xstac_access.eo.quicklook`.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Hashable, Sequence
@@ -16,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .._geo import lonlat_coords
-from ._layers import Kind, Layer, choose, dataset_of, layers_of
+from ._layers import COLOURED, Kind, Layer, choose, dataset_of, layers_of, mask_of
 
 Db = bool | Literal["amplitude", "intensity"] | None
 
@@ -34,7 +35,8 @@ class Picture:
     """What a quicklook shows, before it is drawn: display values and where the pixels lie.
 
     ``panels`` hold one (rows, cols) array per panel in display units (dB for SAR), NaN where
-    there is no data, or for ``kind="rgb"`` a single (rows, cols, 4) RGBA array in [0, 1];
+    there is no data, or for ``kind="rgb"``/``"palette"`` a single (rows, cols, 4) RGBA array
+    in [0, 1];
     ``ranges`` the (low, high) each panel's colour map spans. ``limits`` is what the user is
     told: per layer (for RGB per band, the stretch's input range).
     ``x``/``y`` are pixel-centre coordinates in ``crs`` for a regular grid; ``lon``/``lat`` the
@@ -64,7 +66,7 @@ class Picture:
         import matplotlib as mpl
 
         values = self.panels[index]
-        if self.kind != "rgb":
+        if self.kind not in COLOURED:
             lo, hi = self.ranges[index]
             cmap = mpl.colormaps[self.cmaps[index]].with_extremes(bad=(0, 0, 0, 0))
             values = cmap(mpl.colors.Normalize(lo, hi)(np.ma.masked_invalid(values)))
@@ -87,13 +89,23 @@ def picture(
         raise ValueError(f"max_size must be a positive number of pixels, not {max_size}")
     ds = dataset_of(obj)
     chosen, layers = choose(kind, layers_of(ds), [bands] if isinstance(bands, str) else bands)
-    arrays, level, geo = _read(layers, max_size)
-    if chosen == "rgb":
-        titles = [", ".join(layer.name for layer in layers[:3])]
-        rgba, limits = _stretched(arrays, layers, stretch, per_band)
+    mask = mask_of(ds, layers[0])
+    arrays, level, geo = _read(layers + ([mask] if mask is not None else []), max_size)
+    valid = np.asarray(arrays.pop(), dtype=bool) if mask is not None else None
+    if chosen in COLOURED:
+        if chosen == "rgb":
+            titles = [", ".join(layer.name for layer in layers[:3])]
+            rgba, limits = _stretched(arrays, layers, stretch, per_band)
+        else:
+            titles = [layers[0].name]
+            rgba, limits = _paletted(arrays[0], layers[0])
+        if valid is not None:
+            rgba[~valid] = 0.0  # the mask's no data: transparent
         return Picture(chosen, titles, [rgba], [(0.0, 1.0)], limits, [None], [""], level, **geo)
     panels, units, cmaps = [], [], []
     for layer, values in zip(layers, arrays, strict=True):
+        if valid is not None:
+            values = np.where(valid, values, np.nan)
         shown, unit, formula = _scaled(chosen, layer, values, db, ds.attrs)
         panels.append(shown)
         units.append(unit)
@@ -161,6 +173,8 @@ def _read_overview(layers: list[Layer], level: int) -> list[np.ndarray]:
     """Each layer's band read whole at overview ``level``, decoded as the reader decoded it."""
     wanted: dict[Any, list[int]] = {}
     for layer in layers:
+        if "gdal_mask" in layer.array.attrs:
+            continue
         bands = wanted.setdefault(layer.array.encoding["raster_source"], [])
         if layer.array.encoding["raster_band"] not in bands:
             bands.append(layer.array.encoding["raster_band"])
@@ -171,6 +185,11 @@ def _read_overview(layers: list[Layer], level: int) -> list[np.ndarray]:
     out = []
     for layer in layers:
         encoding = layer.array.encoding
+        if "gdal_mask" in layer.array.attrs:  # the validity mask, read at the same overview
+            overview = replace(encoding["raster_source"], overview_level=level)
+            band = encoding["raster_band"]
+            out.append(overview.run(lambda ds, b=band: ds.read_masks(b)) != 0)
+            continue
         raw = read[(encoding["raster_source"], encoding["raster_band"])]
         cf = ("_FillValue", "missing_value", "scale_factor", "add_offset")
         attrs = {key: encoding[key] for key in cf if key in encoding}
@@ -229,8 +248,13 @@ def _stretched(
     """RGBA in [0, 1] from red, green, blue (and alpha): percentile stretch, no data alpha 0."""
     rgb = np.stack([np.asarray(a, dtype="float64") for a in arrays[:3]], axis=-1)
     valid = np.isfinite(rgb).all(axis=-1)
-    if len(arrays) > 3:
-        valid &= np.nan_to_num(np.asarray(arrays[3], dtype="float64")) > 0
+    opacity = np.ones(rgb.shape[:2])
+    if len(arrays) > 3:  # alpha: transparency, from 0 to the stored type's maximum
+        alpha = np.nan_to_num(np.asarray(arrays[3], dtype="float64"))
+        stored = np.dtype(layers[3].array.encoding.get("dtype", layers[3].array.dtype))
+        top = float(np.iinfo(stored).max) if stored.kind in "iu" else max(alpha.max(), 1.0)
+        valid &= alpha > 0
+        opacity = np.clip(alpha / top, 0.0, 1.0)
     names = [layer.name for layer in layers[:3]]
     if per_band:
         limits = {n: _percentiles(rgb[..., i][valid], stretch) for i, n in enumerate(names)}
@@ -241,9 +265,27 @@ def _stretched(
     with np.errstate(invalid="ignore"):
         for i, (lo, hi) in enumerate(limits.values()):
             rgba[..., i] = np.clip((rgb[..., i] - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
-    rgba[..., 3] = valid
+    rgba[..., 3] = np.where(valid, opacity, 0.0)
     rgba[~valid, :3] = 0.0
     return rgba, limits
+
+
+def _paletted(
+    values: np.ndarray, layer: Layer
+) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
+    """RGBA in [0, 1] of a band's values through its colour table (GDAL's, the ``colormap``
+    attribute); no data (NaN) and indices the table lacks are transparent."""
+    table = {int(k): v for k, v in json.loads(layer.array.attrs["colormap"]).items()}
+    lookup = np.zeros((max(table) + 2, 4))
+    for index, colour in table.items():
+        lookup[index, : len(colour)] = np.asarray(colour, float) / 255.0
+    values = np.asarray(values, dtype="float64")
+    inside = np.isfinite(values) & (values >= 0) & (values <= max(table))
+    indices = np.where(inside, values, len(lookup) - 1).astype(int)
+    rgba = lookup[indices]
+    finite = values[inside]
+    limits = (float(finite.min()), float(finite.max())) if finite.size else (math.nan, math.nan)
+    return rgba, {layer.name: limits}
 
 
 def _scaled(

@@ -9,6 +9,11 @@ touched (the GCP and CRS attributes stay where they are). The GCPs themselves (a
 values, an EOPF ``conditions/gcp`` group included) are read and fitted when ``geocode`` is
 called, so a set that cannot be used fails there, with a message, rather than inside a compute.
 
+An image with RPCs and no GCPs (an optical scene whose GeoTIFF or ``.RPB`` sidecar carries
+them: the reader puts them in the ``rpcs`` attribute of ``spatial_ref``) is geocoded by GDAL's
+RPC transformer instead, lazily in the same way (:mod:`xstac_access.eo._rpcs`); ``method`` does
+not apply, and the ``geocoding`` attribute says so.
+
 Where the GCPs come from (``gcps=``):
 
 - ``None``: the object's own: a coordinate with a ``gcps`` attribute (rioxarray's GeoJSON, which
@@ -68,6 +73,7 @@ import xarray as xr
 from .._geo import unwrap, wrap
 from ..errors import GeocodeError, NoGcpsError, TooFewGcpsError
 from ._gcps import Gcps, read_gcps
+from ._rpcs import RpcGeolocation, own_rpcs
 
 __all__ = [
     "GeocodeError",
@@ -143,11 +149,20 @@ def geolocation(
     *,
     gcp_crs: Any = None,
     dims: tuple[str, str] | None = None,
-) -> Geolocation:
-    """The fitted :class:`Geolocation` that :func:`geocode` evaluates (same arguments)."""
+) -> Geolocation | RpcGeolocation:
+    """The fitted :class:`Geolocation` that :func:`geocode` evaluates (same arguments), or, for
+    an object with RPCs and no GCPs (``gcps=None``), GDAL's RPC transformer
+    (:class:`~xstac_access.eo._rpcs.RpcGeolocation`)."""
     ydim, xdim = _image_dims(obj, dims)
     shape = (obj.sizes[ydim], obj.sizes[xdim])
-    return Geolocation(read_gcps(obj, gcps, shape, gcp_crs=gcp_crs), method, shape)
+    try:
+        found = read_gcps(obj, gcps, shape, gcp_crs=gcp_crs)
+    except NoGcpsError:
+        rpcs = own_rpcs(obj) if gcps is None else None
+        if rpcs is None:
+            raise
+        return RpcGeolocation(*rpcs)
+    return Geolocation(found, method, shape)
 
 
 def _image_dims(

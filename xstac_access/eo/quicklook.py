@@ -4,7 +4,11 @@
 
 * ``"rgb"``: layers named (or ``common_name``-d) red, green and blue, or a picture of three or
   four uint8 bands (a TCI, a PNG quick-look; a fourth band is alpha). One percentile stretch
-  over the three bands together (``per_band=True``: one per band), clipped to [0, 1].
+  over the three bands together (``per_band=True``: one per band), clipped to [0, 1]. GDAL's
+  colour interpretation of a band (``color_interpretation``: red, green, blue, alpha) names it
+  too. An alpha band is transparency (0 to the type's maximum), never stretched or a panel.
+* ``"palette"``: one band with a colour table (GDAL's, in its ``colormap`` attribute), drawn
+  in the table's colours; no data and values the table lacks are transparent.
 * ``"sar"``: layers named after a polarisation (HH, HV, VH, VV; compact RH, RV, LH, LV), or
   complex ones. One grey panel per polarisation, side by side, each with its own percentile
   limits and colour bar, in dB. ``db=None`` chooses the formula: complex values become amplitude
@@ -34,7 +38,8 @@ percentiles come from.
 
 **Drawing** is headless: the figure is a plain :class:`matplotlib.figure.Figure`, never
 registered with pyplot (nothing to close, nothing leaks), saved as PNG with ``path=``. No data is
-transparent (masked values, alpha 0 in RGB). A swath (2-D latitude/longitude) is drawn with
+transparent (masked values, alpha 0 in RGB, and where a ``mask`` variable, GDAL's per-dataset
+mask as the GeoTIFF reader gives it, is False). A swath (2-D latitude/longitude) is drawn with
 ``pcolormesh`` on its strided coordinates, a regular grid with ``imshow`` in its CRS units, and
 anything else (GCP-only SAR geometry) in pixels. ``ax=`` draws into your Axes (one per panel).
 
@@ -57,7 +62,7 @@ import numpy as np
 import xarray as xr
 
 from .._geo import unwrap
-from ._layers import Kind
+from ._layers import COLOURED, Kind
 from ._picture import Db, Picture, picture
 
 if TYPE_CHECKING:
@@ -159,7 +164,7 @@ def _figure(pic: Picture) -> tuple[Figure, list[Axes]]:
         width, height = max(_PANEL_INCHES / aspect, 1.5), _PANEL_INCHES
     else:
         width, height = _PANEL_INCHES, max(_PANEL_INCHES * aspect, 1.5)
-    bar = 0.0 if pic.kind == "rgb" else _COLORBAR_INCHES
+    bar = 0.0 if pic.kind in COLOURED else _COLORBAR_INCHES
     count = len(pic.panels)
     figure = Figure(
         figsize=(count * (width + bar) + 0.4, height + 0.8), dpi=_DPI, layout="constrained"
@@ -185,7 +190,7 @@ def _draw(pic: Picture, index: int, ax: Axes) -> None:
 
     values = pic.panels[index]
     style: dict[str, Any] = {}
-    if pic.kind != "rgb":
+    if pic.kind not in COLOURED:
         lo, hi = pic.ranges[index]
         values = np.ma.masked_invalid(values)
         style["cmap"] = mpl.colormaps[pic.cmaps[index]].with_extremes(bad=(0, 0, 0, 0))
@@ -208,7 +213,7 @@ def _draw(pic: Picture, index: int, ax: Axes) -> None:
         ax.set_xticks([])
         ax.set_yticks([])
     ax.set_title(pic.titles[index])
-    if pic.kind != "rgb":
+    if pic.kind not in COLOURED:
         ax.figure.colorbar(artist, ax=ax, label=pic.units[index] or "", shrink=0.85)
 
 

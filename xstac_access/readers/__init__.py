@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from .._hrefs import safe_href, scheme_of
+from .._hrefs import host_of, safe_href, scheme_of
 from .._resolve import Target
 from ..credentials import get_broker
 from ..http import fetch, login_page_error, looks_like_html
@@ -45,6 +45,8 @@ FORMATS: dict[str, str] = {
     "json": "JSON document",
     "xml": "XML document",
     "text": "text file",
+    "grib": "GRIB message file",
+    "hdf4": "HDF4 file",
 }
 
 _MEDIA_TYPES = {
@@ -106,8 +108,17 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89HDF", "netcdf"),
     (b"CDF\x01", "netcdf"),
     (b"CDF\x02", "netcdf"),
+    (b"GRIB", "grib"),
+    (b"\x0e\x03\x13\x01", "hdf4"),
 )
 SNIFF_BYTES = 1024
+#: What else to try for formats recognised but not opened.
+_OTHER_WAYS = {
+    "grib": " GDAL reads GRIB bands without their time and level coordinates: reader='geotiff' "
+    "opens them so; cfgrib opens them with those.",
+    "hdf4": " GDAL builds without HDF4 (as rasterio's wheels) cannot read it; convert it, or use "
+    "pyhdf.",
+}
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,8 @@ def sniff(target: Target, *, broker: Broker | None = None) -> FormatGuess:
         if looks_like_html(head):
             raise login_page_error(target.href, target.label, broker.advice(target.href))
         raise errors.UnsupportedFormatError(
-            f"cannot tell the format of {target.label} at {safe_href(target.href)}: no media "
+            f"cannot tell the format of {target.label} at {safe_href(target.href)} (host "
+            f"{host_of(target.href)}): no media "
             f"type or known extension, and its first bytes {head[:8]!r} match no format. "
             f"Pass reader=<one of {', '.join(sorted(READERS))}> if you know it."
         )
@@ -186,10 +198,11 @@ def reader_for(
             guess = detect_format(target, broker=broker)
         if guess.format not in READERS:
             raise errors.UnsupportedFormatError(
-                f"{target.label} at {safe_href(target.href)} is a "
+                f"{target.label} at {safe_href(target.href)} (host {host_of(target.href)}) is a "
                 f"{FORMATS.get(guess.format, guess.format)} (from its {guess.reason}); "
                 "xstac-access cannot open that format yet. Formats it opens: "
                 + ", ".join(FORMATS[f] for f in sorted(READERS))
                 + ". Choose another asset with asset=<key>."
+                + _OTHER_WAYS.get(guess.format, "")
             )
     return importlib.import_module(READERS[guess.format]), guess

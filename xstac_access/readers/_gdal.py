@@ -32,9 +32,10 @@ from ..http.limits import gdal_options, slot
 from ..http.policy import Budget, current_policy
 from ..http.ranged import forget_kept
 from ..http.reads import refusal
-from ._gdalfail import Unreadable, clear_vsicurl_cache, diagnose
+from ._gdalfail import Unreadable, clear_vsicurl_cache, diagnose, reset_gdal_error
 from ._gdalmem import forget as forget_in_memory
 from ._gdalmem import memory_path, needs_whole_file, read_whole
+from ._gdalsidecars import sidecar_config, sidecar_names
 
 #: Settings for remote reads: no directory listing, merged ranges, no ~/.netrc Basic auth to
 #: every host, Authorization never forwarded to another host on redirect, and no curl trace (it
@@ -88,6 +89,9 @@ class RasterSource:
     access: Access | None = None
     lands: bool = False
     landed: tuple[str, Access] | None = None
+    #: The sidecar files (names beside the href) GDAL may look for over the network; local
+    #: files see their directory whole (:func:`sidecar_config`).
+    siblings: tuple[str, ...] = ()
 
     def location(self) -> tuple[str, Access | None]:
         """Where GDAL reads, and with which credential: the href, or where it lands."""
@@ -140,16 +144,19 @@ class RasterSource:
         return self._call(work, config)
 
     def _call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
+        from rasterio._err import CPLE_BaseError
         from rasterio.errors import RasterioError
 
         refresh, cut = Refresh(self.label), Budget(current_policy(), self.label, self.href, 1)
         for attempt in (1, 2):
             href, access = self.location()
             material = access.material() if access is not None else NO_MATERIAL
+            options = {**sidecar_config(href, self.siblings), **(config or {})}
             try:  # one connection slot while GDAL works (its ranges then come one at a time)
-                with slot(access), _env(material, gdal_options(access, config)):
+                with slot(access), _env(material, gdal_options(access, options)):
+                    reset_gdal_error()
                     return work(material)
-            except RasterioError as exc:
+            except (RasterioError, CPLE_BaseError) as exc:  # GDAL's own errors are the latter
                 clear_vsicurl_cache(self.path(material))  # no refusal or login page stays cached
                 if attempt == 1 and self._without_range(exc, href, access):
                     continue  # now from memory; over the limit, a typed error was raised
@@ -201,7 +208,7 @@ class RasterSource:
                 stale.close()
             cache = _local.datasets = OrderedDict()
             _local.generation = _generation
-        key = (self.path(material), self.overview_level, material.version)
+        key = (self.path(material), self.overview_level, material.version, self.siblings)
         ds = cache.get(key)
         if ds is not None and not ds.closed:
             cache.move_to_end(key)
@@ -245,9 +252,16 @@ def _forget_other_credentials(source: RasterSource) -> None:
 
 
 def raster_source(
-    target: Any, broker: Broker, *, overview_level: int | None = None
+    target: Any,
+    broker: Broker,
+    *,
+    overview_level: int | None = None,
+    sidecars: bool | None = None,
 ) -> RasterSource:
     """The :class:`RasterSource` for a target, its credential resolved through ``broker``.
+
+    Its sidecars (:func:`sidecar_names`) are read over the network when the item lists them
+    as assets, or when ``sidecars=True``; ``sidecars=False`` never reads them.
 
     When the credential must follow a redirect (a trusted download host) or a login sets
     cookies (Earthdata), the redirect chain is walked first and GDAL is given where it ends
@@ -265,7 +279,8 @@ def raster_source(
             href, target.label, overview_level, access, lands=True,
             landed=unsigned(landing.href, landing.access),
         )  # fmt: skip
-    return RasterSource(href, target.label, overview_level, access)
+    siblings = sidecar_names(href, getattr(target, "item", None), sidecars)  # the loader: none
+    return RasterSource(href, target.label, overview_level, access, siblings=siblings)
 
 
 def unsigned(href: str, access: Access) -> tuple[str, Access] | None:

@@ -63,6 +63,15 @@ def clear_vsicurl_cache(path: str | None = None) -> None:
         lib.VSICurlPartialClearCache(path.encode())
 
 
+def reset_gdal_error() -> None:
+    """Forget this thread's last GDAL error: rasterio raises a stale one (a tile that failed to
+    decode earlier) from the next call that checks it, ``colorinterp`` for one, whatever file
+    that call is about."""
+    lib = _gdal_library()
+    if lib is not None:
+        lib.CPLErrorReset()
+
+
 def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
     """Explain a failed GDAL open or read with a typed error (one small request to find out)."""
     try:
@@ -73,9 +82,16 @@ def diagnose(source: RasterSource, exc: Exception) -> errors.XStacError:
     from . import format_of_bytes
 
     shown, host = safe_href(source.href), host_of(source.href)
-    message = redact(str(exc))
+    message = redact(str(exc.__cause__ or exc))  # rasterio: "Read failed", GDAL's cause below
     for text in {source.href, source.path(NO_MATERIAL)}:
         message = message.replace(text, shown)
+    if source.overview_level is not None and "overview level" in message:
+        return errors.FormatError(
+            f"{source.label} at {shown} (host {host}) has no overview level "
+            f"{source.overview_level}: GDAL found no such overview in the file (nor in an .ovr "
+            "sidecar: over the network those are read only when the item lists them as assets, "
+            "or with sidecars=True). Use a lower overview_level, or leave it out."
+        )
     fmt = format_of_bytes(head)
     if fmt != "geotiff":
         what = f"looks like {fmt}" if fmt else f"starts with {head[:8]!r}"

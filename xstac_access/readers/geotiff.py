@@ -30,20 +30,39 @@ from .._hrefs import safe_href
 from .._resolve import Target
 from ..credentials.broker import Broker
 from ._gdal import RasterSource, raster_source
+from ._gdalmeta import (
+    NodataWarning,
+    colormap_attr,
+    fill_value,
+    has_dataset_mask,
+    read_header,
+    write_georeferencing,
+    xy_coords,
+)
 
-_NUMPY_DTYPES = {"complex_int16": "complex64"}
+__all__ = ["NodataWarning", "RasterBandArray", "band_names", "open_dataset"]
 
 
 class RasterBandArray(BackendArray):
-    """One band of a raster, read by window on demand (picklable: it holds only the source)."""
+    """One band of a raster, read by window on demand (picklable: it holds only the source).
+
+    ``mask=True`` reads GDAL's mask of the band instead (True where valid), for the ``mask``
+    variable of a raster with a per-dataset mask.
+    """
 
     def __init__(
-        self, source: RasterSource, band: int, shape: tuple[int, int], dtype: np.dtype
+        self,
+        source: RasterSource,
+        band: int,
+        shape: tuple[int, int],
+        dtype: np.dtype,
+        mask: bool = False,
     ) -> None:
         self.source = source
         self.band = band
         self.shape = shape
-        self.dtype = dtype
+        self.dtype = np.dtype(bool) if mask else dtype
+        self.mask = mask
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         return indexing.explicit_indexing_adapter(
@@ -75,7 +94,10 @@ class RasterBandArray(BackendArray):
                 bounds.append((k, k + 1))
                 post.append(0)
         window = Window.from_slices(*bounds)
-        data = self.source.run(lambda ds: ds.read(self.band, window=window))
+        if self.mask:
+            data = self.source.run(lambda ds: ds.read_masks(self.band, window=window)) != 0
+        else:
+            data = self.source.run(lambda ds: ds.read(self.band, window=window))
         return data[tuple(post)]
 
 
@@ -86,16 +108,22 @@ def open_dataset(
     overview_level: int | None = None,
     mask_and_scale: bool = True,
     drop_variables: Iterable[str] | None = None,
+    sidecars: bool | None = None,
     source: RasterSource | None = None,
     **unused: Any,
 ) -> xr.Dataset:
     """Open ``target`` lazily; see the module docstring for names, chunks and georeferencing.
 
-    ``source`` replaces the target's own when the raster lives elsewhere (a zip member).
+    ``sidecars``: read a remote raster's ``.ovr``/``.msk``/``.aux.xml``/RPC sidecars (``True``),
+    only those the item lists as assets (``None``), or none (``False``); local ones are always
+    read (:mod:`._gdalsidecars`). ``source`` replaces the target's own when the raster lives
+    elsewhere (a zip member).
     """
-    source = source or raster_source(target, broker, overview_level=overview_level)
-    meta = source.run(_read_header)
-    names = band_names(target, meta["count"], meta["descriptions"])
+    source = source or raster_source(
+        target, broker, overview_level=overview_level, sidecars=sidecars
+    )
+    meta = source.run(read_header)
+    names = band_names(target, meta["count"], meta["descriptions"], meta["colorinterp"])
     stac_bands = _stac_bands(target.asset)
     drop = set(drop_variables or ())
     variables = {}
@@ -103,42 +131,44 @@ def open_dataset(
         if name in drop:
             continue
         stac_band = stac_bands[index] if index < len(stac_bands) else {}
-        variables[name] = _band_variable(source, meta, index, stac_band, mask_and_scale)
-    ds = xr.Dataset(variables, coords=_xy_coords(meta))
-    ds = _write_georeferencing(ds, meta)
+        variables[name] = _band_variable(
+            source, meta, index, stac_band, mask_and_scale, target.label
+        )
+    bands = {name: index + 1 for index, name in enumerate(names)}
+    if has_dataset_mask(meta) and "mask" not in names and "mask" not in drop:
+        array = RasterBandArray(source, 1, meta["shape"], np.dtype(bool), mask=True)
+        variables["mask"] = xr.Variable(("y", "x"), indexing.LazilyIndexedArray(array), MASK_ATTRS)
+        bands["mask"] = 1
+    ds = xr.Dataset(variables, coords=xy_coords(meta))
+    ds = write_georeferencing(ds, meta)
     if mask_and_scale:
         ds = xr.decode_cf(ds, mask_and_scale=True, decode_times=False, decode_coords=False)
-    bands = {name: index + 1 for index, name in enumerate(names)}
     for name in ds.data_vars:
         ds[name].encoding.update(
             _encoding(meta, target), raster_source=source, raster_band=bands[name]
         )
+    if "mask" in variables:
+        del ds["mask"].encoding["rasterio_dtype"]
     return ds
 
 
-def _read_header(ds: Any) -> dict[str, Any]:
-    gcps, gcp_crs = ds.gcps
-    return {
-        "count": ds.count,
-        "shape": (ds.height, ds.width),
-        "dtypes": [np.dtype(_NUMPY_DTYPES.get(d, d)) for d in ds.dtypes],
-        "rasterio_dtypes": list(ds.dtypes),
-        "block": ds.block_shapes[0],
-        "nodata": ds.nodatavals,
-        "scales": ds.scales,
-        "offsets": ds.offsets,
-        "descriptions": ds.descriptions,
-        "units": ds.units,
-        "crs": ds.crs,
-        "transform": ds.transform,
-        "gcps": list(gcps),
-        "gcp_crs": gcp_crs,
-        "overviews": ds.overviews(1),
-    }
+#: Attributes of the ``mask`` variable: GDAL's per-dataset mask, True where the data are valid.
+MASK_ATTRS = {
+    "long_name": "validity mask",
+    "description": "GDAL's per-dataset mask (internal, or the .msk sidecar): True where the "
+    "bands hold data; apply it with ds.where(ds['mask'])",
+    "gdal_mask": "per_dataset",
+}
 
 
-def band_names(target: Target, count: int, descriptions: Iterable[str | None]) -> list[str]:
-    """Variable names for ``count`` bands (see the module docstring for the order of sources)."""
+def band_names(
+    target: Target,
+    count: int,
+    descriptions: Iterable[str | None],
+    colorinterp: Iterable[str] = (),
+) -> list[str]:
+    """Variable names for ``count`` bands (see the module docstring for the order of sources);
+    in the last resort, ``band_<n>``, a band GDAL calls alpha is named ``alpha``."""
     stac_names = [b.get("name") for b in _stac_bands(target.asset)]
     if len(stac_names) == count and all(isinstance(n, str) and n for n in stac_names):
         return _unique(stac_names)
@@ -150,7 +180,9 @@ def band_names(target: Target, count: int, descriptions: Iterable[str | None]) -
         return _unique([str(p) for p in pols])
     if count == 1:
         return [target.key or (described[0] if described and described[0] else "band_data")]
-    return [f"band_{i + 1}" for i in range(count)]
+    roles = list(colorinterp)
+    roles += ["undefined"] * (count - len(roles))
+    return _unique(["alpha" if roles[i] == "alpha" else f"band_{i + 1}" for i in range(count)])
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -183,19 +215,20 @@ def _band_variable(
     index: int,
     stac_band: Mapping[str, Any],
     mask_and_scale: bool,
+    label: str,
 ) -> xr.Variable:
     dtype = meta["dtypes"][index]
     array = RasterBandArray(source, index + 1, meta["shape"], dtype)
     data = indexing.LazilyIndexedArray(array)
-    attrs: dict[str, Any] = {}
-    nodata = stac_band.get("nodata", meta["nodata"][index])
+    attrs: dict[str, Any] = {"color_interpretation": meta["colorinterp"][index]}
+    if index in meta["colormaps"]:
+        attrs["colormap"] = colormap_attr(meta["colormaps"][index])
+    origin = "the item's raster:bands" if "nodata" in stac_band else "the file's"
+    nodata = fill_value(stac_band.get("nodata", meta["nodata"][index]), dtype, label, origin)
     scale = stac_band.get("scale", meta["scales"][index])
     offset = stac_band.get("offset", meta["offsets"][index])
-    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
-        if dtype.kind == "c":
-            attrs["nodata"] = nodata
-        else:
-            attrs["_FillValue"] = dtype.type(nodata) if dtype.kind in "iu" else nodata
+    if nodata is not None:
+        attrs["nodata" if dtype.kind == "c" else "_FillValue"] = nodata
     # float32 results for 8/16-bit counts (as xarray gives for float32 factors), float64 above
     real = np.float32 if dtype.kind in "iu" and dtype.itemsize <= 2 else np.float64
     if scale not in (None, 1, 1.0) and dtype.kind != "c":
@@ -210,28 +243,6 @@ def _band_variable(
     if not mask_and_scale:
         attrs = {("nodata" if k == "_FillValue" else k): v for k, v in attrs.items()}
     return xr.Variable(("y", "x"), data, attrs)
-
-
-def _xy_coords(meta: dict[str, Any]) -> dict[str, Any]:
-    """1-D x/y pixel-centre coordinates for north-up rasters; none for GCP or rotated ones."""
-    t = meta["transform"]
-    if meta["gcps"] or t.is_identity or t.b != 0 or t.d != 0:
-        return {}
-    height, width = meta["shape"]
-    return {
-        "x": ("x", t.c + t.a * (np.arange(width) + 0.5), {"axis": "X"}),
-        "y": ("y", t.f + t.e * (np.arange(height) + 0.5), {"axis": "Y"}),
-    }
-
-
-def _write_georeferencing(ds: xr.Dataset, meta: dict[str, Any]) -> xr.Dataset:
-    import rioxarray  # noqa: F401  (registers the .rio accessor)
-
-    if meta["gcps"]:
-        ds = ds.rio.write_gcps(meta["gcps"], meta["gcp_crs"])
-    elif meta["crs"] is not None:
-        ds = ds.rio.write_crs(meta["crs"]).rio.write_transform(meta["transform"])
-    return ds
 
 
 def _encoding(meta: dict[str, Any], target: Target) -> dict[str, Any]:

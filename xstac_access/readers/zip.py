@@ -11,11 +11,14 @@ first request: a small one (:func:`~xstac_access.http.ranged.no_range_limit`) is
 images included, are read from memory, one transfer per archive; a larger one is a
 :class:`~xstac_access.errors.RangeNotSupportedError` saying to download it.
 
-Image members go to GDAL. A stored member (JPEG 2000 in a SAFE is never deflated) is a plain
+Image members, and any other member that is not XML, go to GDAL (an SRTM ``.hgt``, an ENVI
+file...: any raster GDAL reads; what it cannot read is then read as XML or refused). A stored
+image member (JPEG 2000 in a SAFE is never deflated) is a plain
 byte range of the archive: GDAL gets ``/vsisubfile/<offset>_<size>,/vsicurl/<landed href>`` and
 reads only the parts of the member it needs, lazily, with the credential of
 :mod:`._gdal`; GDAL does not re-read the central directory, which we already have. A deflated
-image falls back to ``/vsizip/``, which inflates it as GDAL reads.
+member, or one whose format GDAL knows by its file name, goes through ``/vsizip/``, which
+inflates it as GDAL reads (and reads the central directory again).
 
 ``member=`` takes an exact name, a glob (``"*/MTD_MSIL2A.xml"``), a trailing path
 (``"MTD_MSIL2A.xml"``), or ``"manifest:<pattern>"``: the dataObject of the SAFE's
@@ -88,18 +91,23 @@ def open_dataset(
     lower = chosen.name.lower()
     if lower.endswith(IMAGE_EXTENSIONS):
         return _image(target, archive, chosen, broker, options)
+    if not lower.endswith(XML_EXTENSIONS):
+        try:  # any other raster GDAL reads (SRTM .hgt, ENVI, netCDF...), by name and bytes
+            return _image(target, archive, chosen, broker, options)
+        except errors.FormatError:
+            pass  # not a raster: XML without the extension, or a file to read as bytes
     if chosen.size > MAX_IN_MEMORY:
         raise errors.UnsupportedFormatError(
-            f"member {chosen.name!r} of {archive.where()} is {chosen.size} bytes and not an "
-            "image GDAL reads lazily; read it with xstac_access.readers.zip.open_member"
+            f"member {chosen.name!r} of {archive.where()} is {chosen.size} bytes and not a "
+            "raster GDAL reads; read it with xstac_access.readers.zip.open_member"
         )
     data = read_member(archive, chosen)
     head = data[:1024].lstrip()
     if lower.endswith(XML_EXTENSIONS) or head.startswith(b"<"):
         return _xml(archive, chosen, data)
     raise errors.UnsupportedFormatError(
-        f"member {chosen.name!r} of {archive.where()} is neither XML nor an image (first bytes "
-        f"{data[:8]!r}); read its bytes with xstac_access.readers.zip.open_member"
+        f"member {chosen.name!r} of {archive.where()} is neither XML nor a raster GDAL reads "
+        f"(first bytes {data[:8]!r}); read its bytes with xstac_access.readers.zip.open_member"
     )
 
 
@@ -151,7 +159,8 @@ class MemberSource(RasterSource):
 def _image(
     target: Target, archive: Archive, member: ZipMember, broker: Broker, options: dict[str, Any]
 ) -> xr.Dataset:
-    stored = member.method == STORED
+    # a byte range keeps no name: formats GDAL knows by the file name (SRTM .hgt) need /vsizip/
+    stored = member.method == STORED and member.name.lower().endswith(IMAGE_EXTENSIONS)
     offset = data_offset(archive, member) if stored else 0
     if archive.data is not None:  # a server without Range sent it whole: GDAL reads that
         keep_in_memory(archive.href, archive.data)
@@ -159,7 +168,7 @@ def _image(
     source = MemberSource(
         origin.href if origin is not None else archive.href,
         f"member {member.name!r} of {target.label}",
-        options.pop("overview_level", None),
+        options.get("overview_level"),
         origin if origin is not None else archive.access,
         lands=origin is not None,
         landed=unsigned(archive.href, archive.access),
@@ -169,6 +178,7 @@ def _image(
         stored=stored,
     )
     member_target = replace(target, title=member.name)
+    options = {k: v for k, v in options.items() if k != "overview_level"}
     ds = geotiff.open_dataset(member_target, broker=broker, source=source, **options)
     ds.attrs["zip_member"] = member.name
     return ds
