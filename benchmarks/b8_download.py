@@ -32,7 +32,7 @@ from typing import Any
 import requests
 
 from benchmarks import _harness as h
-from xstac_access._download import download
+from xstac_access import download
 
 ID = "B8"
 TITLE = "download 4 assets, resume after a cut"

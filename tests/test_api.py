@@ -5,10 +5,17 @@ replace it on the package)."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import subprocess
 import sys
 
 import xstac_access
+
+#: Modules and packages at the top of the package without a leading underscore. Public:
+#: credentials, errors, eo (the accessor's functions), cli, demo and testing (the local world);
+#: http and readers are internal packages (documented as such: users name a reader, they do
+#: not import one). Every other top-level module is underscored: an implementation detail.
+PUBLIC_LOOKING = {"cli", "credentials", "demo", "eo", "errors", "http", "readers", "testing"}
 
 
 def test_every_public_name_resolves():
@@ -24,6 +31,41 @@ def test_functions_stay_functions_once_their_modules_are_imported():
         assert callable(getattr(xstac_access, name)) and not isinstance(
             getattr(xstac_access, name), type(xstac_access)
         ), name
+
+
+def test_no_module_is_named_like_a_public_function():
+    """``xstac_access.search`` (or ``download``, ``load``, ``resolve``...) is the function: no
+    submodule of that name can replace it, whatever a caller imports."""
+    functions = [n for n in xstac_access.__all__ if callable(getattr(xstac_access, n))]
+    modules = [n for n in xstac_access.__all__ if isinstance(getattr(xstac_access, n), type(sys))]
+    assert {"search", "collection_search", "load", "download", "resolve"} <= set(functions)
+    assert sorted(modules) == ["credentials", "errors"]
+    submodules = {m.name for m in pkgutil.iter_modules(xstac_access.__path__)}
+    assert not submodules & set(functions)
+
+
+def test_functions_stay_functions_after_every_module_is_imported():
+    """In a fresh interpreter, import every module of the library (the implementation packages
+    ``_search`` and ``_download`` with all their modules), then look at the functions."""
+    code = (
+        "import importlib, pkgutil, sys, xstac_access as x\n"
+        "for m in pkgutil.walk_packages(x.__path__, 'xstac_access.'):\n"
+        "    if not m.name.startswith('xstac_access.testing') and '__main__' not in m.name:\n"
+        "        importlib.import_module(m.name)\n"
+        "import xstac_access._search.plan, xstac_access._download.transfer\n"
+        "bad = [n for n in x.__all__ if isinstance(getattr(x, n), type(sys))\n"
+        "       and n not in ('credentials', 'errors')]\n"
+        "assert x.search is x._search.search and x.download is x._download.download, bad\n"
+        "print(len(sys.modules) > 0 and not bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr[-2000:]
+
+
+def test_the_top_level_says_what_is_public():
+    names = {m.name for m in pkgutil.iter_modules(xstac_access.__path__)}
+    assert {n for n in names if not n.startswith("_")} == PUBLIC_LOOKING
+    assert {"_engine", "_resolve", "_itemtree", "_search", "_download", "_load"} <= names
 
 
 def test_importing_the_package_stays_light():

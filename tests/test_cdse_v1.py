@@ -14,10 +14,10 @@ import xarray as xr
 from conftest import offline_item
 
 from xstac_access import credentials, download, search
+from xstac_access._resolve import reachable, resolve
 from xstac_access.credentials import OidcPassword, S3Credentials
 from xstac_access.credentials.broker import Broker, Rule
 from xstac_access.readers._gdal import clear_vsicurl_cache
-from xstac_access.resolve import reachable, resolve
 from xstac_access.testing.replica import cdse, cdse_v1
 
 WINDOW = (slice(100, 164), slice(200, 264))

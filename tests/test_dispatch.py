@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from xstac_access import errors
+from xstac_access._resolve import Target
 from xstac_access.readers import READERS, detect_format, format_of_bytes, reader_for
-from xstac_access.resolve import Target
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ PAGES = [
     "catalogues/cdse/index.html", "catalogues/any-stac/index.html",
     "catalogues/planetary-computer/index.html", "credentials/index.html",
     "engine/index.html", "eo/index.html", "api/index.html", "cli/index.html",
-    "performance/index.html", "reliability/index.html",
+    "performance/index.html", "reliability/index.html", "architecture/index.html",
 ]  # fmt: skip
 
 

@@ -18,7 +18,7 @@ import pytest
 from conftest import replica_item
 
 from xstac_access import credentials, download, errors
-from xstac_access._filenames import disposition_name
+from xstac_access._download.filenames import disposition_name
 from xstac_access.testing.replica import cdse, cdse_v1
 
 ZIP = f"{cdse.NAME}.SAFE.zip"

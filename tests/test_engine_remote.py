@@ -15,8 +15,8 @@ from conftest import replica_item
 from pystac_client import Client
 
 from xstac_access import errors
+from xstac_access._resolve import resolve
 from xstac_access.readers._gdal import forget_datasets
-from xstac_access.resolve import resolve
 
 
 def served_path(world, href: str) -> str:

@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xstac_access import _hrefs, errors
+from xstac_access._resolve import Target, resolve
 from xstac_access.credentials import broker_from
 from xstac_access.readers import format_of_bytes
 from xstac_access.readers import zip as zipreader
 from xstac_access.readers.kml import parse_kml
-from xstac_access.resolve import Target, resolve
 
 EXAMPLES = int(os.environ.get("XSTAC_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(

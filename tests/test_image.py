@@ -15,7 +15,7 @@ from conftest import OVERLAY_QUADS, replica_item, write_preview
 from PIL import Image
 
 from xstac_access import errors
-from xstac_access.engine import open_dataset
+from xstac_access._engine import open_dataset
 
 #: The quad of the written preview, in the file's order, which the reader takes as the KML
 #: spec's: lower-left, lower-right, upper-right, upper-left.

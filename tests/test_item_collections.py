@@ -17,7 +17,7 @@ from xstac_access._download import _inputs
 from xstac_access._item_collections import claims, is_collection, is_item, members
 from xstac_access._load import _pystac_items
 from xstac_access._plugin import StacAssetBackendEntrypoint
-from xstac_access.resolve import resolve
+from xstac_access._resolve import resolve
 from xstac_access.testing.replica import earthsearch
 
 
@@ -100,7 +100,7 @@ def test_the_plugin_imports_neither_pystac_nor_the_engine():
     code = (
         "import sys, xstac_access._plugin as p; "
         "p.StacAssetBackendEntrypoint().guess_can_open({'type': 'FeatureCollection'}); "
-        "print(sorted(m for m in ('pystac', 'xstac_access.engine', 'xstac_access.resolve', "
+        "print(sorted(m for m in ('pystac', 'xstac_access._engine', 'xstac_access._resolve', "
         "'requests', 'rasterio') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

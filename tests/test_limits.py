@@ -30,7 +30,7 @@ from rasterio.io import MemoryFile
 
 from xstac_access import credentials, download, errors, search
 from xstac_access.credentials import BearerToken, broker_from
-from xstac_access.credentials.config import build_broker
+from xstac_access.credentials.broker import build_broker
 from xstac_access.http.limits import Limiter, limiter_for
 from xstac_access.readers._gdal import forget_datasets
 

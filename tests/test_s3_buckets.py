@@ -296,7 +296,9 @@ def test_lp_daac_bucket_takes_only_unexpired_issued_keys(world):
         login_host=options["login_host"],
     )  # fmt: skip
     url = options["s3_credentials"][hls.S3_BUCKET]
-    issued = EarthdataS3(url, login, endpoint_url=world.endpoints.s3).material(href).s3_options()
+    keys_broker = credentials.Broker().add(url, login)  # the keys endpoint wants the login
+    provider = EarthdataS3(url, login, keys_broker=keys_broker, endpoint_url=world.endpoints.s3)
+    issued = provider.material(href).s3_options()
     keys = {k: issued[k] for k in ("key", "secret", "token")}
     stale = S3Credentials(**keys, endpoint_url=world.endpoints.s3, region="us-west-2")
     rules = credentials.Broker().add(f"s3://{hls.S3_BUCKET}/*", stale)

@@ -19,7 +19,7 @@ import requests
 from shapely.geometry import shape
 
 from xstac_access import SearchResult, collection_search, errors, search
-from xstac_access._search_plan import Capabilities, degrade, item_strategy
+from xstac_access._search.plan import Capabilities, degrade, item_strategy
 from xstac_access.credentials import BearerToken
 from xstac_access.testing._procs import free_port
 

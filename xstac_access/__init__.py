@@ -4,6 +4,11 @@
 engine itself is registered through the ``xarray.backends`` entry point, and importing the
 package registers the ``.eo`` accessor. Other submodules load on first use, so importing the
 package costs little beyond xarray itself.
+
+The public names are those of ``__all__``, with :mod:`.credentials`, :mod:`.errors` and the
+``.eo`` accessor. Modules whose names start with ``_`` implement them (``_search`` is how
+:func:`search` works; import ``search`` from here), and ``http`` and ``readers`` are internal
+packages: ``docs/architecture.md`` maps them.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from .eo import accessor as _accessor  # noqa: F401  (registers .eo on Dataset, 
 if TYPE_CHECKING:
     from . import credentials, errors
     from ._download import DownloadEntry, DownloadReport, download
+    from ._engine import open_dataset, open_datatree
     from ._load import load
+    from ._resolve import Target, resolve
     from ._search import CollectionSearchResult, SearchResult, collection_search, search
-    from .engine import open_dataset, open_datatree
-    from .resolve import Target, resolve
 
 __all__ = [
     "CollectionSearchResult",
@@ -50,10 +55,10 @@ _LAZY = {
     "download": ("xstac_access._download", "download"),
     "DownloadReport": ("xstac_access._download", "DownloadReport"),
     "DownloadEntry": ("xstac_access._download", "DownloadEntry"),
-    "open_dataset": ("xstac_access.engine", "open_dataset"),
-    "open_datatree": ("xstac_access.engine", "open_datatree"),
-    "resolve": ("xstac_access.resolve", "resolve"),
-    "Target": ("xstac_access.resolve", "Target"),
+    "open_dataset": ("xstac_access._engine", "open_dataset"),
+    "open_datatree": ("xstac_access._engine", "open_datatree"),
+    "resolve": ("xstac_access._resolve", "resolve"),
+    "Target": ("xstac_access._resolve", "Target"),
 }
 
 

@@ -2,7 +2,7 @@
 
 The plugin (what xarray's engine guess may hand to ``stacasset``), the engine (one asset, or a
 cube of many items), :func:`~xstac_access.load`, :func:`~xstac_access.download` and
-:func:`~xstac_access.resolve.resolve` (which refuses many items) all ask here, so an input is
+:func:`~xstac_access._resolve.resolve` (which refuses many items) all ask here, so an input is
 many items for all of them or for none.
 
 Many items: a pystac ``ItemCollection``, a search result (anything with ``item_collection()``:

@@ -23,7 +23,7 @@ from odc.loader import RioDriver, RioReader
 from . import errors
 from ._hrefs import safe_href
 from ._item_collections import members
-from .credentials import config
+from .credentials import broker_from, get_broker
 from .credentials.broker import Access, Broker
 from .readers._gdal import BASE_CONFIG, RasterSource, raster_source
 
@@ -48,7 +48,7 @@ def load(
     default). Coarse resolutions read COG overviews instead of full-resolution tiles. Other
     keywords go to ``odc.stac.load`` (``groupby``, ``resampling``, ``geobox``, ``like``...).
     """
-    broker = config.broker_from(credentials) if credentials is not None else config.get_broker()
+    broker = broker_from(credentials) if credentials is not None else get_broker()
     stac_items = _pystac_items(items)
     if not stac_items:
         raise errors.ResolveError("load() got no items: pass Items, item dicts or a search result")

@@ -1,7 +1,7 @@
 """The xarray backend entry point ``stacasset``: thin, with light imports.
 
 xarray imports every installed engine the first time anything is opened, so this module imports
-nothing heavy; the work happens in :mod:`xstac_access.engine`.
+nothing heavy; the work happens in :mod:`xstac_access._engine`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         bbox: list[float] | None = None,
         sidecars: bool | None = None,
     ):
-        from .engine import open_dataset
+        from ._engine import open_dataset
 
         return open_dataset(
             _plain(filename_or_obj),
@@ -115,7 +115,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         storage_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ):
-        from .engine import open_datatree
+        from ._engine import open_datatree
 
         return open_datatree(
             _plain(filename_or_obj),

@@ -14,7 +14,7 @@ from xstac_access.credentials import (
     S3Credentials,
     SasSigner,
 )
-from xstac_access.credentials.config import build_broker
+from xstac_access.credentials.broker import build_broker
 
 MAAP_DATA = "https://catalog.maap.eo.esa.int/data/biomass-pdgs-01/x/y_i_abs.tiff"
 CDSE_ODATA = "https://download.dataspace.copernicus.eu/odata/v1/Products(abc)/$value"

@@ -8,7 +8,7 @@ import pytest
 
 from xstac_access import errors
 from xstac_access._plugin import StacAssetBackendEntrypoint
-from xstac_access.resolve import choose_asset, resolve
+from xstac_access._resolve import choose_asset, resolve
 
 from ._realdata import REAL_DATA, real_item
 

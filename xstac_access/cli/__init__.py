@@ -122,7 +122,7 @@ def _logging(verbose: bool, debug: bool) -> None:
     """Logs of xstac-access to stderr (INFO with ``-v``, DEBUG with ``--debug``), redacted."""
     if not (verbose or debug):
         return
-    from ..credentials.secrets import RedactingFilter
+    from .._log import RedactingFilter
 
     logger = logging.getLogger("xstac_access")
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
@@ -137,7 +137,7 @@ def _logging(verbose: bool, debug: bool) -> None:
 
 def _one_line(exc: BaseException) -> str:
     """The message on one line, with any secret the library knows masked (belt and braces)."""
-    from ..credentials.secrets import redact
+    from .._log import redact
 
     return redact(" ".join(str(exc).split()))
 

@@ -54,8 +54,8 @@ def describe(
 ) -> dict[str, Any]:
     """What ``xstac info`` shows, as JSON-able values (hrefs without query strings)."""
     from .. import errors
+    from .._resolve import choose_asset, item_of, resolve
     from ..credentials import get_broker
-    from ..resolve import choose_asset, item_of, resolve
 
     broker = get_broker()
     item = item_of(obj, broker=broker)
@@ -87,8 +87,8 @@ def describe(
 
 def _asset(target: Any, base: Any, sizes: bool, options: dict | None) -> dict[str, Any]:
     from .. import errors
+    from .._engine import call_broker
     from .._hrefs import safe_href
-    from ..engine import call_broker
     from ..readers import FORMATS, detect_format, reader_for
 
     broker = call_broker(target, base, options)

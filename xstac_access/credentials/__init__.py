@@ -7,19 +7,22 @@ Quick set-up (each also works from environment variables and the TOML config fil
     credentials.configure(cdse={"username": "me@example.org", "password": "..."})    # CDSE
     credentials.configure(earthdata={"token": "..."})  # or a ~/.netrc entry, used by default
 
-See :mod:`.config` for presets, environment variables and the file format; :mod:`.broker` for
-rules and patterns; :mod:`.relay` for dask workers.
+See :mod:`.config` for presets, environment variables and the file format; :mod:`.rules` for
+patterns; :mod:`.broker` for the broker, the handles readers carry and the process's broker;
+:mod:`.relay` for dask workers.
 """
 
 from __future__ import annotations
 
-from .broker import Access, Broker, Rule
-from .config import PRESETS, broker_from, config_path, configure, get_broker, reset
+from .._log import RedactingFilter, redact
+from .broker import Access, Broker, broker_from, configure, get_broker, reset
+from .config import PRESETS, config_path
 from .earthdata import EarthdataLogin
 from .material import Material
 from .oidc import OidcPassword, OidcRefreshToken
 from .providers import Anonymous, BearerToken, Provider, S3Credentials, SasSigner
-from .secrets import RedactingFilter, Secret, redact
+from .rules import Rule
+from .secrets import Secret
 
 __all__ = [
     "PRESETS", "Access", "Anonymous", "BearerToken", "Broker", "EarthdataLogin", "Material",

@@ -34,6 +34,7 @@ from .._hrefs import host_of, safe_href
 from ..http.hops import REFUSED, SECRET_HEADERS, Refresh
 from ..http.policy import Budget, current_policy, parse_retry_after
 from .broker import Access, BrokerHandle
+from .config import advice
 
 
 class SigningTransport(AioHttpTransport):
@@ -116,8 +117,6 @@ class SigningTransport(AioHttpTransport):
     def _refused(
         self, href: str, status: int, headers: Any, needed: bool, attempts: int
     ) -> errors.AccessError:
-        from .config import advice
-
         code = headers.get("x-ms-error-code") or ""
         answer = f"HTTP {status}" + (f" {code}" if code else "")
         kind: type[errors.AccessError] = errors.AccessError

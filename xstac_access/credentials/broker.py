@@ -1,71 +1,31 @@
-"""The broker: which provider serves which href, and the picklable handle readers carry.
+"""The broker: which provider serves an href, the handles readers carry, the process's broker.
 
-Rules map href patterns to providers, first match wins. A pattern with ``://`` is matched
-(``fnmatch``) against ``scheme://host[:port]/path`` of the href, query removed; a pattern
-without is matched against the host (``host:port`` or bare host name), so ``*.eodc.eu`` covers a
-domain. Readers ask for an :class:`Access` per href; it pickles as the provider's id alone, and
-in another process finds the provider there (configured from the environment or the config
-file) or gets short-lived material through the dask relay.
+A :class:`Broker` is an ordered list of :class:`~.rules.Rule` (first match wins). Readers ask it
+for an :class:`Access` per href; it pickles as the provider's id alone, and in another process
+finds the provider there (by id in :mod:`.rules`' registry, or by href in that process's own
+configuration) or gets short-lived material through the dask relay (:mod:`.relay`).
+
+The process's broker (:func:`get_broker`) is built from the configuration (:mod:`.config`:
+presets, the TOML file, the environment, and :func:`configure` in code); :func:`broker_from`
+layers one call's ``credentials=`` on top. It lives here, beside :class:`Access`, because an
+access unpickled in a worker falls back on it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import errors
 from .._hrefs import host_of, safe_href
+from . import relay
+from .config import PRESETS, advice, configured_rules
 from .material import NO_MATERIAL, Material
 from .providers import Provider
-from .secrets import get_logger
-
-log = get_logger(__name__)
-
-#: Providers known in this process, by id: what an unpickled Access looks its provider up in.
-_REGISTRY: dict[str, Provider] = {}
-_registry_lock = threading.Lock()
-
-
-def register(provider: Provider) -> Provider:
-    """Make ``provider`` findable by id in this process (the latest of equal ids wins)."""
-    with _registry_lock:
-        _REGISTRY[provider.id] = provider
-    return provider
-
-
-def registered(provider_id: str) -> Provider | None:
-    with _registry_lock:
-        return _REGISTRY.get(provider_id)
-
-
-def pattern_matches(pattern: str, href: str) -> bool:
-    """Whether ``href`` falls under ``pattern`` (see the module docstring for the syntax)."""
-    if "://" in pattern:
-        parts = urlsplit(href)
-        bare = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
-        return fnmatchcase(bare, pattern) or fnmatchcase(bare + "/", pattern)
-    host = host_of(href)
-    return fnmatchcase(host, pattern) or fnmatchcase(host.split(":")[0], pattern)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """``pattern`` → ``provider`` (see the module docstring for pattern syntax).
-
-    ``source`` says where the rule came from, for messages and ``xstac auth``: a preset name
-    (``"maap"``), ``"config file"``, ``"code"``, or ``""`` when unknown.
-    """
-
-    pattern: str
-    provider: Provider
-    source: str = ""
-
-    def matches(self, href: str) -> bool:
-        return pattern_matches(self.pattern, href)
+from .rules import Rule, pattern_matches, register, registered
 
 
 class Broker:
@@ -182,13 +142,6 @@ def _redirect_access(own: Access, href: str, origin: Access) -> Access:
     return own
 
 
-def advice(href: str) -> str:
-    """What to configure for ``href``: :func:`.config.advice`."""
-    from .config import advice as configured
-
-    return configured(href)
-
-
 def _restore_handle(
     rules: tuple[tuple[str, str], ...], limits: dict[str, int | None]
 ) -> BrokerHandle:
@@ -227,12 +180,8 @@ class Access:
         provider = self.provider
         if provider is not None:
             return provider.material(self.href)
-        from . import relay
-
         material = relay.fetch(self.provider_id, self.href, self.scope)
         if material is None:  # no relay: this process's own configuration (env, TOML) may have it
-            from .config import get_broker
-
             local = get_broker().provider_for(self.href)
             material = local.material(self.href) if local is not None else None
         if material is None:
@@ -251,15 +200,11 @@ class Access:
         if provider is not None:
             provider.invalidate(material.version)
         else:
-            from . import relay
-
             relay.forget(self.provider_id, self.href, material.version, self.scope)
 
     def __reduce__(self):
         provider = self.provider
         if provider is not None:
-            from . import relay
-
             relay.offer(provider, self.href)
         return (_restore_access, (self.href, self.provider_id, self.scope, self.max_connections))
 
@@ -279,3 +224,97 @@ def _restore_access(
     access = Access(href, None)
     access.provider_id, access.scope, access.max_connections = provider_id, scope, max_connections
     return access
+
+
+# The process's broker, built from the configuration on first use.
+
+_lock = threading.Lock()
+_code: dict[str, Any] = {"presets": {}, "rules": []}
+_default: Broker | None = None
+_per_call: dict[str, Broker] = {}
+
+
+def configure(
+    *,
+    rules: list[tuple[str, Provider]] | None = None,
+    replace: bool = False,
+    **presets: Mapping[str, Any] | bool,
+) -> Broker:
+    """Configure the process's broker in code; returns it.
+
+    ``configure(maap={"offline_token_file": "~/maap-token.txt"})``,
+    ``configure(cdse={"username": u, "password": p})``, ``configure(earthdata={"token": t})``,
+    ``configure(rules=[("https://data.example.com/*", BearerToken(t))])``. A preset given
+    ``False`` is switched off. ``replace=True`` forgets earlier ``configure`` calls first.
+    """
+    global _default
+    unknown = set(presets) - set(PRESETS)
+    if unknown:
+        raise errors.ResolveError(
+            f"unknown credential preset(s) {sorted(unknown)}; presets: "
+            + ", ".join(sorted(PRESETS))
+        )
+    with _lock:
+        if replace:
+            _code["presets"], _code["rules"] = {}, []
+        for name, options in presets.items():
+            _code["presets"][name] = options if options is False else dict(options or {})
+        _code["rules"] = list(rules or []) + _code["rules"]
+        _default = None
+        _per_call.clear()
+    return get_broker()
+
+
+def reset() -> None:
+    """Forget code configuration; the next use re-reads the environment and the config file."""
+    global _default
+    with _lock:
+        _code["presets"], _code["rules"], _default = {}, [], None
+        _per_call.clear()
+
+
+def get_broker() -> Broker:
+    """The process's broker (built on first use from defaults, TOML, environment and code)."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = build_broker(_code["presets"], _code["rules"])
+        return _default
+
+
+def broker_from(credentials: Broker | Mapping[str, Any] | None) -> Broker:
+    """The broker for one call's ``credentials=``: a Broker, or presets/rules layered on top."""
+    if credentials is None:
+        return get_broker()
+    if isinstance(credentials, Broker):
+        return credentials
+    key = _cache_key(credentials)
+    with _lock:  # built once even when threads ask together: one provider, one token
+        broker = _per_call.get(key)
+        if broker is None:
+            options = dict(credentials)
+            rules = options.pop("rules", None) or []
+            broker = build_broker({**_code["presets"], **options}, list(rules) + _code["rules"])
+            _per_call[key] = broker
+            while len(_per_call) > 16:
+                _per_call.pop(next(iter(_per_call)))
+        return broker
+
+
+def _cache_key(credentials: Mapping[str, Any]) -> str:
+    """Equal ``credentials=`` dicts share one broker, so tokens are reused across calls."""
+
+    def default(value: Any) -> str:
+        return f"<{type(value).__name__} {id(value)}>"  # providers: by identity
+
+    blob = json.dumps([credentials, _code["presets"]], sort_keys=True, default=default)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Provider]]) -> Broker:
+    """A broker of the configuration's rules (:func:`.config.configured_rules`)."""
+    return Broker(configured_rules(code_presets, code_rules, _broker_of_one))
+
+
+def _broker_of_one(pattern: str, provider: Provider) -> Broker:
+    return Broker([Rule(pattern, provider)])

@@ -1,21 +1,24 @@
-"""Configuration of the broker three ways, same semantics: code, environment, one TOML file.
+"""What the configuration says, three ways with one meaning: code, environment, a TOML file.
 
 Presets know the five systems (hosts, token endpoints, client ids, redirect hosts), so users
 supply only their own secret. Options of a preset come from, lowest to highest precedence: the
 preset's defaults, the TOML file (``[maap]``), environment variables
 (``XSTAC_MAAP_OFFLINE_TOKEN``: ``XSTAC_<PRESET>_<OPTION>``; lists comma-separated), and
-:func:`configure` in code. Custom rules (``[[rules]]`` in TOML, ``rules=`` in code) come before
-the presets. Every preset and rule takes ``max_connections``: how many requests made with its
-credential may be in flight at once in this process (:mod:`xstac_access.http.limits`; CDSE: 4).
-The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config directory
+:func:`~.broker.configure` in code. Custom rules (``[[rules]]`` in TOML, ``rules=`` in code) come
+before the presets. Every preset and rule takes ``max_connections``: how many requests made with
+its credential may be in flight at once in this process (:mod:`xstac_access.http.limits`; CDSE:
+4). The TOML file is ``$XSTAC_CONFIG``, else ``config.toml`` in the platform's config directory
 (``~/.config/xstac-access`` on Linux).
+
+This module reads the configuration into :class:`~.rules.Rule` values
+(:func:`configured_rules`) and says what to configure for an href (:func:`advice`); the broker
+built from those rules, and the process's own one, are :mod:`.broker`'s.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import errors
+from .._hrefs import host_of, scheme_of
 from . import earthdata_s3
-from .broker import Broker
 from .earthdata import LOGIN_HOST, EarthdataLogin
 from .oidc import OidcPassword, OidcRefreshToken
 from .providers import (
@@ -35,6 +38,7 @@ from .providers import (
     SasSigner,
     connection_limit,
 )
+from .rules import BrokerOfOne, Rule, pattern_matches
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,9 @@ class Preset:
     needs: str = ""
     #: More ``(pattern, provider)`` rules made from the options and the preset's provider (the
     #: Earthdata DAACs' S3 buckets, read with keys obtained with the Earthdata credential).
-    extra_rules: Callable[[dict[str, Any], Provider], list[tuple[str, Provider]]] | None = None
+    extra_rules: (
+        Callable[[dict[str, Any], Provider, BrokerOfOne], list[tuple[str, Provider]]] | None
+    ) = None
 
 
 def _maap(o: dict[str, Any]) -> Provider | None:
@@ -173,98 +179,19 @@ _RULE_TYPES: dict[str, Callable[[dict[str, Any]], Provider]] = {
     "anonymous": lambda o: Anonymous(),
 }  # fmt: skip
 
-_lock = threading.Lock()
-_code: dict[str, Any] = {"presets": {}, "rules": []}
-_default: Broker | None = None
-_per_call: dict[str, Broker] = {}
 
-
-def configure(
-    *,
-    rules: list[tuple[str, Provider]] | None = None,
-    replace: bool = False,
-    **presets: Mapping[str, Any] | bool,
-) -> Broker:
-    """Configure the process's broker in code; returns it.
-
-    ``configure(maap={"offline_token_file": "~/maap-token.txt"})``,
-    ``configure(cdse={"username": u, "password": p})``, ``configure(earthdata={"token": t})``,
-    ``configure(rules=[("https://data.example.com/*", BearerToken(t))])``. A preset given
-    ``False`` is switched off. ``replace=True`` forgets earlier ``configure`` calls first.
-    """
-    global _default
-    unknown = set(presets) - set(PRESETS)
-    if unknown:
-        raise errors.ResolveError(
-            f"unknown credential preset(s) {sorted(unknown)}; presets: "
-            + ", ".join(sorted(PRESETS))
-        )
-    with _lock:
-        if replace:
-            _code["presets"], _code["rules"] = {}, []
-        for name, options in presets.items():
-            _code["presets"][name] = options if options is False else dict(options or {})
-        _code["rules"] = list(rules or []) + _code["rules"]
-        _default = None
-        _per_call.clear()
-    return get_broker()
-
-
-def reset() -> None:
-    """Forget code configuration; the next use re-reads the environment and the config file."""
-    global _default
-    with _lock:
-        _code["presets"], _code["rules"], _default = {}, [], None
-        _per_call.clear()
-
-
-def get_broker() -> Broker:
-    """The process's broker (built on first use from defaults, TOML, environment and code)."""
-    global _default
-    with _lock:
-        if _default is None:
-            _default = build_broker(_code["presets"], _code["rules"])
-        return _default
-
-
-def broker_from(credentials: Broker | Mapping[str, Any] | None) -> Broker:
-    """The broker for one call's ``credentials=``: a Broker, or presets/rules layered on top."""
-    if credentials is None:
-        return get_broker()
-    if isinstance(credentials, Broker):
-        return credentials
-    key = _cache_key(credentials)
-    with _lock:  # built once even when threads ask together: one provider, one token
-        broker = _per_call.get(key)
-        if broker is None:
-            options = dict(credentials)
-            rules = options.pop("rules", None) or []
-            broker = build_broker({**_code["presets"], **options}, list(rules) + _code["rules"])
-            _per_call[key] = broker
-            while len(_per_call) > 16:
-                _per_call.pop(next(iter(_per_call)))
-        return broker
-
-
-def _cache_key(credentials: Mapping[str, Any]) -> str:
-    """Equal ``credentials=`` dicts share one broker, so tokens are reused across calls."""
-    import hashlib
-    import json
-
-    def default(value: Any) -> str:
-        return f"<{type(value).__name__} {id(value)}>"  # providers: by identity
-
-    blob = json.dumps([credentials, _code["presets"]], sort_keys=True, default=default)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Provider]]) -> Broker:
+def configured_rules(
+    code_presets: Mapping[str, Any],
+    code_rules: list[tuple[str, Provider]],
+    broker_of: BrokerOfOne,
+) -> list[Rule]:
+    """The rules the configuration makes, in the order they apply: ``code_rules`` (from
+    :func:`~.broker.configure`), the TOML file's rules, then each preset not switched off whose
+    options (defaults, TOML, environment, ``code_presets``) make a provider."""
     file_config = read_config_file()
-    broker = Broker()
-    for pattern, provider in code_rules:
-        broker.add(pattern, provider, source="code")
+    rules = [Rule(pattern, provider, "code") for pattern, provider in code_rules]
     for rule in file_config.get("rules", []):
-        broker.add(rule["pattern"], _rule_provider(rule), source="config file")
+        rules.append(Rule(rule["pattern"], _rule_provider(rule), "config file"))
     for name, preset in PRESETS.items():
         code = code_presets.get(name, {})
         if code is False:
@@ -274,17 +201,14 @@ def build_broker(code_presets: Mapping[str, Any], code_rules: list[tuple[str, Pr
         if provider is not None:
             _limit(provider, options, f"credential preset {name!r}")
             for pattern in options.get("hosts") or preset.hosts:
-                broker.add(pattern, provider, source=name)
-            extra_rules = preset.extra_rules(options, provider) if preset.extra_rules else []
-            for pattern, extra in extra_rules:
-                broker.add(pattern, extra, source=name)
-    return broker
+                rules.append(Rule(pattern, provider, name))
+            extra = preset.extra_rules(options, provider, broker_of) if preset.extra_rules else []
+            rules += [Rule(pattern, served_by, name) for pattern, served_by in extra]
+    return rules
 
 
 def advice(href: str) -> str:
     """What to configure for ``href``: the matching preset's keywords, or a custom rule."""
-    from .._hrefs import host_of, scheme_of
-
     name = preset_covering(href)
     if name is not None:
         env = f"XSTAC_{name.upper()}_<OPTION>"
@@ -302,8 +226,6 @@ def advice(href: str) -> str:
 
 def preset_covering(href: str) -> str | None:
     """The preset whose own hosts cover ``href`` and that needs the user's secret, or ``None``."""
-    from .broker import pattern_matches
-
     for name, preset in PRESETS.items():
         if preset.needs and any(pattern_matches(p, href) for p in preset.hosts):
             return name

@@ -20,14 +20,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from .._hrefs import host_of
+from .._log import get_logger
 from ..http import fetch
 from .material import Material
 from .providers import Provider, Refreshing
-from .secrets import Secret, get_logger
+from .rules import BrokerOfOne
+from .secrets import Secret
+
+if TYPE_CHECKING:
+    from ..http.protocols import BrokerLike
 
 log = get_logger(__name__)
 
@@ -38,7 +43,11 @@ REGION = "us-west-2"
 
 
 class EarthdataS3(Refreshing):
-    """S3 keys from ``credentials_url``, obtained with the Earthdata ``login`` provider."""
+    """S3 keys from ``credentials_url``, obtained with the Earthdata ``login`` provider.
+
+    ``keys_broker`` is what the keys are requested through: a broker whose one rule gives
+    ``credentials_url`` to ``login`` (built by the configuration, :func:`bucket_rules`).
+    """
 
     kind = "earthdata-s3"
 
@@ -47,13 +56,14 @@ class EarthdataS3(Refreshing):
         credentials_url: str,
         login: Provider,
         *,
+        keys_broker: BrokerLike,
         region: str = REGION,
         endpoint_url: str | None = None,
         margin: float = 300.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.credentials_url, self.login = credentials_url, login
+        self.credentials_url, self.login, self.keys_broker = credentials_url, login, keys_broker
         self.region, self.endpoint_url, self.margin = region, endpoint_url, margin
         self._fingerprint_secrets(login.id)
         #: How many times keys were fetched (for tests and ``xstac auth``).
@@ -73,10 +83,8 @@ class EarthdataS3(Refreshing):
         return material.s3_options()  # one hour's keys: access material, like a token
 
     def _fetch(self) -> Material:
-        from .broker import Broker
-
         url, host = self.credentials_url, host_of(self.credentials_url)
-        body = fetch(url, broker=Broker().add(url, self.login), what="Earthdata S3 credentials")
+        body = fetch(url, broker=self.keys_broker, what="Earthdata S3 credentials")
         self.requests += 1
         try:
             keys = json.loads(body)
@@ -106,10 +114,15 @@ def _expiry(text: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def bucket_rules(options: Mapping[str, Any], login: Provider) -> list[tuple[str, Provider]]:
+def bucket_rules(
+    options: Mapping[str, Any],
+    login: Provider,
+    broker_of: BrokerOfOne,
+) -> list[tuple[str, Provider]]:
     """``(s3://<bucket>/*, provider)`` for each bucket of the earthdata preset's
     ``s3_credentials`` (a mapping, or ``bucket=url,...`` text from an environment variable),
-    one provider per DAAC endpoint, sharing ``login``."""
+    one provider per DAAC endpoint, sharing ``login``; ``broker_of(url, login)`` makes the broker
+    of that one rule that each endpoint is asked through."""
     endpoints = options.get("s3_credentials", DEFAULT_ENDPOINTS)
     if isinstance(endpoints, str):
         pairs = (item.partition("=") for item in endpoints.split(",") if item.strip())
@@ -119,7 +132,8 @@ def bucket_rules(options: Mapping[str, Any], login: Provider) -> list[tuple[str,
     for bucket, url in dict(endpoints or {}).items():
         if url not in providers:
             providers[url] = EarthdataS3(
-                url, login, region=options.get("s3_region") or REGION,
+                url, login, keys_broker=broker_of(url, login),
+                region=options.get("s3_region") or REGION,
                 endpoint_url=options.get("s3_endpoint_url"),
             )  # fmt: skip
         rules.append((f"s3://{bucket}/*", providers[url]))

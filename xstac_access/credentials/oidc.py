@@ -28,10 +28,11 @@ from typing import Any
 
 from .. import _clock, errors
 from .._hrefs import host_of
+from .._log import get_logger
 from ..http.tokens import post_or_get
 from .material import Material
 from .providers import Refreshing, _reveal
-from .secrets import Secret, get_logger
+from .secrets import Secret
 
 log = get_logger(__name__)
 

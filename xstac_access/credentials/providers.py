@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 
 from .. import _clock, errors
 from .._hrefs import host_of
+from .._log import get_logger
 from .._s3 import Location, bucket_of, registry_location
 from ..http.tokens import post_or_get
 from .material import NO_MATERIAL, Material
-from .secrets import Secret, get_logger
+from .secrets import Secret
 
 log = get_logger(__name__)
 _SALT = secrets.token_bytes(16)

@@ -20,9 +20,10 @@ import time
 from typing import Any
 
 from .. import _clock
+from .._log import get_logger
 from .material import Material
 from .providers import Provider
-from .secrets import Secret, get_logger
+from .secrets import Secret
 
 log = get_logger(__name__)
 _publishers: dict[str, threading.Thread] = {}

@@ -1,28 +1,15 @@
-"""Keeping secrets secret: a masked string type, and the log filter that redacts known secrets.
+"""Secret values: a string type that is masked everywhere but in the one place that sends it.
 
 Every token, password, cookie value and signature the library handles is wrapped in
-:class:`Secret` as soon as it is read, and registered so that :class:`RedactingFilter` can scrub
-it from any log record that reaches a handler of the ``xstac_access`` logger tree (or any other
-logger the user attaches the filter to). The registry and the filter live in
-:mod:`xstac_access._log`, below the HTTP layer, which logs too; they are re-exported here.
+:class:`Secret` as soon as it is read. Wrapping registers the value with the redaction registry
+of :mod:`xstac_access._log` (:func:`~xstac_access._log.remember`), whose log filter then scrubs it
+from any record; the registry lives there, below the HTTP layer, because the HTTP layer
+registers the secrets it sees too and imports no credential code.
 """
 
 from __future__ import annotations
 
-from .._log import (
-    FILTERED_LOGGERS,
-    MASK,
-    RedactingFilter,
-    get_logger,
-    install_log_filters,
-    redact,
-    remember,
-)
-
-__all__ = [
-    "FILTERED_LOGGERS", "MASK", "RedactingFilter", "Secret", "get_logger", "install_log_filters",
-    "redact", "remember",
-]  # fmt: skip
+from .._log import MASK, remember
 
 
 class Secret:

@@ -16,13 +16,12 @@ import xarray as xr
 from .. import credentials
 from .._download import download
 from .._search import collection_search, search
-from . import indent
+from .stage import Demo, indent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..eo.quicklook import Quicklook
-    from . import Demo
 
 WINDOW = 512
 BIOMASS = "platform='Biomass' and parentIdentifier='EOP:ESA:MAAP'"  # seed 000's CQL2 filter

@@ -29,13 +29,11 @@ from yarl import URL
 
 from .. import errors
 from .._hrefs import host_of, safe_href
-from .._log import get_logger
 from .hops import Chain, Refresh
 from .limits import limited
 from .policy import Budget, current_policy, parse_retry_after
 from .protocols import BrokerLike
 
-log = get_logger(__name__)
 _REDIRECTS = (301, 302, 303, 307, 308)
 #: The next hop of a chain whose response redirected: (the URL aiohttp goes to, the chain).
 _NEXT: contextvars.ContextVar[tuple[URL, Chain] | None] = contextvars.ContextVar(

@@ -7,7 +7,7 @@ request it makes with the provider's credential, and gives it back when the resp
 
 * the requests sessions (:mod:`.session`: the engine's own reads, searches): one slot for a
   request and its whole chain of redirects;
-* downloads (:mod:`xstac_access._transfer`): one slot for each attempt at a file, from its
+* downloads (:mod:`xstac_access._download.transfer`): one slot for each attempt at a file, from its
   first request to the last byte written;
 * GDAL (:mod:`xstac_access.readers._gdal`): one slot for each open or read while it runs.
   GDAL reads one range at a time in a thread (``GDAL_NUM_THREADS=1``), except a read of

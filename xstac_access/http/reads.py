@@ -1,8 +1,8 @@
 """HTTP GETs of the engine with typed errors: whole bodies, streamed ones, a refusal check.
 
 :func:`whole` reads a body at once; :func:`stream` opens a GET whose body its caller reads (byte
-ranges: :mod:`.ranged`; downloads: :mod:`xstac_access._transfer`), with extra headers such as
-``Range`` and ``If-Range``. Requests go through this thread's pooled
+ranges: :mod:`.ranged`; downloads: :mod:`xstac_access._download.transfer`), with extra headers
+such as ``Range`` and ``If-Range``. Requests go through this thread's pooled
 :class:`~.session.Session`, which decides the credential of every hop (:class:`~.hops.Chain`),
 retries under the policy and refreshes once after a refusal; what fails is a typed
 :mod:`xstac_access.errors` exception naming the host, never a secret. An HTML body where data

@@ -1,38 +1,27 @@
-"""Format readers and the dispatch that picks one for a :class:`~xstac_access.resolve.Target`.
+"""Format readers and the dispatch that picks one for a :class:`~xstac_access._resolve.Target`.
 
-A reader is a module that satisfies :class:`Reader`: ``open_dataset(target, **options)`` and,
-when the format has groups, ``open_datatree(target, **options)``. The format is decided from,
-in order: the caller's ``reader=``, the asset's media type, the href's extension, the asset's
-roles, and the first bytes of the file (magic numbers). Only the last step costs a request.
+Internal as a package: users name a reader (``reader="geotiff"``), they do not import one.
+A reader is a module that satisfies :class:`._contract.Reader`: ``open_dataset(target,
+**options)`` and, when the format has groups, ``open_datatree(target, **options)``. The format
+is decided from, in order: the caller's ``reader=``, the asset's media type, the href's
+extension, the asset's roles, and the first bytes of the file (magic numbers). Only the last
+step costs a request.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
+from .._resolve import Target
 from ..credentials import get_broker
 from ..http import fetch, login_page_error, looks_like_html
-from ..resolve import Target
 
 if TYPE_CHECKING:
-    import xarray as xr
-
     from ..credentials.broker import Broker
-
-
-class Reader(Protocol):
-    """What a reader module provides. Options it does not know it must ignore, not reject.
-
-    ``open_datatree`` is optional: without it the engine wraps ``open_dataset`` in a one-node
-    tree. Both must open lazily (metadata only) and either return the object or raise an
-    :class:`~xstac_access.errors.XStacError`; never ``None``.
-    """
-
-    def open_dataset(self, target: Target, **options: Any) -> xr.Dataset: ...
 
 
 #: Formats that have a reader, and the module implementing each.

@@ -17,7 +17,7 @@ import xarray as xr
 
 from .._hrefs import safe_href
 from .._item_attr import ATTR, dumps
-from ..resolve import Target
+from .._resolve import Target
 
 Opened = TypeVar("Opened", xr.Dataset, xr.DataTree)
 

@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .._hrefs import host_of, local_path, safe_href, scheme_of
+from .._log import get_logger
 from ..credentials import get_broker
 from ..credentials.broker import Access, Broker
 from ..credentials.material import NO_MATERIAL, Material
-from ..credentials.secrets import get_logger
 from ..http.hops import Refresh
 from ..http.landings import forget as forget_landing
 from ..http.landings import known as known_landing

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from .._hrefs import host_of, safe_href
+from .._log import redact
 from ..credentials import get_broker
 from ..credentials.material import NO_MATERIAL
-from ..credentials.secrets import redact
 from ..http import fetch
 
 if TYPE_CHECKING:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
+from .._resolve import Target
 from ..credentials import get_broker
 from ..credentials.broker import Access, Broker
 from ..http import fetch, login_page_error, looks_like_html
 from ..http.landings import forget as forget_landing
 from ..http.landings import landed, remember
 from ..http.ranged import fetch_tail, no_range_limit
-from ..resolve import Target
 
 #: The EOCD is 22 bytes plus a comment of at most 65535: this tail always holds it.
 TAIL_BYTES = 22 + 65535

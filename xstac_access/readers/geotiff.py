@@ -27,8 +27,8 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from .._hrefs import safe_href
+from .._resolve import Target
 from ..credentials.broker import Broker
-from ..resolve import Target
 from ._gdal import RasterSource, raster_source
 from ._gdalmeta import (
     NodataWarning,

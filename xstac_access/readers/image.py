@@ -29,8 +29,8 @@ import xarray as xr
 from .. import errors
 from .._geo import unwrap, wrap
 from .._hrefs import extension_of, host_of, safe_href
+from .._resolve import Target, resolve
 from ..http import fetch
-from ..resolve import Target, resolve
 from .kml import IMAGE_CORNERS, Footprint, read_footprint
 
 if TYPE_CHECKING:

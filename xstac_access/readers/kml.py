@@ -51,8 +51,8 @@ import xarray as xr
 from .. import errors
 from .._geo import unwrap, wrap
 from .._hrefs import host_of, resolve_relative, safe_href
+from .._resolve import Target
 from ..http import fetch
-from ..resolve import Target
 from ._xmlmeta import parse_xml
 
 if TYPE_CHECKING:

@@ -25,10 +25,10 @@ import xarray as xr
 
 from .. import errors
 from .._hrefs import host_of, local_path, safe_href, scheme_of
+from .._resolve import Target
 from ..credentials.broker import Broker
 from ..http import fetch
 from ..http.ranged import get_range
-from ..resolve import Target
 
 #: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
 #: so many small blocks kept in an LRU beat one large read-ahead buffer.

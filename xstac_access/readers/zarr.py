@@ -29,9 +29,9 @@ import xarray as xr
 
 from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
+from .._resolve import Target
 from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
-from ..resolve import Target
 from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}

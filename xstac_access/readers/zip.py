@@ -37,9 +37,9 @@ import numpy as np
 import xarray as xr
 
 from .. import errors
+from .._resolve import Target
 from ..credentials.broker import Broker
 from ..credentials.material import Material
-from ..resolve import Target
 from . import geotiff
 from ._gdal import RasterSource, unsigned
 from ._gdalmem import keep_in_memory

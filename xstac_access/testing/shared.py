@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Self
 
-from xstac_access.testing import stacproxy
+from xstac_access.testing import stacproxy_client
 from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
 from xstac_access.testing.detached import read_state
 from xstac_access.testing.endpoints import Endpoints
@@ -81,7 +81,7 @@ class BorrowedWorld(LocalWorld):
         )
         self.files = FileServerAdmin(self.endpoints.http)
         self.oidc = OidcAdmin(self.endpoints.oidc)
-        self.stac_quirks = stacproxy.StacProxyAdmin(self.endpoints.stac_quirks)
+        self.stac_quirks = stacproxy_client.StacProxyAdmin(self.endpoints.stac_quirks)
         self.s3 = S3Store(self.log_dir, port=int(self.endpoints.s3.rsplit(":", 1)[1]))
         self._restore(self.latency_ms)
         self.start_seconds = time.monotonic() - began

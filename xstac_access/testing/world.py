@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
-from xstac_access.testing import clock, s3credentials, stacproxy
+from xstac_access.testing import clock, s3credentials, stacproxy, stacproxy_client
 from xstac_access.testing._procs import (
     LOOPBACK,
     ManagedProcess,
@@ -91,7 +91,7 @@ class LocalWorld:
         self.replica: Replica | None = None
         self.files: FileServerAdmin | None = None
         self.oidc: OidcAdmin | None = None
-        self.stac_quirks: stacproxy.StacProxyAdmin | None = None
+        self.stac_quirks: stacproxy_client.StacProxyAdmin | None = None
         self.s3: S3Store | None = None
         self.azurite: Azurite | None = None
         self.pgstac: PgStac | None = None
@@ -222,7 +222,7 @@ class LocalWorld:
             raise
         self.files = FileServerAdmin(self.endpoints.http)
         self.oidc = OidcAdmin(self.endpoints.oidc)
-        self.stac_quirks = stacproxy.StacProxyAdmin(self.endpoints.stac_quirks)
+        self.stac_quirks = stacproxy_client.StacProxyAdmin(self.endpoints.stac_quirks)
         self.start_seconds = time.monotonic() - self._began
         return self
 

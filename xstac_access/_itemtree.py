@@ -20,10 +20,10 @@ import xarray as xr
 
 from . import errors
 from ._hrefs import safe_href
+from ._resolve import PREVIEW_ROLES, Target, resolve
 from .credentials.broker import Broker
 from .readers import reader_for
 from .readers._attrs import stamp
-from .resolve import PREVIEW_ROLES, Target, resolve
 
 
 def open_item_tree(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
-    from .resolve import Target
+    from .._resolve import Target
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=@-]+")
 _ZIP_TYPES = ("application/zip", "application/x-zip-compressed", "application/x-zip")

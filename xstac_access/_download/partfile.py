@@ -15,13 +15,11 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import errors
-from ._hrefs import safe_href
-
-if TYPE_CHECKING:
-    from ._transfer import Progress
+from .. import errors
+from .._hrefs import safe_href
+from .types import Progress
 
 
 class Interrupted(errors.AccessError):

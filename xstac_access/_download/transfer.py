@@ -12,7 +12,7 @@ connection leaves at most the ``.part`` pair, which the next call resumes:
 * S3: the object's size and ETag (from one ``HEAD``) must match the record; reads are ranged.
 
 A job whose href names no file (``server_named``) takes the name the server gives in
-``Content-Disposition`` (:func:`~xstac_access._filenames.disposition_name`), known only once the
+``Content-Disposition`` (:func:`.filenames.disposition_name`), known only once the
 first response is in: the ``.part`` pair and its lock keep the planned name (so resume and
 concurrent downloads meet in one place), the record keeps the server's name (a resumed 206 need
 not repeat the header), and the final rename publishes the file under it. When a file of that
@@ -33,61 +33,25 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from . import errors
-from ._filenames import disposition_name
-from ._hrefs import host_of, safe_href, scheme_of
-from ._multihash import Multihash
-from ._partfile import Interrupted, PartFile, hash_file
-from ._s3 import s3_errors
-from .credentials.broker import Broker
-from .credentials.secrets import get_logger
-from .http import login_page_error, looks_like_html, stream
-from .http.limits import slot
-from .http.policy import budget
+from .. import errors
+from .._hrefs import host_of, safe_href, scheme_of
+from .._log import get_logger
+from .._s3 import s3_errors
+from ..credentials.broker import Broker
+from ..http import login_page_error, looks_like_html, stream
+from ..http.limits import slot
+from ..http.policy import budget
+from .filenames import disposition_name
+from .partfile import Interrupted, PartFile, hash_file
+from .types import Job, Outcome, Progress
 
 log = get_logger(__name__)
 
 HTTP_CHUNK = 1 << 20  # bytes per read from a stream: few syscalls, smooth progress bars
 S3_CHUNK = 8 << 20  # bytes per ranged S3 GET
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
-
-
-@dataclass(frozen=True)
-class Job:
-    """One file to fetch: from where, to where, and what the catalogue promises about it."""
-
-    href: str
-    path: Path
-    label: str  # how messages name it, e.g. "asset 'red' of item 'S2A_…'"
-    size: int | None = None  # file:size
-    checksum: Multihash | None = None  # file:checksum, when it names a function we can compute
-    html_ok: bool = False  # the asset itself is an HTML page: do not take it for a login wall
-    server_named: bool = False  # the href names no file: the server's Content-Disposition may
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What fetching one file did: ``status`` fetched/resumed/skipped, file size, attempts, and
-    where the file is (the job's path, or the name the server gave).
-
-    Bytes received are counted by the :class:`Progress` the caller passes (it sees them all,
-    those of cut attempts included).
-    """
-
-    status: str
-    size: int
-    attempts: int
-    path: Path
-
-
-class Progress(Protocol):
-    """Where a transfer reports its bytes (a progress bar, or nothing)."""
-
-    def start(self, total: int | None, done: int) -> None: ...
-
-    def advance(self, n: int) -> None: ...
 
 
 @dataclass
@@ -255,7 +219,7 @@ class _HttpSource:
     def probe_size(self) -> int:
         """The remote size, from a one-byte ranged GET (what a HEAD would say, redirects and
         credentials included)."""
-        from .http.ranged import remote_size
+        from ..http.ranged import remote_size
 
         return remote_size(self.job.href, access=self.access, broker=self.broker,
                            what=self.job.label)  # fmt: skip
@@ -367,7 +331,7 @@ class _S3Source:
     """An ``s3://`` href through the broker's s3fs options: one HEAD, then ranged GETs."""
 
     def __init__(self, job: Job, broker: Broker) -> None:
-        from .credentials.filesystems import filesystem_for
+        from ..credentials.filesystems import filesystem_for
 
         self.job = job
         self.fs = filesystem_for(job.href, broker)

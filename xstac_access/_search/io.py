@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
 
-from . import errors
-from ._hrefs import host_of, safe_href
-from .credentials.secrets import redact
-from .http.session import TIMEOUT, Session
+from .. import errors
+from .._hrefs import host_of, safe_href
+from .._log import redact
+from ..http.session import TIMEOUT, Session
 
 if TYPE_CHECKING:
-    from .credentials.broker import Broker
+    from ..credentials.broker import Broker
 
 
 def open_io(broker: Broker) -> StacApiIO:
@@ -78,7 +78,7 @@ def as_error(exc: APIError, url: str, doing: str) -> errors.XStacError:
             host=host,
         )
     if status in (401, 403):
-        from .credentials.config import advice
+        from ..credentials.config import advice
 
         return errors.AuthError(
             f"the STAC API at {host} refused access (HTTP {status}) while {doing}. {advice(url)}"

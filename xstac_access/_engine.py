@@ -14,13 +14,12 @@ import xarray as xr
 from . import errors
 from ._hrefs import scheme_of
 from ._item_collections import is_collection
+from ._resolve import Target, item_of, reachable, resolve
 from ._s3 import Location, bucket_of, item_location
-from .credentials.broker import Broker, Rule
-from .credentials.config import broker_from
+from .credentials.broker import Broker, Rule, broker_from
 from .credentials.providers import S3Credentials
 from .readers import reader_for
 from .readers._attrs import stamp
-from .resolve import Target, item_of, reachable, resolve
 
 Credentials = Broker | dict[str, Any] | None
 _CUBE = ("bands", "resolution", "crs", "bbox")
@@ -89,7 +88,7 @@ def open_datatree(
     try:
         target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
     except errors.AmbiguousAssetError:  # no single tree asset: the whole item as a tree
-        from .itemtree import open_item_tree
+        from ._itemtree import open_item_tree
 
         return open_item_tree(item, base, **options)
     broker = call_broker(target, base, storage_options)

@@ -2,7 +2,7 @@
 
 :class:`Api` reads a STAC API's landing page (and its conformance classes). :func:`first_page`
 asks for the first page of results and, each time the server rejects the request (4xx), moves
-to the next strategy (:func:`xstac_access._search_plan.degrade`), with a note. :func:`gather`
+to the next strategy (:func:`xstac_access._search.plan.degrade`), with a note. :func:`gather`
 reads the pages, keeps the documents a local expression accepts, checks what the server
 filtered, stops at the wanted count, and refuses to scan without end.
 """
@@ -19,11 +19,11 @@ import cql2
 from pystac_client.exceptions import APIError
 from pystac_client.stac_api_io import StacApiIO
 
-from . import errors
-from ._hrefs import host_of, safe_href
-from ._search_io import as_error, server_message, status_of
-from ._search_plan import JSON, Capabilities, Strategy, all_of, degrade
-from .credentials.secrets import get_logger
+from .. import errors
+from .._hrefs import host_of, safe_href
+from .._log import get_logger
+from .io import as_error, server_message, status_of
+from .plan import JSON, Capabilities, Strategy, all_of, degrade
 
 #: Page size asked for when results are evaluated here and the caller gave no ``limit``.
 SCAN_PAGE_SIZE = 100

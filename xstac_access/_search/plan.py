@@ -23,7 +23,7 @@ from typing import Any
 
 import cql2
 
-from .errors import SearchError
+from ..errors import SearchError
 
 SERVER, LOCAL = "server", "local"
 JSON, TEXT = "cql2-json", "cql2-text"

@@ -1,44 +1,25 @@
 """Search STAC catalogues the way real ones force users to: resiliently, and saying what was done.
 
-:func:`search` (items) and :func:`collection_search` (collections, seed 000's ESA MAAP search)
-go through pystac-client with the broker's credentials for the catalogue host. They read the
-API's conformance classes and send each part of the search where it can be evaluated:
-
-- ``query`` (STAC Query extension) as such when declared; else, or when the server rejects it,
-  translated into a CQL2 filter when the API filters; else evaluated here.
-- ``filter`` (CQL2 text or JSON, parsed and validated here before any request) as CQL2-JSON in a
-  POST body, or as CQL2 text in a GET query string when that is what the API declares or when
-  the server rejects the other form (stac-fastapi-pgstac refuses text in POST); evaluated here
-  (with ``cql2``) when the API has no Filter extension or rejects both forms.
-- ``sortby`` by the server when declared and accepted, else here, after reading every match.
-- What a server filtered is checked here too, item by item: a catalogue that silently ignores a
-  filter (NASA CMR's cloud cover) is caught, its extra items dropped and a note added.
-  ``local=True`` evaluates ``query``, ``filter`` and ``sortby`` here only, without sending them;
-  ``local=False`` never evaluates here and raises instead.
-
-The result says what was done: ``result.strategy`` (a :class:`Strategy`) and ``result.notes``
-(sentences such as "the server rejected `query` (HTTP 400: ...); sent it as a CQL2-JSON
-filter"), each also logged at INFO on ``xstac_access.search``.
+This package implements :func:`xstac_access.search` and :func:`xstac_access.collection_search`
+(import them from ``xstac_access``; :func:`search`'s docstring says where each part of a search
+is evaluated). The two entry points are here; :mod:`.plan` decides where each part goes (pure
+logic), :mod:`.run` runs that plan against a server, :mod:`.io` is pystac-client's HTTP layer
+(the broker's credentials), and :mod:`.results` and :mod:`.table` are what a search returns.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pystac
 from pystac_client.collection_search import collection_matches
 from pystac_client.item_search import ItemSearch
 
-from . import errors
-from ._hrefs import host_of
-from ._search_io import open_io
-from ._search_plan import (
+from .. import errors
+from ..credentials import broker_from
+from .io import open_io
+from .plan import (
     LOCAL,
     SERVER,
     Strategy,
@@ -49,7 +30,8 @@ from ._search_plan import (
     sort_keys,
     sort_locally,
 )
-from ._search_run import (
+from .results import CollectionSearchResult, SearchResult
+from .run import (
     Api,
     Keep,
     both,
@@ -63,108 +45,11 @@ from ._search_run import (
     page_size,
     wire_filter,
 )
-from ._search_table import collections_frame, items_frame
-from .credentials.config import broker_from
 
 if TYPE_CHECKING:
-    from .credentials.broker import Broker
+    from ..credentials.broker import Broker
 
 __all__ = ["CollectionSearchResult", "SearchResult", "Strategy", "collection_search", "search"]
-
-
-class _Result:
-    """What both searches return: the documents, the count, the strategy and the notes."""
-
-    _key = ""
-
-    def __init__(
-        self,
-        catalog_url: str,
-        documents: list[dict[str, Any]],
-        matched: int | None,
-        strategy: Strategy,
-        notes: list[str],
-    ) -> None:
-        self.catalog_url = catalog_url
-        self.strategy = strategy
-        #: What was done differently from the plain request, in sentences, oldest first.
-        self.notes = notes
-        self._documents = documents
-        self._matched = matched
-
-    def matched(self) -> int | None:
-        """How many match in the whole catalogue: the server's count (``numberMatched``) when
-        it evaluated everything; the exact count when the search was evaluated here to the end;
-        else ``None`` (unknown)."""
-        return self._matched
-
-    def __len__(self) -> int:
-        return len(self._documents)
-
-    def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} {len(self)} {self._key} from {host_of(self.catalog_url)}, "
-            f"matched={self._matched}, strategy={self.strategy}>"
-        )
-
-
-class SearchResult(_Result):
-    """Items found by :func:`search`."""
-
-    _key = "items"
-
-    @cached_property
-    def items(self) -> pystac.ItemCollection:
-        """The items as a ``pystac.ItemCollection`` (built once)."""
-        return pystac.ItemCollection([pystac.Item.from_dict(d) for d in self._documents])
-
-    def item_collection(self) -> pystac.ItemCollection:
-        """The items as a ``pystac.ItemCollection`` (as pystac-client's method of that name)."""
-        return self.items
-
-    def __iter__(self) -> Iterator[pystac.Item]:
-        return iter(self.items)
-
-    def to_dataframe(self) -> Any:
-        """One row per item: ``id``, ``collection``, one column per property (nested objects as
-        dotted names, ``proj:centroid.lat``; lists kept as lists; timestamps as UTC
-        datetimes), one ``asset:<key>`` column per asset with its href, and the footprint. A
-        ``geopandas.GeoDataFrame`` (EPSG:4326) when geopandas is installed, else a pandas
-        ``DataFrame`` whose ``geometry`` column holds the GeoJSON dicts."""
-        return items_frame(self._documents)
-
-    def to_geojson(self, path: str | os.PathLike[str]) -> Path:
-        """Write the items as a GeoJSON FeatureCollection at ``path`` and return it. Written to
-        a temporary file next to it, then renamed: a reader never sees half a file."""
-        path = Path(path)
-        text = json.dumps({"type": "FeatureCollection", "features": self._documents})
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with open(tmp, "x", encoding="utf-8") as fh:  # mode from the umask, as any file
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return path
-
-
-class CollectionSearchResult(_Result):
-    """Collections found by :func:`collection_search`."""
-
-    _key = "collections"
-
-    @property
-    def collections(self) -> list[pystac.Collection]:
-        return [pystac.Collection.from_dict(d) for d in self._documents]
-
-    def __iter__(self) -> Iterator[pystac.Collection]:
-        return iter(self.collections)
-
-    def to_dataframe(self) -> Any:
-        """One row per collection, every field but ``links`` flattened to dotted names
-        (``extent.temporal.interval``), as ``pandas.json_normalize`` does (seed 000)."""
-        return collections_frame(self._documents)
 
 
 def search(
@@ -187,13 +72,32 @@ def search(
 ) -> SearchResult:
     """Search the items of the STAC API at ``catalog_url``, working around what it lacks.
 
+    The search goes through pystac-client with the broker's credentials for the catalogue host.
+    It reads the API's conformance classes and sends each part of the search where it can be
+    evaluated:
+
+    - ``query`` (STAC Query extension) as such when declared; else, or when the server rejects
+      it, translated into a CQL2 filter when the API filters; else evaluated here.
+    - ``filter`` (CQL2 text or JSON, parsed and validated here before any request) as CQL2-JSON
+      in a POST body, or as CQL2 text in a GET query string when that is what the API declares
+      or when the server rejects the other form (stac-fastapi-pgstac refuses text in POST);
+      evaluated here (with ``cql2``) when the API has no Filter extension or rejects both forms.
+    - ``sortby`` by the server when declared and accepted, else here, after reading every match.
+    - What a server filtered is checked here too, item by item: a catalogue that silently
+      ignores a filter (NASA CMR's cloud cover) is caught, its extra items dropped and a note
+      added.
+
+    The result says what was done: ``result.strategy`` (a ``Strategy``) and ``result.notes``
+    (sentences such as "the server rejected `query` (HTTP 400: ...); sent it as a CQL2-JSON
+    filter"), each also logged at INFO on ``xstac_access.search``.
+
     ``collections``, ``bbox``, ``intersects`` (GeoJSON or a shapely geometry), ``datetime``,
     ``ids``, ``query``, ``sortby`` and ``limit`` (page size) take what pystac-client's
     ``Client.search`` takes. ``filter`` is CQL2 text (``"eo:cloud_cover < 10"``) or CQL2-JSON;
-    ``filter_lang="cql2-json"`` marks a JSON *string*. The wire form is chosen here, from the
-    API's conformance classes (see the module docstring), as is where each part is evaluated:
-    ``local=None`` decides, ``True`` evaluates ``query``/``filter``/``sortby`` here without
-    sending them (for a catalogue known to mis-evaluate them), ``False`` never here.
+    ``filter_lang="cql2-json"`` marks a JSON *string*. ``local=None`` decides where each part
+    is evaluated, as above; ``True`` evaluates ``query``/``filter``/``sortby`` here without
+    sending them (for a catalogue known to mis-evaluate them), ``False`` never here (and
+    raises instead).
     ``max_items`` caps the items returned. ``scan_limit`` caps how many items may be read to
     evaluate a search here (``None``: no cap). ``credentials``: a ``Broker`` or presets/rules
     as for :func:`xstac_access.credentials.broker_from` (default: the configured broker).

@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from ._transfer import Job
+from .types import Job
 
 
 class Bars:
@@ -78,7 +78,7 @@ class Bars:
 
 
 class FileBar:
-    """The :class:`~xstac_access._transfer.Progress` of one file: its bar and the set's."""
+    """The :class:`~xstac_access._download.types.Progress` of one file: its bar and the set's."""
 
     def __init__(self, bars: Bars, job: Job) -> None:
         self.bars, self.job = bars, job

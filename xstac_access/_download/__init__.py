@@ -1,36 +1,10 @@
 """Download STAC assets to disk: in parallel, resumable, verified, with the broker's credentials.
 
-``download(items_or_assets, dest)`` accepts what :func:`~xstac_access.resolve.resolve` accepts (a
-``pystac.Item`` or ``Asset``, an item dict or URL, an asset href) and also many of them: an
-``ItemCollection``, a FeatureCollection dict or any list of the above.
-
-Which assets (``assets=None``): per item, those with role ``data`` that are single files (Zarr
-stores are directories, not files, and are left out); when an item has both, archives (role
-``archive``: a zip repackaging the other data assets, like a Biomass ``product``) are left out
-too. An item with no ``data`` role anywhere (legacy items without roles) gets all its file
-assets; one whose data assets are all Zarr stores gets a failed entry per store saying so.
-``assets=`` takes keys or ``fnmatch`` patterns (``"B0*"``; ``"*"`` for every asset); a plain key
-an item lacks is a failed entry naming the keys it has.
-
-Where: ``dest/<item id>/<file name>``, the file name being the last segment of the href (query
-dropped). An href that names no file (``…/Products(…)/$value``) gets the name the server gives
-in ``Content-Disposition`` (CDSE: ``<NAME>.SAFE.zip``), else ``<item id>.zip`` for a zip or
-archive, else ``<asset key>`` plus the media type's extension (:mod:`~xstac_access._filenames`).
-Different files that would get one name are prefixed: ``<asset key>-<name>``, or ``<8 hex of
-the href's sha256>-<name>`` for bare hrefs. Unsafe characters in ids and names become ``_``. A
-bare href goes to ``dest/<file name>``. An asset whose own href has no credential configured
-but one of its ``alternate`` hrefs has is fetched from there, under its own href's name
-(:func:`~xstac_access.resolve.reachable`).
-
-How: see :mod:`xstac_access._transfer` (``.part`` files, resume with ``Range``/``If-Range``,
-checks, atomic rename; a name the server gives is known after its first response: the
-``.part`` and its lock keep the planned name, the final rename gives the server's). A file
-whose bytes fail ``file:checksum`` or ``file:size`` is deleted, ``.part`` included, since
-resuming wrong bytes cannot make them right; a cut transfer keeps its ``.part`` for the next
-call. A final file that is already there is skipped when its size (and checksum, if the item
-gives one) match: no request when the item gives ``file:size``, one 1-byte request otherwise
-(one request to learn the name, for a file the server names); when it differs it is left alone
-and reported as failed unless ``overwrite=True``.
+This package implements :func:`xstac_access.download` (import it, and the report classes, from
+``xstac_access``; its docstring says which assets, where and how). Here: choosing the assets
+and naming the files; :mod:`.transfer` fetches one file (into a :mod:`.partfile`, verified
+against a :mod:`.multihash`, named by :mod:`.filenames`), :mod:`.progress` draws the bars,
+:mod:`.report` says what happened, and :mod:`.types` holds the few values they pass each other.
 """
 
 from __future__ import annotations
@@ -42,104 +16,28 @@ import sys
 import threading
 import time
 import warnings
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from . import _multihash, errors
-from ._filenames import planned_name, safe
-from ._hrefs import safe_href
-from ._item_collections import members
-from ._progress import Bars
-from ._transfer import Job, Outcome, fetch_file, is_html_type
-from .credentials.config import broker_from
-from .credentials.secrets import get_logger
-from .resolve import Target, item_of, reachable, resolve
+from .. import errors
+from .._hrefs import safe_href
+from .._item_collections import members
+from .._log import get_logger
+from .._resolve import Target, item_of, reachable, resolve
+from ..credentials import broker_from
+from . import multihash
+from .filenames import planned_name, safe
+from .progress import Bars
+from .report import DownloadEntry, DownloadReport
+from .transfer import fetch_file, is_html_type
+from .types import Job, Outcome
 
 __all__ = ["DownloadEntry", "DownloadReport", "download"]
 
-Status = Literal["fetched", "resumed", "skipped", "failed"]
 log = get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class DownloadEntry:
-    """One file of a download.
-
-    ``status``: ``fetched`` (downloaded whole), ``resumed`` (completed on top of bytes a former
-    attempt left in ``.part``), ``skipped`` (already complete) or ``failed`` (``error`` says why).
-    ``bytes`` counts what this call received over the network for it (a failed, cut transfer
-    included); ``size`` is the size of the final file. ``href`` never carries a query string.
-    ``exception`` is the typed error behind ``error`` (an :class:`~xstac_access.errors.AuthError`
-    for a login page, a :class:`~xstac_access.errors.ChecksumError` for wrong bytes...).
-    """
-
-    item: str | None
-    asset: str | None
-    href: str
-    path: Path | None  # None for an asset key the item does not have
-    status: Status
-    bytes: int = 0
-    size: int | None = None
-    error: str | None = None
-    attempts: int = 0
-    seconds: float = 0.0
-    exception: Exception | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class DownloadReport:
-    """What a :func:`download` call did, file by file, with totals and a summary."""
-
-    entries: tuple[DownloadEntry, ...]
-    seconds: float
-
-    @property
-    def ok(self) -> bool:
-        """True when no file failed."""
-        return not self.failed
-
-    @property
-    def failed(self) -> list[DownloadEntry]:
-        return [e for e in self.entries if e.status == "failed"]
-
-    @property
-    def paths(self) -> list[Path]:
-        """The complete files on disk (fetched, resumed or skipped), in input order."""
-        return [e.path for e in self.entries if e.status != "failed" and e.path is not None]
-
-    @property
-    def bytes(self) -> int:
-        """Bytes received over the network by this call."""
-        return sum(e.bytes for e in self.entries)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Number of files per status."""
-        return dict(Counter(e.status for e in self.entries))
-
-    def summary(self) -> str:
-        """One line of totals, then one line per failed file."""
-        counts = self.counts
-        parts = [f"{counts.get(s, 0)} {s}" for s in ("fetched", "resumed", "skipped", "failed")]
-        lines = [
-            f"{len(self.entries)} files: {', '.join(parts)}; "
-            f"{self.bytes / 1e6:.1f} MB received in {self.seconds:.1f} s"
-        ]
-        lines += [f"  failed: {e.error}" for e in self.failed]
-        return "\n".join(lines)
-
-    def raise_for_errors(self) -> None:
-        """Raise :class:`~xstac_access.errors.DownloadError` (carrying this report) if any
-        file failed."""
-        if self.failed:
-            raise errors.DownloadError(self.summary(), self)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def download(
@@ -156,7 +54,38 @@ def download(
     raise_on_error: bool = False,
     credentials: Any = None,
 ) -> DownloadReport:
-    """Download assets to ``dest`` (see the module docstring for which, where and how).
+    """Download assets to ``dest``: which, where and how below.
+
+    ``download(items_or_assets, dest)`` accepts what :func:`xstac_access.resolve` accepts (a
+    ``pystac.Item`` or ``Asset``, an item dict or URL, an asset href) and also many of them: an
+    ``ItemCollection``, a FeatureCollection dict or any list of the above.
+
+    Which assets (``assets=None``): per item, those with role ``data`` that are single files (Zarr
+    stores are directories, not files, and are left out); when an item has both, archives (role
+    ``archive``: a zip repackaging the other data assets, like a Biomass ``product``) are left out
+    too. An item with no ``data`` role anywhere (legacy items without roles) gets all its file
+    assets; one whose data assets are all Zarr stores gets a failed entry per store saying so.
+    ``assets=`` takes keys or ``fnmatch`` patterns (``"B0*"``; ``"*"`` for every asset); a plain key
+    an item lacks is a failed entry naming the keys it has.
+
+    Where: ``dest/<item id>/<file name>``, the file name being the last segment of the href (query
+    dropped). An href that names no file (``…/Products(…)/$value``) gets the name the server gives
+    in ``Content-Disposition`` (CDSE: ``<NAME>.SAFE.zip``), else ``<item id>.zip`` for a zip or
+    archive, else ``<asset key>`` plus the media type's extension. Different files that would get
+    one name are prefixed: ``<asset key>-<name>``, or ``<8 hex of the href's sha256>-<name>`` for
+    bare hrefs. Unsafe characters in ids and names become ``_``. A bare href goes to
+    ``dest/<file name>``. An asset whose own href has no credential configured but one of its
+    ``alternate`` hrefs has is fetched from there, under its own href's name.
+
+    How: the bytes go to a ``.part`` file, resumed with ``Range``/``If-Range``, checked, then
+    renamed atomically; a name the server gives is known after its first response: the ``.part`` its
+    lock keep the planned name, the final rename gives the server's. A file whose bytes fail
+    ``file:checksum`` or ``file:size`` is deleted, ``.part`` included, since resuming wrong bytes
+    cannot make them right; a cut transfer keeps its ``.part`` for the next call. A final file that
+    is already there is skipped when its size (and checksum, if the item gives one) match: no
+    request when the item gives ``file:size``, one 1-byte request otherwise (one request to learn
+    the name, for a file the server names); when it differs it is left alone and reported as failed
+    unless ``overwrite=True``.
 
     ``parallel`` files move at once (threads). ``resume`` continues a ``.part`` left by an
     earlier call or a cut attempt (``False``: always start from byte 0); ``retries`` more
@@ -339,13 +268,13 @@ def _job(target: Target, path: Path, verify: bool, broker: Any) -> _Planned | Do
     return _Planned(job, item_id, target.key)
 
 
-def _checksum(target: Target) -> _multihash.Multihash | None:
+def _checksum(target: Target) -> multihash.Multihash | None:
     """The asset's ``file:checksum`` when it can be verified here; a warning when it cannot."""
     value = target.asset.get("file:checksum")
     if not isinstance(value, str):
         return None
     try:
-        parsed = _multihash.parse(value)
+        parsed = multihash.parse(value)
     except ValueError as exc:
         warnings.warn(
             f"{target.label}: file:checksum is not a multihash ({exc}); only its size is checked",
