@@ -24,6 +24,21 @@ MISSING = (
 )
 
 
+_PEER_DEFAULT = Path(__file__).resolve().parents[2].parent / "shared" / "peer-corpus"
+PEER_CORPUS = Path(os.environ.get("XSTAC_PEER_CORPUS") or _PEER_DEFAULT)
+
+
+def peer_corpus() -> Path:
+    """The root of the peer corpus: files other projects' test suites wrote (its MANIFEST.md
+    names each one's source). Missing, it fails the test loudly, as the real data does."""
+    assert (PEER_CORPUS / "MANIFEST.md").is_file(), (
+        f"tests/realdata needs the shared peer corpus at {PEER_CORPUS} (MANIFEST.md, netcdf/, "
+        "zarr/, kml/, zip/, items/; CI has it as ../shared/peer-corpus beside the checkout). "
+        "Its files are never copied into this project: point XSTAC_PEER_CORPUS at them."
+    )
+    return PEER_CORPUS
+
+
 def real_path(*parts: str) -> Path:
     """A file or folder of the real data, which must exist."""
     path = REAL_DATA.joinpath(*parts)
