@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,6 +31,7 @@ from .._hrefs import host_of, safe_href, scheme_of
 from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ..resolve import Target
+from ._decode import open_decoding
 from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
@@ -45,7 +45,9 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
         root = split_root(href)[0]
         kwargs = {**hints, **_user(options)}
         if _analysis(kwargs, root):
-            tree = _guard(target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
+            tree = _guard(
+                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs
+            )
         else:
             kwargs = _native(kwargs)
             store.prefetch_index_coordinates(group, subtree=True)  # xarray reads them one by one
@@ -55,6 +57,7 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
                 lambda **extra: xr.open_datatree(
                     store, engine="zarr", group=group or None, **kwargs, **extra
                 ),
+                kwargs,
             )
         return tree
 
@@ -89,7 +92,9 @@ def open_dataset(
                 kwargs.setdefault("resolution", resolution)
             if keep:
                 kwargs.setdefault("variables", keep)
-            ds = _guard(target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra))
+            ds = _guard(
+                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs
+            )
         else:
             kwargs = _native(kwargs)
             path, array, levels = _locate(target, store, path, overview_level)
@@ -107,6 +112,7 @@ def open_dataset(
                     **kwargs,
                     **extra,
                 ),
+                kwargs,
             )
             if keep:
                 missing = [k for k in keep if k not in ds.variables]
@@ -267,14 +273,15 @@ def _layout(node: Any) -> list[str]:
     return [*roots, *[n for n in names if n not in roots]]
 
 
-def _guard(target: Target, store: Any, opener: Any) -> Any:
+def _guard(target: Target, store: Any, opener: Any, given: dict[str, Any]) -> Any:
     """Run ``opener``; turn a missing or unreadable store into a typed error.
 
     Time units xarray cannot decode (seen in real EOPF products) do not make the whole product
-    unreadable: it is opened again with ``decode_times=False`` and a warning says so.
+    unreadable unless ``given`` (the open keywords) asked for decoded times
+    (:func:`~xstac_access.readers._decode.open_decoding`).
     """
     try:
-        return opener()
+        return open_decoding(opener, target.label, given)
     except errors.XStacError:
         raise
     except (FileNotFoundError, KeyError) as exc:
@@ -286,20 +293,7 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
             host=host,
             status=404,
         ) from None
-    except ValueError as exc:
-        if "unable to decode time units" not in str(exc):
-            raise _format_error(target, store, exc) from None
-        warnings.warn(
-            f"{target.label}: time units could not be decoded ({exc}); opened with "
-            "decode_times=False, so those variables keep their raw numbers.",
-            UserWarning,
-            stacklevel=4,
-        )
-        try:
-            return opener(decode_times=False)
-        except (ValueError, TypeError, OSError) as again:
-            raise _format_error(target, store, again) from None
-    except _DAMAGE as exc:
+    except (ValueError, *_DAMAGE) as exc:
         raise _format_error(target, store, exc) from None
 
 
