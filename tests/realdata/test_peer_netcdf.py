@@ -86,8 +86,8 @@ def test_s5p_nested_groups_with_colons_open_as_a_tree_and_one_group_alone():
     tree = xr.open_datatree(path, engine="stacasset")
     colons = [g for g in tree.groups if ":" in g.rpartition("/")[2]]
     assert len(colons) > 10 and max(g.count("/") for g in tree.groups) >= 5
-    for group in (colons[-1], "/PRODUCT"):
+    for group in (colons[-1], "/METADATA/QA_STATISTICS"):
         ds = xr.open_dataset(path, engine="stacasset", group=group)
         theirs = xr.open_dataset(path, engine="h5netcdf", group=group, phony_dims="access")
         _same(ds, theirs, group)
-        assert ds.attrs if group != "/PRODUCT" else ds.data_vars
+        assert ds.attrs if ":" in group else len(ds.data_vars) == 12  # data stripped elsewhere
