@@ -32,6 +32,7 @@ from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ..resolve import Target
 from ._decode import open_decoding
+from ._zarrlevels import Multiscales, georeference, multiscales
 from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
@@ -86,7 +87,7 @@ def open_dataset(
         kwargs = {**hints, **_user(options)}
         keep = [b.lower() for b in kwargs.pop("bands", None) or []]
         resolution = kwargs.pop("spatial_res", None)
-        levels: list[str] = []
+        levels: Multiscales | None = None
         if _analysis(kwargs, root):
             if resolution is not None:
                 kwargs.setdefault("resolution", resolution)
@@ -122,8 +123,10 @@ def open_dataset(
                         + ", ".join(sorted(map(str, ds.data_vars)))
                     )
                 ds = ds[keep]
-        if levels:
-            ds.attrs.update(multiscales_level=path.rpartition("/")[2], multiscales_levels=levels)
+        if levels is not None:
+            level = path.rpartition("/")[2]
+            ds = georeference(ds, levels, level)
+            ds.attrs.update(multiscales_level=level, multiscales_levels=levels.levels)
         return ds
 
 
@@ -223,12 +226,12 @@ def _analysis(kwargs: dict[str, Any], root: str) -> bool:
 
 def _locate(
     target: Target, store: Any, path: str, overview_level: int | None
-) -> tuple[str, str | None, list[str]]:
-    """``(group to open, array to keep or None, multiscales level names or [])`` for ``path``.
+) -> tuple[str, str | None, Multiscales | None]:
+    """``(group to open, array to keep or None, the multiscales it is a level of or None)``.
 
     An href may name an array (its group is opened and the array kept) or a GeoZarr
-    multiscales group (one of its levels is opened). Anything else is opened as it is, and a
-    missing node is left for xarray to report.
+    multiscales group (one of its levels is opened, see :mod:`._zarrlevels`). Anything else is
+    opened as it is, and a missing node is left for xarray to report.
     """
     import zarr
 
@@ -239,16 +242,17 @@ def _locate(
         node = None
     if isinstance(node, zarr.Array):
         group, _, array = path.rpartition("/")
-        return group, array, []
-    layout = _layout(node)
-    if not layout:
+        return group, array, None
+    found = multiscales(node)
+    if found is None:
         if overview_level is not None:
             raise errors.FormatError(
                 f"{target.label}: overview_level={overview_level} asks for a multiscales level, "
                 f"but group {path or '/'!r} has no GeoZarr multiscales layout. Open a group "
                 "that has one, or leave overview_level out."
             )
-        return path, None, []
+        return path, None, None
+    layout = found.levels
     index = 0 if overview_level is None else overview_level + 1
     if not 0 <= index < len(layout):
         raise errors.FormatError(
@@ -256,21 +260,7 @@ def _locate(
             f"group {path or '/'!r} has {len(layout) - 1} overview level(s) below "
             f"{layout[0]!r} ({', '.join(layout[1:])}): use 0 to {len(layout) - 2}."
         )
-    return "/".join(p for p in (path, layout[index]) if p), None, layout
-
-
-def _layout(node: Any) -> list[str]:
-    """The level names of a GeoZarr ``multiscales`` group, finest first ([] if it is none)."""
-    try:
-        multiscales = dict(node.attrs).get("multiscales") if node is not None else None
-    except AttributeError:
-        return []
-    entries = multiscales.get("layout") if isinstance(multiscales, dict) else None
-    if not isinstance(entries, list):
-        return []
-    names = [e["asset"] for e in entries if isinstance(e, dict) and isinstance(e.get("asset"), str)]
-    roots = [e["asset"] for e in entries if isinstance(e, dict) and "derived_from" not in e]
-    return [*roots, *[n for n in names if n not in roots]]
+    return "/".join(p for p in (path, layout[index]) if p), None, found
 
 
 def _guard(target: Target, store: Any, opener: Any, given: dict[str, Any]) -> Any:
