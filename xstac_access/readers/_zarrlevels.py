@@ -22,6 +22,7 @@ Everything here reads metadata only (the group objects of an open store).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,11 +52,28 @@ def multiscales(node: Any) -> Multiscales | None:
     if isinstance(declared, dict) and isinstance(declared.get("tile_matrix_set"), dict):
         return _tile_matrix_set(declared["tile_matrix_set"], node)
     if isinstance(declared, list):
-        first = next((m for m in declared if isinstance(m, dict)), {})
-        paths = [d.get("path") for d in first.get("datasets") or [] if isinstance(d, dict)]
-        levels = [str(p).strip("/") if str(p) != "." else "" for p in paths if p is not None]
+        levels = _datasets(declared)
         return Multiscales(_finest_first(node, levels)) if levels else None
     return None
+
+
+def declared_levels(attrs: Mapping[str, Any]) -> list[str]:
+    """The level paths a group's attributes declare, in any of the three forms, unordered: what
+    a store that cannot be listed is asked for (:mod:`._zarrdiscover`)."""
+    declared = attrs.get("multiscales")
+    if isinstance(declared, dict) and isinstance(declared.get("layout"), list):
+        return _layout(declared["layout"])
+    if isinstance(declared, dict) and isinstance(declared.get("tile_matrix_set"), dict):
+        matrices = declared["tile_matrix_set"].get("tileMatrices") or []
+        return [str(m["id"]) for m in matrices if isinstance(m, dict) and m.get("id") is not None]
+    return _datasets(declared) if isinstance(declared, list) else []
+
+
+def _datasets(declared: list[Any]) -> list[str]:
+    """The paths of the first multiscale of the list-of-datasets form ("." is the group)."""
+    first = next((m for m in declared if isinstance(m, dict)), {})
+    paths = [d.get("path") for d in first.get("datasets") or [] if isinstance(d, dict)]
+    return [str(p).strip("/") if str(p) != "." else "" for p in paths if p is not None]
 
 
 def _layout(entries: list[Any]) -> list[str]:

@@ -32,6 +32,7 @@ from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ..resolve import Target
 from ._decode import open_decoding
+from ._zarrdiscover import discover
 from ._zarrlevels import Multiscales, georeference, multiscales
 from ._zarrstore import MetadataOnceStore, open_store
 
@@ -51,6 +52,7 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
             )
         else:
             kwargs = _native(kwargs)
+            discover(store, group, target)  # an unconsolidated store over HTTP
             store.prefetch_index_coordinates(group, subtree=True)  # xarray reads them one by one
             tree = _guard(
                 target,
@@ -98,6 +100,7 @@ def open_dataset(
             )
         else:
             kwargs = _native(kwargs)
+            discover(store, path, target)  # an unconsolidated store over HTTP
             path, array, levels = _locate(target, store, path, overview_level)
             store.prefetch_index_coordinates(path)
             keep = keep or ([array] if array else [])
