@@ -30,6 +30,7 @@ from ..http import fetch
 from ..http.ranged import get_range
 from ..resolve import Target
 from ._decode import decoders, open_decoding
+from ._lazy import guard
 
 #: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
 #: so many small blocks kept in an LRU beat one large read-ahead buffer.
@@ -151,12 +152,12 @@ def _open(target: Target, broker: Broker) -> tuple[str, Any]:
 
 
 def _finish(ds: xr.Dataset, target: Target) -> xr.Dataset:
-    """Stamp the safe href as every variable's source."""
+    """Stamp the safe href as every variable's source; reads failing later are typed errors."""
     source = safe_href(target.href)
     ds.encoding["source"] = source
     for variable in ds.variables.values():
         variable.encoding["source"] = source
-    return ds
+    return guard(ds, target)
 
 
 def _explain(

@@ -32,6 +32,7 @@ from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ..resolve import Target
 from ._decode import open_decoding
+from ._lazy import guard
 from ._zarrdiscover import discover
 from ._zarrlevels import Multiscales, georeference, multiscales
 from ._zarrstore import MetadataOnceStore, open_store
@@ -62,6 +63,8 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
                 ),
                 kwargs,
             )
+        for node in tree.subtree:
+            guard(node.dataset, target)  # the node's variables, in place
         return tree
 
 
@@ -130,7 +133,7 @@ def open_dataset(
             level = path.rpartition("/")[2]
             ds = georeference(ds, levels, level)
             ds.attrs.update(multiscales_level=level, multiscales_levels=levels.levels)
-        return ds
+        return guard(ds, target)
 
 
 def _store(
