@@ -47,12 +47,12 @@ class GuardedArray(BackendArray):
 def guard(ds: xr.Dataset, target: Target) -> xr.Dataset:
     """``ds`` with every lazily read variable (not yet in memory) wrapped in a GuardedArray."""
     for name, variable in ds.variables.items():
-        data = variable._data  # noqa: SLF001  (the lazy array xarray keeps, not computed)
+        data = variable._data  # the lazy array xarray keeps
         if isinstance(data, indexing.ExplicitlyIndexed) and not isinstance(
             variable, xr.IndexVariable
         ):
             guarded = GuardedArray(data, str(name), target.label, target.href)
-            variable._data = indexing.LazilyIndexedArray(guarded)  # noqa: SLF001
+            variable._data = indexing.LazilyIndexedArray(guarded)
     return ds
 
 
