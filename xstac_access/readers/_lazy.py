@@ -37,6 +37,10 @@ class GuardedArray(BackendArray):
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         try:
+            if isinstance(key, indexing.VectorizedIndexer):
+                return np.asarray(self.array.vindex[key])
+            if isinstance(key, indexing.OuterIndexer):
+                return np.asarray(self.array.oindex[key])
             return np.asarray(self.array[key])
         except errors.XStacError:
             raise
