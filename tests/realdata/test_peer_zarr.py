@@ -73,3 +73,18 @@ def test_the_eopf_geozarr_multiscales_group_opens_its_levels_as_zarr_reads_them(
         warnings.simplefilter("ignore")
         product = xr.open_datatree(store, engine="stacasset")
     assert f"/{R60M}/2" in product.groups
+
+
+@pytest.mark.parametrize("name", [s for s in STORES if s != EOPF], ids=lambda n: n.split("/")[-1])
+def test_each_store_opens_as_xarray_reads_it(name):
+    store = peer_corpus() / name
+    _same(
+        xr.open_dataset(store, engine="stacasset"),
+        xr.open_dataset(store, engine="zarr", **NATIVE),
+        name,
+    )
+    tree = xr.open_datatree(store, engine="stacasset")
+    expected = xr.open_datatree(store, engine="zarr", **NATIVE)
+    assert tree.groups == expected.groups
+    for group in expected.groups:
+        _same(tree[group].to_dataset(), expected[group].to_dataset(), f"{name}:{group}")

@@ -56,6 +56,8 @@ FORMATS: dict[str, str] = {
     "json": "JSON document",
     "xml": "XML document",
     "text": "text file",
+    "html": "HTML page",
+    "pointcloud": "LAS/LAZ (COPC) point cloud",
 }
 
 _MEDIA_TYPES = {
@@ -83,6 +85,12 @@ _MEDIA_TYPES = {
     "application/xml": "xml",
     "text/xml": "xml",
     "text/plain": "text",
+    "text/yaml": "text",
+    "application/x-yaml": "text",
+    "application/yaml": "text",
+    "text/html": "html",
+    "application/vnd.laszip+copc": "pointcloud",
+    "application/vnd.laszip": "pointcloud",
 }
 _EXTENSIONS = {
     ".tif": "geotiff",
@@ -104,6 +112,11 @@ _EXTENSIONS = {
     ".xml": "xml",
     ".safe": "xml",
     ".txt": "text",
+    ".yaml": "text",
+    ".yml": "text",
+    ".html": "html",
+    ".laz": "pointcloud",
+    ".las": "pointcloud",
 }
 _ROLES = {"thumbnail": "image"}
 _MAGIC: tuple[tuple[bytes, str], ...] = (
