@@ -39,6 +39,22 @@ def peer_corpus() -> Path:
     return PEER_CORPUS
 
 
+def assert_same(ours: Any, theirs: Any, where: str, ours_only: tuple[str, ...] = ()) -> None:
+    """Two Datasets hold the same variables, coordinates, dims, dtypes, values and attrs; the
+    engine's own attrs (``stac_*``, and those starting with ``ours_only``) aside."""
+    import numpy as np
+
+    assert set(ours.variables) == set(theirs.variables), where
+    assert set(ours.coords) == set(theirs.coords), where
+    for name, expected in theirs.variables.items():
+        got = ours.variables[name]
+        assert (got.dims, got.dtype) == (expected.dims, expected.dtype), f"{where}:{name}"
+        np.testing.assert_array_equal(got.values, expected.values, err_msg=f"{where}:{name}")
+        np.testing.assert_equal(dict(got.attrs), dict(expected.attrs), err_msg=f"{where}:{name}")
+    attrs = {k: v for k, v in ours.attrs.items() if not k.startswith(("stac_", *ours_only))}
+    np.testing.assert_equal(attrs, dict(theirs.attrs), err_msg=where)
+
+
 def real_path(*parts: str) -> Path:
     """A file or folder of the real data, which must exist."""
     path = REAL_DATA.joinpath(*parts)

@@ -111,23 +111,27 @@ def test_a_document_whose_only_geometry_has_no_coordinates_is_a_format_error():
     assert message.count(str(path)) == 1
 
 
+def _served_open(world, files, kmz: bytes, name: str) -> tuple[xr.Dataset, list[dict]]:
+    """Open ``kmz`` served by the file server as ``name``: the Dataset and the server's log of
+    it (a name of its own: the zip reader keeps an archive's directory for a minute)."""
+    served = world.replica.files_root / "_tests_peer_kmz"
+    served.mkdir()
+    (served / name).write_bytes(kmz)
+    try:
+        files.reset()
+        ds = xr.open_dataset(f"{world.endpoints.http}/_tests_peer_kmz/{name}", engine="stacasset")
+        return ds, [e for e in files.stats()["log"] if "_tests_peer_kmz" in e["path"]]
+    finally:
+        shutil.rmtree(served)
+
+
 def test_kmz_opens_as_its_kml_locally_and_by_range_over_http(local_world, files):
     path = peer_corpus() / KMZ
     local = xr.open_dataset(path, engine="stacasset")
     footprint = local.eo.footprint()  # doc.kml links its content; its Region says where
     assert footprint.bounds == (-180.0, -90.0, 180.0, 90.0) and footprint.area == 360 * 180
     assert isinstance(local.eo.explore(), folium.Map)
-    served = local_world.replica.files_root / "_tests_peer_kmz"
-    served.mkdir()
-    shutil.copy(path, served / "small_world.kmz")
-    try:
-        files.reset()
-        remote = xr.open_dataset(
-            f"{local_world.endpoints.http}/_tests_peer_kmz/small_world.kmz", engine="stacasset"
-        )
-        log = [e for e in files.stats()["log"] if "_tests_peer_kmz" in e["path"]]
-    finally:
-        shutil.rmtree(served)
+    remote, log = _served_open(local_world, files, path.read_bytes(), "small_world.kmz")
     assert remote.attrs["footprint_geojson"] == local.attrs["footprint_geojson"]
     # smaller than the zip tail the reader asks for: that read brings it whole, then doc.kml
     assert [e["status"] for e in log] == [206, 206]
@@ -137,19 +141,11 @@ def test_kmz_opens_as_its_kml_locally_and_by_range_over_http(local_world, files)
 def test_a_large_kmz_moves_its_tail_and_its_kml_only(local_world, files, tmp_path):
     with zipfile.ZipFile(peer_corpus() / KMZ) as archive:
         document = archive.read("doc.kml")
-    served = local_world.replica.files_root / "_tests_peer_kmz_large"
-    served.mkdir()
-    try:
-        with zipfile.ZipFile(served / "large.kmz", "w") as archive:
-            archive.writestr("doc.kml", document)
-            archive.writestr("0/0/0.jpg", np.random.default_rng(0).bytes(2_000_000))
-        files.reset()
-        ds = xr.open_dataset(
-            f"{local_world.endpoints.http}/_tests_peer_kmz_large/large.kmz", engine="stacasset"
-        )
-        log = [e for e in files.stats()["log"] if "_tests_peer_kmz_large" in e["path"]]
-    finally:
-        shutil.rmtree(served)
+    large = tmp_path / "large.kmz"
+    with zipfile.ZipFile(large, "w") as archive:
+        archive.writestr("doc.kml", document)
+        archive.writestr("0/0/0.jpg", np.random.default_rng(0).bytes(2_000_000))
+    ds, log = _served_open(local_world, files, large.read_bytes(), "large.kmz")
     assert ds.eo.footprint().area == 360 * 180
     assert [e["status"] for e in log] == [206, 206]
     assert sum(e["bytes"] for e in log) <= 22 + 65535 + 64 + len(document) + 200
