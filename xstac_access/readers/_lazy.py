@@ -37,26 +37,31 @@ class GuardedArray(BackendArray):
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         try:
-            if isinstance(key, indexing.VectorizedIndexer):
-                return np.asarray(self.array.vindex[key])
-            if isinstance(key, indexing.OuterIndexer):
-                return np.asarray(self.array.oindex[key])
-            return np.asarray(self.array[key])
+            return self.array[key]
         except errors.XStacError:
             raise
         except Exception as exc:
             raise read_error(exc, self.name, self.label, self.href) from exc
 
+    def __getattr__(self, name: str) -> Any:  # what xarray asks of the array it wraps
+        if name == "array":
+            raise AttributeError(name)
+        return getattr(self.array, name)
+
 
 def guard(ds: xr.Dataset, target: Target) -> xr.Dataset:
-    """``ds`` with every lazily read variable (not yet in memory) wrapped in a GuardedArray."""
+    """``ds`` with the backend array under each lazily read variable (zarr's, h5netcdf's)
+    wrapped, in place, in a GuardedArray; xarray's own lazy wrappers around it stay as they
+    are."""
     for name, variable in ds.variables.items():
-        data = variable._data  # the lazy array xarray keeps
-        if isinstance(data, indexing.ExplicitlyIndexed) and not isinstance(
-            variable, xr.IndexVariable
+        parent = variable._data  # the lazy array xarray keeps, not computed
+        while isinstance(getattr(parent, "array", None), indexing.ExplicitlyIndexed) and not (
+            isinstance(parent.array, BackendArray)
         ):
-            guarded = GuardedArray(data, str(name), target.label, target.href)
-            variable._data = indexing.LazilyIndexedArray(guarded)
+            parent = parent.array
+        backend = getattr(parent, "array", None)
+        if isinstance(backend, BackendArray) and not isinstance(backend, GuardedArray):
+            parent.array = GuardedArray(backend, str(name), target.label, target.href)
     return ds
 
 
