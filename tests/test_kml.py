@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -169,14 +170,15 @@ def test_polygon_placemarks_become_one_multipolygon(tmp_path):
 </Document></kml>""",
     )
     ds = open_kml(path)
-    assert ds.sizes == {"corner": 7}  # closing vertex dropped, holes ignored
-    assert list(ds["polygon"].values) == [0, 0, 0, 0, 1, 1, 1]
-    np.testing.assert_array_equal(ds["longitude"].values, [0, 0, 1, 1, 5, 6, 6])
+    assert ds.sizes == {"corner": 10}  # closing vertices dropped, the hole kept
+    assert list(ds["part"].values) == [0, 0, 0, 0, 0, 0, 0, 1, 1, 1]
+    assert list(ds["ring"].values) == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
+    np.testing.assert_array_equal(ds["longitude"].values, [0, 0, 1, 1, 0.2, 0.4, 0.4, 5, 6, 6])
     assert "corner" not in ds.coords
     assert ds.attrs["vertex_order"] == "mixed"  # the first clockwise, the second not
     assert ds.attrs["name"] == "east half"
     assert ds.attrs["footprint_wkt"].startswith("MULTIPOLYGON")
-    assert shapely.from_wkt(ds.attrs["footprint_wkt"]).area == pytest.approx(1.5)
+    assert shapely.from_wkt(ds.attrs["footprint_wkt"]).area == pytest.approx(1.5 - 0.02)
     assert_good_geometry(ds)
 
 
@@ -242,15 +244,30 @@ def test_bad_or_hostile_kml_is_a_format_error_naming_asset_and_host(tmp_path, ca
     assert "root:" not in message  # nothing of /etc/passwd made it in
 
 
-def test_kmz_is_refused_with_a_clear_message(tmp_path):
-    labelled = tmp_path / "doc.kmz"
-    labelled.write_bytes(b"PK\x03\x04 zipped")
-    with pytest.raises(errors.UnsupportedFormatError, match="KMZ"):
-        open_kml(labelled)
+def test_kmz_opens_as_the_kml_inside_it_and_a_broken_one_is_a_format_error(tmp_path):
+    kml = write_overlay(tmp_path, "polar")
+    kmz = tmp_path / "overlay.kmz"
+    with zipfile.ZipFile(kmz, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("files/readme.txt", "not the document")
+        archive.writestr("doc.kml", kml.read_bytes())
+    expected = open_kml(kml)
+    for path, media_type in ((kmz, "application/vnd.google-earth.kmz"), (kmz, None)):
+        ds = xr.open_dataset(item_with(path, media_type=media_type), engine="stacasset")
+        xr.testing.assert_identical(ds.drop_attrs(), expected.drop_attrs())
+        assert ds.attrs["footprint_wkt"] == expected.attrs["footprint_wkt"]
     unlabelled = tmp_path / "doc"
-    unlabelled.write_bytes(b"PK\x03\x04 zipped")
-    with pytest.raises(errors.UnsupportedFormatError, match="KMZ"):
-        xr.open_dataset(unlabelled, engine="stacasset", reader="kml")
+    unlabelled.write_bytes(kmz.read_bytes())
+    ds = xr.open_dataset(unlabelled, engine="stacasset", reader="kml")
+    assert ds.attrs["footprint_geojson"] == expected.attrs["footprint_geojson"]
+    broken = tmp_path / "broken.kmz"
+    broken.write_bytes(b"PK\x03\x04 zipped")
+    with pytest.raises(errors.FormatError, match="corrupt zip"):
+        open_kml(broken)
+    empty = tmp_path / "empty.kmz"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("image.png", b"\x89PNG")
+    with pytest.raises(errors.FormatError, match=r"KMZ holding no \.kml document \(it holds image"):
+        open_kml(empty)
 
 
 # --- over HTTP, against the local world ---------------------------------------------------

@@ -35,6 +35,12 @@ def open_dataset(
     overview_level: int | None = None,
     mask_and_scale: bool | None = None,
     drop_variables: str | Iterable[str] | None = None,
+    decode_times: Any = None,
+    decode_timedelta: Any = None,
+    decode_coords: Any = None,
+    use_cftime: bool | None = None,
+    concat_characters: bool | None = None,
+    decode_cf: bool | None = None,
     **reader_options: Any,
 ) -> xr.Dataset:
     """Open one asset of ``obj`` as a lazy :class:`xarray.Dataset`.
@@ -45,8 +51,21 @@ def open_dataset(
     roles, then media type choose), ``reader`` forces a format. ``credentials`` is a
     :class:`~xstac_access.credentials.Broker` or a dict of presets and rules as taken by
     :func:`xstac_access.credentials.configure`, for this call only; ``storage_options``
-    (s3fs style) configure access to an ``s3://`` asset's bucket.
+    (s3fs style) configure access to an ``s3://`` asset's bucket. xarray's decoder arguments
+    (``mask_and_scale``, ``decode_times``, ``decode_timedelta``, ``decode_coords``,
+    ``use_cftime``, ``concat_characters``, ``decode_cf``) keep xarray's meanings for the
+    readers that decode through xarray (Zarr, netCDF); the GDAL readers take
+    ``mask_and_scale`` (scale, offset and nodata) and have nothing else to decode.
     """
+    decoding = {
+        "decode_times": decode_times,
+        "decode_timedelta": decode_timedelta,
+        "decode_coords": decode_coords,
+        "use_cftime": use_cftime,
+        "concat_characters": concat_characters,
+        "decode_cf": decode_cf,
+    }
+    reader_options.update({k: v for k, v in decoding.items() if v is not None})
     if is_collection(obj):  # many items: one cube through odc-stac, lazily
         from ._load import load
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from pathlib import PurePosixPath
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
@@ -101,9 +102,28 @@ def extension_of(href: str) -> str:
     return suffix if len(suffix) <= 8 else ""
 
 
+#: A Windows path that is absolute: a drive (``C:\\`` or ``C:/``) or a UNC share (``\\\\srv``).
+_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+
+
+def is_absolute_local(href: str) -> bool:
+    """True for an href that names a local file on its own: an absolute POSIX or Windows path
+    (drive or UNC share) or a ``file:`` URI. Such an href is what a download tool writes into
+    an item (``stac-asset``, ``stactools``) while the item's self link still names the
+    catalogue: it must never be joined to that link."""
+    return (
+        href.startswith(("/", "file:"))
+        or os.path.isabs(href)
+        or bool(_WINDOWS_ABSOLUTE.match(href))
+    )
+
+
 def resolve_relative(href: str, base: str | None) -> str:
-    """Make ``href`` absolute against ``base`` (the document it came from), if it is relative."""
-    if base is None or scheme_of(href) != "file" or os.path.isabs(href) or href.startswith("file:"):
+    """Make ``href`` absolute against ``base`` (the document it came from), if it is relative.
+
+    Absolute hrefs (remote URLs, and local paths and ``file:`` URIs, see
+    :func:`is_absolute_local`) come back as they are, whatever ``base`` is."""
+    if base is None or scheme_of(href) != "file" or is_absolute_local(href):
         return href
     if scheme_of(base) == "file":
         return os.path.normpath(os.path.join(os.path.dirname(local_path(base)), href))

@@ -25,6 +25,9 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
     for this call), ``overview_level`` (GDAL overview index for COGs), ``group`` (a group of a
     Zarr or netCDF asset), ``member`` (a file inside a zip asset, glob allowed),
     ``georeference``/``kml`` (pictures: georeference from the item's KML quad, or this one).
+    xarray's decoder arguments (``decode_times``, ``decode_coords``, ``use_cftime``,
+    ``decode_timedelta``, ``mask_and_scale``, ``concat_characters``, ``decode_cf``) keep their
+    meanings for Zarr and netCDF assets; ``mask_and_scale`` also applies to GeoTIFFs.
     An ItemCollection, a list of items or a search result is loaded into one lazy cube (see
     :func:`xstac_access.load`) with ``bands``, ``resolution``, ``crs`` and ``bbox``.
     """
@@ -35,6 +38,11 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         "filename_or_obj",
         "drop_variables",
         "mask_and_scale",
+        "decode_times",
+        "decode_timedelta",
+        "decode_coords",
+        "use_cftime",
+        "concat_characters",
         "asset",
         "reader",
         "storage_options",
@@ -63,6 +71,11 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         *,
         drop_variables: str | Iterable[str] | None = None,
         mask_and_scale: bool | None = None,
+        decode_times: Any = None,
+        decode_timedelta: Any = None,
+        decode_coords: Any = None,
+        use_cftime: bool | None = None,
+        concat_characters: bool | None = None,
         asset: str | None = None,
         reader: str | None = None,
         storage_options: dict[str, Any] | None = None,
@@ -89,6 +102,11 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
             overview_level=overview_level,
             mask_and_scale=mask_and_scale,
             drop_variables=drop_variables,
+            decode_times=decode_times,
+            decode_timedelta=decode_timedelta,
+            decode_coords=decode_coords,
+            use_cftime=use_cftime,
+            concat_characters=concat_characters,
             **{
                 k: v
                 for k, v in (

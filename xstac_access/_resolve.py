@@ -247,7 +247,7 @@ def _normalise(
             owner = obj.owner if isinstance(obj.owner, pystac.Item) else None
             key = next((k for k, a in owner.assets.items() if a is obj), None) if owner else None
             asset = obj.to_dict()
-            asset["href"] = obj.get_absolute_href() or obj.href
+            asset["href"] = _pystac_href(obj, owner)
             item = _pystac_item(owner) if owner is not None else None
             return item, None, asset, key
         if isinstance(obj, pystac.Collection | pystac.Catalog):
@@ -277,8 +277,16 @@ def _normalise(
 def _pystac_item(item: Any) -> dict[str, Any]:
     data = item.to_dict(include_self_link=True, transform_hrefs=False)
     for key, asset in item.assets.items():
-        data["assets"][key]["href"] = asset.get_absolute_href() or asset.href
+        data["assets"][key]["href"] = _pystac_href(asset, item)
     return data
+
+
+def _pystac_href(asset: Any, owner: Any) -> str:
+    """The asset's href made absolute against its owner's self href, by our rule rather than
+    pystac's: pystac joins a local absolute path (``/data/x.tif``, written by a download tool)
+    to a remote self link's host."""
+    base = owner.get_self_href() if owner is not None else None
+    return resolve_relative(asset.href, base) if base else asset.get_absolute_href() or asset.href
 
 
 def _from_mapping(doc: Mapping[str, Any], base: str | None):

@@ -27,9 +27,9 @@ MISSING = (
 _PEER_DEFAULT = Path(__file__).resolve().parents[2].parent / "shared" / "peer-corpus"
 PEER_MISSING = (
     "tests/realdata needs the shared peer corpus at {root} (a folder with MANIFEST.md, raster/, "
-    "jp2/, image/, zip/, bad/: files other projects' test suites wrote; CI has it as "
-    "../shared/peer-corpus beside the checkout). They are never copied into this project: "
-    "point XSTAC_PEER_CORPUS at them."
+    "jp2/, image/, netcdf/, zarr/, kml/, zip/, bad/, items/: files other projects' test suites "
+    "wrote; CI has it as ../shared/peer-corpus beside the checkout). They are never copied into "
+    "this project: point XSTAC_PEER_CORPUS at them."
 )
 
 
@@ -39,6 +39,22 @@ def peer_corpus() -> Path:
     root = Path(os.environ.get("XSTAC_PEER_CORPUS") or _PEER_DEFAULT)
     assert (root / "MANIFEST.md").is_file(), PEER_MISSING.format(root=root)
     return root
+
+
+def assert_same(ours: Any, theirs: Any, where: str, ours_only: tuple[str, ...] = ()) -> None:
+    """Two Datasets hold the same variables, coordinates, dims, dtypes, values and attrs; the
+    engine's own attrs (``stac_*``, and those starting with ``ours_only``) aside."""
+    import numpy as np
+
+    assert set(ours.variables) == set(theirs.variables), where
+    assert set(ours.coords) == set(theirs.coords), where
+    for name, expected in theirs.variables.items():
+        got = ours.variables[name]
+        assert (got.dims, got.dtype) == (expected.dims, expected.dtype), f"{where}:{name}"
+        np.testing.assert_array_equal(got.values, expected.values, err_msg=f"{where}:{name}")
+        np.testing.assert_equal(dict(got.attrs), dict(expected.attrs), err_msg=f"{where}:{name}")
+    attrs = {k: v for k, v in ours.attrs.items() if not k.startswith(("stac_", *ours_only))}
+    np.testing.assert_equal(attrs, dict(theirs.attrs), err_msg=where)
 
 
 def real_path(*parts: str) -> Path:

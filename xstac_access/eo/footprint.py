@@ -7,9 +7,10 @@ of these that the object has:
    :mod:`xstac_access.eo.stac`): whatever asset of an item was opened (a COG, a GCP GeoTIFF, a
    Zarr group, a KML), its footprint is the item's, exactly as the catalogue gives it (STAC
    geometries are already split at the antimeridian, as RFC 7946 asks);
-2. a KML footprint: the Dataset of the KML reader (its ``longitude``/``latitude`` corners, one
-   polygon per ``polygon`` number) or a picture the image reader pinned with a KML quad (its
-   ``quad_longitude``/``quad_latitude`` attributes); the corners are kept exactly;
+2. a KML footprint: the Dataset of the KML reader (a quad's or box's ``longitude``/
+   ``latitude`` corners; otherwise its GeoJSON geometry, where points and lines stay points
+   and lines and polygons keep their holes) or a picture the image reader pinned with a KML
+   quad (its ``quad_longitude``/``quad_latitude`` attributes); the corners are kept exactly;
 3. the ``geometry`` of an EOPF product's embedded ``stac_discovery`` item;
 4. 2-D ``latitude``/``longitude`` coordinates (a swath): the outer ring of the pixel centres,
    at most :data:`EDGE_POINTS` points per edge, read edge by edge (never the whole arrays);
@@ -150,22 +151,48 @@ def _own_footprint(obj: xr.Dataset | xr.DataArray) -> BaseGeometry | None:
 
 
 def _kml_footprint(obj: xr.Dataset | xr.DataArray) -> BaseGeometry | None:
-    """Corners from the KML reader's Dataset, or from a picture pinned by a KML quad."""
-    from shapely.geometry import MultiPolygon
-
+    """Corners from the KML reader's Dataset (or a picture pinned by a KML quad), or the
+    reader's whole geometry: points and lines as such, polygons with their holes."""
     attrs = obj.attrs
     if "quad_longitude" in attrs and "quad_latitude" in attrs:
         return _polygon(attrs["quad_longitude"], attrs["quad_latitude"])
     if "footprint_kind" not in attrs or not isinstance(obj, xr.Dataset):
         return None
+    if attrs["footprint_kind"] not in ("gx:LatLonQuad", "LatLonBox"):
+        return _kml_geometry(attrs.get("footprint_geojson"))
     if "longitude" not in obj or "latitude" not in obj:
         return None
-    lon, lat = obj["longitude"].values, obj["latitude"].values
-    numbers = obj["polygon"].values if "polygon" in obj.coords else np.zeros(lon.size, int)
-    parts = [_polygon(lon[numbers == n], lat[numbers == n]) for n in np.unique(numbers)]
+    return _polygon(obj["longitude"].values, obj["latitude"].values)
+
+
+def _kml_geometry(geojson: Any) -> BaseGeometry | None:
+    """The KML reader's GeoJSON (continuous longitudes, oriented rings) as shapely; polygons
+    repaired if need be and cut at the antimeridian, points and lines kept as they are."""
+    import json
+
+    import shapely
+    from shapely.geometry import (
+        GeometryCollection,
+        MultiLineString,
+        MultiPoint,
+        MultiPolygon,
+        shape,
+    )
+
+    try:
+        geometry = shape(json.loads(geojson))
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+    parts = []
+    for part in getattr(geometry, "geoms", [geometry]):
+        if part.geom_type == "Polygon":
+            part = split_at_antimeridian(part if part.is_valid else shapely.make_valid(part))
+        parts.extend(getattr(part, "geoms", [part]))
     if len(parts) == 1:
         return parts[0]
-    return MultiPolygon([p for part in parts for p in getattr(part, "geoms", [part])])
+    multi = {"Polygon": MultiPolygon, "Point": MultiPoint, "LineString": MultiLineString}
+    kinds = {p.geom_type for p in parts}
+    return multi[kinds.pop()](parts) if len(kinds) == 1 else GeometryCollection(parts)
 
 
 def _polygon(lon: Any, lat: Any) -> BaseGeometry:

@@ -47,6 +47,8 @@ FORMATS: dict[str, str] = {
     "text": "text file",
     "grib": "GRIB message file",
     "hdf4": "HDF4 file",
+    "html": "HTML page",
+    "pointcloud": "LAS/LAZ (COPC) point cloud",
 }
 
 _MEDIA_TYPES = {
@@ -59,6 +61,7 @@ _MEDIA_TYPES = {
     "application/vnd.zarr": "zarr",
     "application/x-zarr": "zarr",
     "application/vnd.google-earth.kml+xml": "kml",
+    "application/vnd.google-earth.kmz": "kml",
     "image/png": "image",
     "image/jpeg": "image",
     "image/jpg": "image",
@@ -73,6 +76,12 @@ _MEDIA_TYPES = {
     "application/xml": "xml",
     "text/xml": "xml",
     "text/plain": "text",
+    "text/yaml": "text",
+    "application/x-yaml": "text",
+    "application/yaml": "text",
+    "text/html": "html",
+    "application/vnd.laszip+copc": "pointcloud",
+    "application/vnd.laszip": "pointcloud",
 }
 _EXTENSIONS = {
     ".tif": "geotiff",
@@ -80,6 +89,7 @@ _EXTENSIONS = {
     ".jp2": "geotiff",
     ".zarr": "zarr",
     ".kml": "kml",
+    ".kmz": "kml",
     ".png": "image",
     ".jpg": "image",
     ".jpeg": "image",
@@ -93,6 +103,11 @@ _EXTENSIONS = {
     ".xml": "xml",
     ".safe": "xml",
     ".txt": "text",
+    ".yaml": "text",
+    ".yml": "text",
+    ".html": "html",
+    ".laz": "pointcloud",
+    ".las": "pointcloud",
 }
 _ROLES = {"thumbnail": "image"}
 _MAGIC: tuple[tuple[bytes, str], ...] = (

@@ -53,6 +53,8 @@ class MetadataOnceStore(WrapperStore[Any]):
     def __init__(self, store: Any, consolidated_first: bool = True, href: str = "") -> None:
         super().__init__(store)
         self.href = href
+        #: Whether the store can list a group's members (not over HTTP: :mod:`._zarrdiscover`).
+        self.lists = scheme_of(href) not in ("http", "https")
         self._documents: dict[str, Any] = {}
         self._chunks: dict[str, Any] = {}  # index coordinate chunks prefetched for this open
         self._consolidated_first = consolidated_first
@@ -90,8 +92,11 @@ class MetadataOnceStore(WrapperStore[Any]):
     async def _read_consolidated(self, prototype: BufferPrototype) -> None:
         """Fetch ``.zmetadata`` once (concurrent callers wait for the same request); when it is
         there, every v2 metadata document is known from it and no ``zarr.json`` exists."""
-        if self._consolidated is None:
-            self._consolidated = asyncio.ensure_future(self._store.get(".zmetadata", prototype))
+        if self.consolidated is not None:  # read, or built for this store (adopt)
+            return
+        if self._consolidated is None:  # zarr may have asked for it already
+            known = self._documents.pop(".zmetadata", None)
+            self._consolidated = asyncio.ensure_future(self._zmetadata(known, prototype))
         try:
             fetched = await self._consolidated
         except errors.AuthError:  # the credential was refused, even after a refresh
@@ -105,8 +110,26 @@ class MetadataOnceStore(WrapperStore[Any]):
             consolidated = json.loads(fetched.to_bytes())["metadata"] if fetched else None
         except (ValueError, KeyError, TypeError):
             consolidated = None  # not consolidated v2 after all: zarr reports what it finds
-        if not isinstance(consolidated, dict):
-            return
+        if isinstance(consolidated, dict):
+            self._adopt_v2(consolidated)
+
+    async def _zmetadata(self, known: Any, prototype: BufferPrototype) -> Buffer | None:
+        """``.zmetadata`` as zarr fetched it already (``known``), else fetched now."""
+        if known is None:
+            return await self._store.get(".zmetadata", prototype)
+        return None if known is _ABSENT else known
+
+    def adopt(self, zarr_json: bytes | None, v2_metadata: dict[str, Any] | None) -> None:
+        """Take consolidated metadata built for a store that has none: a root ``zarr.json``
+        with inline consolidated metadata (v3), or the ``metadata`` of a ``.zmetadata`` (v2)."""
+        if zarr_json is not None:
+            self._documents["zarr.json"] = zarr_json
+        if v2_metadata is not None:
+            document = {"zarr_consolidated_format": 1, "metadata": v2_metadata}
+            self._documents[".zmetadata"] = json.dumps(document).encode()
+            self._adopt_v2(v2_metadata)
+
+    def _adopt_v2(self, consolidated: dict[str, Any]) -> None:
         self.consolidated = consolidated
         for name, document in consolidated.items():
             if name.endswith(_V2_METADATA):

@@ -29,6 +29,8 @@ from .._resolve import Target
 from ..credentials.broker import Broker
 from ..http import fetch
 from ..http.ranged import get_range
+from ._decode import decoders, open_decoding
+from ._lazy import guard
 
 #: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
 #: so many small blocks kept in an LRU beat one large read-ahead buffer.
@@ -36,15 +38,6 @@ BLOCK_SIZE = 256 * 1024
 CACHE_BLOCKS = 64
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 NETCDF3_MAGICS = (b"CDF\x01", b"CDF\x02")
-#: xarray decoding options passed through when given.
-DECODE_OPTIONS = (
-    "decode_times",
-    "decode_timedelta",
-    "decode_coords",
-    "use_cftime",
-    "concat_characters",
-    "decode_cf",
-)
 
 
 def open_dataset(
@@ -66,7 +59,8 @@ def open_dataset(
             )
         kwargs["group"] = group
     try:
-        ds = xr.open_dataset(handle, engine=engine, **kwargs)
+        ds = _decoding(lambda **extra: xr.open_dataset(handle, engine=engine, **kwargs, **extra),
+                       target, handle, kwargs)  # fmt: skip
     except (OSError, KeyError, ValueError) as exc:
         raise _explain(target, handle, engine, group, exc) from None
     return _finish(ds, target)
@@ -83,13 +77,13 @@ def open_datatree(
     """Every group of ``target`` as one lazy tree (a one-node tree for netCDF3)."""
     engine, handle = _open(target, broker)
     kwargs = _kwargs(engine, mask_and_scale, drop_variables, options)
-    if engine == "scipy":
-        tree = xr.DataTree(xr.open_dataset(handle, engine=engine, **kwargs))
-    else:
-        try:
-            tree = xr.open_datatree(handle, engine=engine, **kwargs)
-        except (OSError, KeyError, ValueError) as exc:
-            raise _explain(target, handle, engine, None, exc) from None
+    opener = xr.open_dataset if engine == "scipy" else xr.open_datatree
+    try:
+        opened = _decoding(lambda **extra: opener(handle, engine=engine, **kwargs, **extra),
+                           target, handle, kwargs)  # fmt: skip
+    except (OSError, KeyError, ValueError) as exc:
+        raise _explain(target, handle, engine, None, exc) from None
+    tree = opened if isinstance(opened, xr.DataTree) else xr.DataTree(opened)
     for node in tree.subtree:
         _finish(node.dataset, target)  # encodings, shared with the node
     return tree
@@ -101,10 +95,16 @@ def _kwargs(
     kwargs: dict[str, Any] = {"mask_and_scale": mask_and_scale}
     if drop_variables is not None:
         kwargs["drop_variables"] = list(drop_variables)
-    kwargs.update({k: options[k] for k in DECODE_OPTIONS if k in options})
+    kwargs.update(decoders(options))
     if engine == "h5netcdf":
         kwargs["phony_dims"] = options.get("phony_dims", "access")  # plain HDF5 files too
     return kwargs
+
+
+def _decoding(opener: Any, target: Target, handle: Any, kwargs: dict[str, Any]) -> Any:
+    """``opener()``, again without decoding times when xarray cannot decode them."""
+    rewind = handle.seek if hasattr(handle, "seek") else None
+    return open_decoding(opener, _where(target), kwargs, rewind and (lambda: rewind(0)))
 
 
 def _open(target: Target, broker: Broker) -> tuple[str, Any]:
@@ -152,12 +152,12 @@ def _open(target: Target, broker: Broker) -> tuple[str, Any]:
 
 
 def _finish(ds: xr.Dataset, target: Target) -> xr.Dataset:
-    """Stamp the safe href as every variable's source."""
+    """Stamp the safe href as every variable's source; reads failing later are typed errors."""
     source = safe_href(target.href)
     ds.encoding["source"] = source
     for variable in ds.variables.values():
         variable.encoding["source"] = source
-    return ds
+    return guard(ds, target)
 
 
 def _explain(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,6 +31,10 @@ from .._hrefs import host_of, safe_href, scheme_of
 from .._resolve import Target
 from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
+from ._decode import open_decoding
+from ._lazy import guard
+from ._zarrdiscover import discover
+from ._zarrlevels import Multiscales, georeference, multiscales
 from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
@@ -45,9 +48,12 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
         root = split_root(href)[0]
         kwargs = {**hints, **_user(options)}
         if _analysis(kwargs, root):
-            tree = _guard(target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra))
+            tree = _guard(
+                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs
+            )
         else:
             kwargs = _native(kwargs)
+            discover(store, group, target)  # an unconsolidated store over HTTP
             store.prefetch_index_coordinates(group, subtree=True)  # xarray reads them one by one
             tree = _guard(
                 target,
@@ -55,7 +61,10 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
                 lambda **extra: xr.open_datatree(
                     store, engine="zarr", group=group or None, **kwargs, **extra
                 ),
+                kwargs,
             )
+        for node in tree.subtree:
+            guard(node.dataset, target)  # the node's variables, in place
         return tree
 
 
@@ -83,15 +92,18 @@ def open_dataset(
         kwargs = {**hints, **_user(options)}
         keep = [b.lower() for b in kwargs.pop("bands", None) or []]
         resolution = kwargs.pop("spatial_res", None)
-        levels: list[str] = []
+        levels: Multiscales | None = None
         if _analysis(kwargs, root):
             if resolution is not None:
                 kwargs.setdefault("resolution", resolution)
             if keep:
                 kwargs.setdefault("variables", keep)
-            ds = _guard(target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra))
+            ds = _guard(
+                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs
+            )
         else:
             kwargs = _native(kwargs)
+            discover(store, path, target)  # an unconsolidated store over HTTP
             path, array, levels = _locate(target, store, path, overview_level)
             store.prefetch_index_coordinates(path)
             keep = keep or ([array] if array else [])
@@ -107,6 +119,7 @@ def open_dataset(
                     **kwargs,
                     **extra,
                 ),
+                kwargs,
             )
             if keep:
                 missing = [k for k in keep if k not in ds.variables]
@@ -116,9 +129,11 @@ def open_dataset(
                         + ", ".join(sorted(map(str, ds.data_vars)))
                     )
                 ds = ds[keep]
-        if levels:
-            ds.attrs.update(multiscales_level=path.rpartition("/")[2], multiscales_levels=levels)
-        return ds
+        if levels is not None:
+            level = path.rpartition("/")[2]
+            ds = georeference(ds, levels, level)
+            ds.attrs.update(multiscales_level=level, multiscales_levels=levels.levels)
+        return guard(ds, target)
 
 
 def _store(
@@ -217,12 +232,12 @@ def _analysis(kwargs: dict[str, Any], root: str) -> bool:
 
 def _locate(
     target: Target, store: Any, path: str, overview_level: int | None
-) -> tuple[str, str | None, list[str]]:
-    """``(group to open, array to keep or None, multiscales level names or [])`` for ``path``.
+) -> tuple[str, str | None, Multiscales | None]:
+    """``(group to open, array to keep or None, the multiscales it is a level of or None)``.
 
     An href may name an array (its group is opened and the array kept) or a GeoZarr
-    multiscales group (one of its levels is opened). Anything else is opened as it is, and a
-    missing node is left for xarray to report.
+    multiscales group (one of its levels is opened, see :mod:`._zarrlevels`). Anything else is
+    opened as it is, and a missing node is left for xarray to report.
     """
     import zarr
 
@@ -233,16 +248,17 @@ def _locate(
         node = None
     if isinstance(node, zarr.Array):
         group, _, array = path.rpartition("/")
-        return group, array, []
-    layout = _layout(node)
-    if not layout:
+        return group, array, None
+    found = multiscales(node)
+    if found is None:
         if overview_level is not None:
             raise errors.FormatError(
                 f"{target.label}: overview_level={overview_level} asks for a multiscales level, "
                 f"but group {path or '/'!r} has no GeoZarr multiscales layout. Open a group "
                 "that has one, or leave overview_level out."
             )
-        return path, None, []
+        return path, None, None
+    layout = found.levels
     index = 0 if overview_level is None else overview_level + 1
     if not 0 <= index < len(layout):
         raise errors.FormatError(
@@ -250,31 +266,18 @@ def _locate(
             f"group {path or '/'!r} has {len(layout) - 1} overview level(s) below "
             f"{layout[0]!r} ({', '.join(layout[1:])}): use 0 to {len(layout) - 2}."
         )
-    return "/".join(p for p in (path, layout[index]) if p), None, layout
+    return "/".join(p for p in (path, layout[index]) if p), None, found
 
 
-def _layout(node: Any) -> list[str]:
-    """The level names of a GeoZarr ``multiscales`` group, finest first ([] if it is none)."""
-    try:
-        multiscales = dict(node.attrs).get("multiscales") if node is not None else None
-    except AttributeError:
-        return []
-    entries = multiscales.get("layout") if isinstance(multiscales, dict) else None
-    if not isinstance(entries, list):
-        return []
-    names = [e["asset"] for e in entries if isinstance(e, dict) and isinstance(e.get("asset"), str)]
-    roots = [e["asset"] for e in entries if isinstance(e, dict) and "derived_from" not in e]
-    return [*roots, *[n for n in names if n not in roots]]
-
-
-def _guard(target: Target, store: Any, opener: Any) -> Any:
+def _guard(target: Target, store: Any, opener: Any, given: dict[str, Any]) -> Any:
     """Run ``opener``; turn a missing or unreadable store into a typed error.
 
     Time units xarray cannot decode (seen in real EOPF products) do not make the whole product
-    unreadable: it is opened again with ``decode_times=False`` and a warning says so.
+    unreadable unless ``given`` (the open keywords) asked for decoded times
+    (:func:`~xstac_access.readers._decode.open_decoding`).
     """
     try:
-        return opener()
+        return open_decoding(opener, target.label, given)
     except errors.XStacError:
         raise
     except (FileNotFoundError, KeyError) as exc:
@@ -286,20 +289,7 @@ def _guard(target: Target, store: Any, opener: Any) -> Any:
             host=host,
             status=404,
         ) from None
-    except ValueError as exc:
-        if "unable to decode time units" not in str(exc):
-            raise _format_error(target, store, exc) from None
-        warnings.warn(
-            f"{target.label}: time units could not be decoded ({exc}); opened with "
-            "decode_times=False, so those variables keep their raw numbers.",
-            UserWarning,
-            stacklevel=4,
-        )
-        try:
-            return opener(decode_times=False)
-        except (ValueError, TypeError, OSError) as again:
-            raise _format_error(target, store, again) from None
-    except _DAMAGE as exc:
+    except (ValueError, *_DAMAGE) as exc:
         raise _format_error(target, store, exc) from None
 
 
