@@ -6,8 +6,9 @@ reads by HTTP Range (or S3 ranged GETs) with the asset's credential, cached in m
 opening reads the superblock and object headers, and a slice of a variable reads its chunks,
 never the whole file; a server that ignores Range sends the whole file to the first read, and a
 small one (:func:`~xstac_access.http.ranged.no_range_limit`) is then read from memory for that open
-(a larger one is a :class:`~xstac_access.errors.RangeNotSupportedError`). Local paths are
-opened directly. Decoding (CF scale/offset, fill values,
+(a larger one is a :class:`~xstac_access.errors.RangeNotSupportedError`). That file reaches
+h5py wrapped in :class:`~._h5file.GcPausedFile`, without which h5py and fsspec's IO thread can
+deadlock. Local paths are opened directly. Decoding (CF scale/offset, fill values,
 times) is xarray's own. A first 8-byte read tells the flavour and turns a refused or missing
 file, or a login page, into a typed error before h5py sees it.
 
@@ -30,6 +31,7 @@ from ..credentials.broker import Broker
 from ..http import fetch
 from ..http.ranged import get_range
 from ._decode import decoders, open_decoding
+from ._h5file import GcPausedFile
 from ._lazy import guard
 
 #: fsspec block size and cache for remote files: HDF5 metadata is scattered in small pieces,
@@ -148,7 +150,7 @@ def _open(target: Target, broker: Broker) -> tuple[str, Any]:
         target.href, "rb", block_size=BLOCK_SIZE, cache_type="blockcache",
         cache_options={"maxblocks": CACHE_BLOCKS},
     )  # fmt: skip
-    return engine, handle
+    return engine, GcPausedFile(handle)
 
 
 def _finish(ds: xr.Dataset, target: Target) -> xr.Dataset:
