@@ -5,7 +5,9 @@ A swath gridded onto a GeoBox has to stack with the cube odc-stac loads for the 
 ``xr.align(..., join="exact")`` compares coordinates bit for bit, and ``xr.merge`` compares the
 ``spatial_ref`` coordinate too. So the result takes its coordinates from odc-geo itself
 (``odc.geo.xr.xr_coords``: ``y``/``x`` in a projected CRS, ``latitude``/``longitude`` in a
-geographic one, and odc-geo's ``spatial_ref``) rather than recomputing them from the transform.
+geographic one, and odc-geo's ``spatial_ref``) rather than recomputing them from the transform;
+gridded ``like=`` an object, it takes that object's own coordinates (which, written by rioxarray
+or by this package's default grid, can differ from odc-geo's in the last bits and in names).
 
 odc-geo is an optional dependency: it is imported inside the functions that need it.
 """
@@ -73,18 +75,31 @@ def geobox_of(like: Any) -> GeoBox:
     return geobox
 
 
-def onto(out: xr.Dataset | xr.DataArray, geobox: GeoBox) -> xr.Dataset | xr.DataArray:
-    """``out`` (gridded on ``y``/``x`` cells of ``geobox``) with odc-geo's own dimension names,
-    coordinates and ``spatial_ref``, and every gridded variable pointing at that CRS."""
+def onto(
+    out: xr.Dataset | xr.DataArray, geobox: GeoBox, like: xr.Dataset | xr.DataArray | None = None
+) -> xr.Dataset | xr.DataArray:
+    """``out`` (gridded on ``y``/``x`` cells of ``geobox``) with the coordinates of that grid:
+    ``like``'s own when it is given (its dimension names, coordinate values and CRS coordinate,
+    so that the result aligns with it whoever wrote it), else odc-geo's; every gridded variable
+    points at the CRS coordinate (``grid_mapping``)."""
     from odc.geo.xr import xr_coords
 
-    dims = dict(zip(("y", "x"), geobox.dimensions, strict=True))
-    out = out.rename({k: v for k, v in dims.items() if k != v})
-    out = out.assign_coords(xr_coords(geobox, crs_coord_name="spatial_ref"))
+    if like is None:
+        dims, crs = geobox.dimensions, None
+    else:
+        dims, crs = like.odc.spatial_dims, like.odc.crs_coord
+    coords = xr_coords(geobox, "spatial_ref" if crs is None else None, dims=dims)
+    if like is not None:
+        coords.update({d: like.coords[d].variable for d in dims if d in like.coords})
+    if crs is not None:
+        coords[crs.name] = crs.variable
+    mapping = "spatial_ref" if crs is None else str(crs.name)
+    out = out.rename({k: v for k, v in zip(("y", "x"), dims, strict=True) if k != v})
+    out = out.assign_coords(coords)
     arrays = [out] if isinstance(out, xr.DataArray) else list(out.data_vars.values())
     for array in arrays:
-        if set(dims.values()) <= set(array.dims):
-            array.encoding["grid_mapping"] = "spatial_ref"
+        if set(dims) <= set(array.dims):
+            array.encoding["grid_mapping"] = mapping
     return out
 
 

@@ -47,7 +47,9 @@ Behaviour worth knowing:
   reads). The result then carries odc-geo's own coordinates: ``y``/``x`` in a projected CRS,
   ``latitude``/``longitude`` in a geographic one, and odc-geo's ``spatial_ref``; so
   ``xr.align(gridded, cube, join="exact")`` and ``xr.merge`` work with a cube loaded on the same
-  GeoBox. Rotated or sheared GeoBoxes, and ones whose axes run west or north, are refused.
+  GeoBox. With ``like=``, the dimension names, coordinates and CRS coordinate are ``like``'s
+  own, so the result aligns with it too when rioxarray wrote them. Rotated or sheared
+  GeoBoxes, and ones whose axes run west or north, are refused.
 * **Dimensions.** Variables on both swath dimensions are gridded (other dimensions, such as
   ``band`` or ``time``, are kept and each slice gridded); variables on neither are kept as they
   are; variables and coordinates on one swath dimension only (per-row times...) are dropped, as
@@ -157,7 +159,7 @@ def grid(
         ),
     )
     if lookup.geobox is not None:
-        return _odcgeo.onto(out, lookup.geobox)
+        return _odcgeo.onto(out, lookup.geobox, like)
     out.rio.write_crs(lookup.crs, inplace=True).rio.write_transform(lookup.transform, inplace=True)
     return out.rio.write_coordinate_system(inplace=True)
 
