@@ -134,6 +134,21 @@ def test_a_geobox_lookup_is_reused_and_dask_data_grid_the_same(tmp_path):
     xr.testing.assert_identical(lazy.compute(), expected)
 
 
+@pytest.mark.parametrize("west", [170.0, -190.0])
+def test_a_geographic_geobox_across_the_antimeridian_grids_the_swath_in_one_piece(west):
+    lon, lat = swath_lonlat()
+    lon = (lon + 169.0 + 180.0) % 360.0 - 180.0  # 178.5 ... 182.x, wrapped to [-180, 180)
+    ds = xr.Dataset({"v": (DIMS, lat)}, coords={"latitude": (DIMS, lat), "longitude": (DIMS, lon)})
+    bbox = (west, 41.0, west + 20.0, 45.0)
+    out = ds.eo.grid(geobox=GeoBox.from_bbox(bbox, "EPSG:4326", resolution=0.05))
+    covered = out["coverage"].values
+    east_of_180 = out["longitude"].values > west + 10.0
+    assert covered[:, east_of_180].any() and covered[:, ~east_of_180].any()
+    by_bbox = ds.eo.grid(resolution=0.05, bbox=bbox)
+    np.testing.assert_array_equal(covered, by_bbox["coverage"].values)
+    np.testing.assert_array_equal(out["v"].values, by_bbox["v"].values)
+
+
 def test_the_footprint_as_an_odc_geo_geometry():
     ds = swath_for("EPSG:4326")
     shape = ds.eo.footprint()
