@@ -46,8 +46,8 @@ class SwathLookup:
     layout, whose column field is ``jbits`` wide) or ``"bins"``
     (method mean: ``cell`` holds per source pixel its flat target cell, -1 outside the grid, and
     ``nearest`` per target cell the flat source index of the pixel nearest its centre, -1 none).
-    ``geobox`` is the odc-geo GeoBox the grid was given as, if it was: the result then takes
-    odc-geo's coordinates (see :mod:`._odcgeo`).
+    ``geobox`` is the odc-geo GeoBox the grid was given as, if it was: the result then carries
+    that grid's coordinates as odc-geo writes them (see :mod:`._odcgeo`).
     """
 
     kind: Literal["triangles", "bins"]
@@ -60,7 +60,7 @@ class SwathLookup:
     cell: np.ndarray | None = None
     nearest: np.ndarray | None = None
     jbits: int = 0
-    geobox: Any = None
+    geobox: GeoBox | None = None
     token: str = field(default_factory=lambda: uuid.uuid4().hex, init=False)
     _windows: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, init=False)
 
