@@ -12,7 +12,7 @@ import math
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import dask
 import numpy as np
@@ -22,7 +22,11 @@ import xarray as xr
 from affine import Affine
 
 from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
+from . import _odcgeo
 from . import _raster_kernels as _rk
+
+if TYPE_CHECKING:
+    from odc.geo.geobox import GeoBox
 
 Method = Literal["linear", "nearest", "mean"]
 METHODS = ("linear", "nearest", "mean")
@@ -42,6 +46,8 @@ class SwathLookup:
     layout, whose column field is ``jbits`` wide) or ``"bins"``
     (method mean: ``cell`` holds per source pixel its flat target cell, -1 outside the grid, and
     ``nearest`` per target cell the flat source index of the pixel nearest its centre, -1 none).
+    ``geobox`` is the odc-geo GeoBox the grid was given as, if it was: the result then carries
+    that grid's coordinates as odc-geo writes them (see :mod:`._odcgeo`).
     """
 
     kind: Literal["triangles", "bins"]
@@ -54,6 +60,7 @@ class SwathLookup:
     cell: np.ndarray | None = None
     nearest: np.ndarray | None = None
     jbits: int = 0
+    geobox: GeoBox | None = None
     token: str = field(default_factory=lambda: uuid.uuid4().hex, init=False)
     _windows: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, init=False)
 
@@ -116,12 +123,13 @@ class SwathLookup:
 def build_lookup(
     lat: Any,
     lon: Any,
-    resolution: float | Sequence[float],
-    crs: Any = "EPSG:4326",
+    resolution: float | Sequence[float] | None = None,
+    crs: Any = None,
     bbox: Sequence[float] | None = None,
     *,
     method: Method = "linear",
     max_distance: float | None = None,
+    geobox: GeoBox | None = None,
 ) -> SwathLookup:
     """The :class:`SwathLookup` of a swath on a target grid (arguments as for :func:`grid`).
 
@@ -129,7 +137,16 @@ def build_lookup(
     Only the geometry is computed, so the table serves every variable sharing this geolocation.
     """
     check_method(method)
-    xres, yres = _resolution(resolution)
+    if geobox is not None:
+        if not (resolution is None and crs is None and bbox is None):
+            raise GridError(
+                "a GeoBox (geobox= or like=) fixes the CRS, resolution and extent at once: "
+                "drop resolution=, crs= and bbox=, or drop the GeoBox"
+            )
+        target, transform, shape = _odcgeo.target_grid(geobox)
+    else:
+        xres, yres = _resolution(resolution)
+        target = pyproj.CRS.from_user_input("EPSG:4326" if crs is None else crs)
     if max_distance is not None and not max_distance > 0:
         raise GridError(f"max_distance must be positive (target CRS units), got {max_distance!r}")
     if max_distance is not None and method == "mean":
@@ -138,10 +155,17 @@ def build_lookup(
             "not to 'mean' (which only bins source pixel centres)"
         )
     lat, lon = _load_geolocation(lat, lon)
-    target = pyproj.CRS.from_user_input(crs)
-    x, y = _project(lat, lon, target, bbox)
-    transform, shape = _grid_extent(x, y, xres, yres, bbox)
-    common = {"crs": target, "transform": transform, "shape": shape, "source_shape": lat.shape}
+    if geobox is not None:
+        bounds = (transform.c, transform.f + shape[0] * transform.e)
+        bounds += (transform.c + shape[1] * transform.a, transform.f)
+        x, y = _project(lat, lon, target, bounds)
+        _check_size(shape, bounds, x.size)
+    else:
+        x, y = _project(lat, lon, target, bbox)
+        transform, shape = _grid_extent(x, y, xres, yres, bbox)
+    xres, yres = transform.a, -transform.e
+    common = {"crs": target, "transform": transform, "shape": shape, "geobox": geobox}
+    common["source_shape"] = lat.shape
     if method == "mean":
         cell = np.empty(lat.shape, dtype=np.int32)
         nearest = np.full(shape, -1, dtype=np.int32)
@@ -272,11 +296,18 @@ def _grid_extent(
             raise GridError(f"bbox must be (xmin, ymin, xmax, ymax) with max > min; got {bbox}")
     nx = max(1, math.ceil((xmax - xmin) / xres - 1e-9))
     ny = max(1, math.ceil((ymax - ymin) / yres - 1e-9))
+    _check_size((ny, nx), (xmin, ymin, xmax, ymax), x.size)
+    return Affine(xres, 0.0, xmin, 0.0, -yres, ymax), (ny, nx)
+
+
+def _check_size(shape: tuple[int, int], bounds: Sequence[float], pixels: int) -> None:
+    """Refuse a target grid of absurdly many cells, suggesting the swath's own pixel spacing."""
+    ny, nx = shape
     if nx * ny > MAX_CELLS:
-        suggested = math.sqrt((xmax - xmin) * (ymax - ymin) / x.size)
+        xmin, ymin, xmax, ymax = bounds
+        suggested = math.sqrt((xmax - xmin) * (ymax - ymin) / pixels)
         raise GridTooLargeError(
             f"the target grid would be {ny} x {nx} = {nx * ny:.3g} cells (limit {MAX_CELLS:.0e}) "
-            f"for a swath of {x.size} pixels: use a coarser resolution, e.g. {suggested:.3g} "
+            f"for a swath of {pixels} pixels: use a coarser resolution, e.g. {suggested:.3g} "
             "(about the swath's own pixel spacing), or a smaller bbox"
         )
-    return Affine(xres, 0.0, xmin, 0.0, -yres, ymax), (ny, nx)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import xarray as xr
 
 if TYPE_CHECKING:
     import folium
     from matplotlib.axes import Axes
+    from odc.geo.geobox import GeoBox
+    from odc.geo.geom import Geometry
     from shapely.geometry.base import BaseGeometry
 
     from .geocode import Method as GeocodeMethod
@@ -40,13 +42,23 @@ class _EoAccessor:
 
         return stac(self._obj)
 
-    def footprint(self) -> BaseGeometry:
+    @overload
+    def footprint(self, *, as_odc: Literal[False] = False) -> BaseGeometry: ...
+    @overload
+    def footprint(self, *, as_odc: Literal[True]) -> Geometry: ...
+    def footprint(self, *, as_odc: bool = False) -> BaseGeometry | Geometry:
         """The footprint as a shapely geometry in lon/lat: the geometry of the item the data were
         opened from, else what the data hold (KML corners, the swath's edge, the grid's bounds,
-        the GCPs), split at the antimeridian when it crosses it."""
+        the GCPs), split at the antimeridian when it crosses it. ``as_odc=True``: the same as an
+        odc-geo ``Geometry`` carrying its CRS (EPSG:4326), ready for odc-geo and odc-stac."""
         from .footprint import footprint
 
-        return footprint(self._obj)
+        shape = footprint(self._obj)
+        if not as_odc:
+            return shape
+        from ._odcgeo import geometry
+
+        return geometry(shape)
 
     def explore(
         self, m: folium.Map | None = None, quicklook: bool = True, **folium_kwargs: Any
@@ -92,12 +104,16 @@ class _RasterAccessor(_EoAccessor):
         lookup: SwathLookup | None = None,
         *,
         chunks: int | tuple[int, int] | None = None,
+        geobox: GeoBox | None = None,
+        like: xr.Dataset | xr.DataArray | None = None,
     ) -> Any:
-        """Swath data with 2-D latitude/longitude onto a regular grid with 1-D x/y and a CRS
+        """Swath data with 2-D latitude/longitude onto a regular grid with 1-D x/y and a CRS,
+        given by resolution/crs/bbox or whole as an odc-geo ``geobox`` or the grid of ``like``
         (see :func:`xstac_access.eo.grid.grid`)."""
         from .grid import grid
 
-        return grid(self._obj, resolution, crs, bbox, method, max_distance, lookup, chunks=chunks)
+        kw = {"chunks": chunks, "geobox": geobox, "like": like}
+        return grid(self._obj, resolution, crs, bbox, method, max_distance, lookup, **kw)
 
     def geocode(
         self,

@@ -41,6 +41,15 @@ Behaviour worth knowing:
 * **Target grid.** ``resolution`` in CRS units, one number or (xres, yres). ``bbox`` =
   (xmin, ymin, xmax, ymax) in the target CRS: the grid starts at xmin/ymax and covers the box in
   whole cells. Without it the swath's extent is snapped outwards to multiples of the resolution.
+* **Next to odc-stac.** ``geobox=`` (an ``odc.geo.geobox.GeoBox``) fixes CRS, resolution and
+  extent at once; ``like=`` takes the GeoBox of a Dataset or DataArray (a cube from
+  ``xstac_access.load`` or ``odc.stac.load``, or anything with a CRS and 1-D x/y that odc-geo
+  reads). The result then carries odc-geo's own coordinates: ``y``/``x`` in a projected CRS,
+  ``latitude``/``longitude`` in a geographic one, and odc-geo's ``spatial_ref``; so
+  ``xr.align(gridded, cube, join="exact")`` and ``xr.merge`` work with a cube loaded on the same
+  GeoBox. With ``like=``, the dimension names, coordinates and CRS coordinate are ``like``'s
+  own, so the result aligns with it too when rioxarray wrote them. Rotated or sheared
+  GeoBoxes, and ones whose axes run west or north, are refused.
 * **Dimensions.** Variables on both swath dimensions are gridded (other dimensions, such as
   ``band`` or ``time``, are kept and each slice gridded); variables on neither are kept as they
   are; variables and coordinates on one swath dimension only (per-row times...) are dropped, as
@@ -54,7 +63,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 import dask.array as da
@@ -64,8 +73,12 @@ import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
 from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
+from . import _odcgeo
 from . import _raster_kernels as _rk
 from ._swath_lookup import Method, SwathLookup, build_lookup, check_method, find_geolocation
+
+if TYPE_CHECKING:
+    from odc.geo.geobox import GeoBox
 
 __all__ = [
     "GeolocationNotFoundError",
@@ -95,24 +108,32 @@ def grid(
     lookup: SwathLookup | None = None,
     *,
     chunks: int | tuple[int, int] | None = None,
+    geobox: GeoBox | None = None,
+    like: xr.Dataset | xr.DataArray | None = None,
 ) -> xr.Dataset | xr.DataArray:
     """Grid a swath Dataset or DataArray (2-D latitude/longitude) onto a regular grid.
 
     ``resolution`` is in target CRS units; ``crs`` defaults to EPSG:4326; ``bbox`` (xmin, ymin,
-    xmax, ymax, target CRS) defaults to the swath's extent snapped to the resolution. With
-    ``lookup`` (from :func:`build_lookup`), the grid, CRS and max_distance come from the table
-    and must not be passed again. ``chunks`` sets the output tile size of dask-backed variables.
-    See the module docstring for methods, flags, fill values, the ``coverage`` coordinate, the
-    antimeridian and dask.
+    xmax, ymax, target CRS) defaults to the swath's extent snapped to the resolution. Or the
+    grid is given whole: ``geobox`` (an ``odc.geo.geobox.GeoBox``) or ``like`` (a Dataset or
+    DataArray whose grid odc-geo reads, such as a cube from ``xstac_access.load``), so that the
+    result aligns exactly with what odc-stac loads on that grid. With ``lookup`` (from
+    :func:`build_lookup`), the grid, CRS and max_distance come from the table and must not be
+    passed again. ``chunks`` sets the output tile size of dask-backed variables. See the module
+    docstring for methods, flags, fill values, the ``coverage`` coordinate, the antimeridian,
+    GeoBoxes and dask.
     """
     check_method(method)
     lat, lon = find_geolocation(obj)
+    if like is not None:
+        if geobox is not None:
+            raise GridError("pass geobox= or like=, not both: like= stands for its GeoBox")
+        geobox = _odcgeo.geobox_of(like)
     if lookup is None:
-        crs = "EPSG:4326" if crs is None else crs
-        kw = {"method": method, "max_distance": max_distance}
+        kw = {"method": method, "max_distance": max_distance, "geobox": geobox}
         lookup = build_lookup(lat, lon, resolution, crs, bbox, **kw)
     else:
-        _check_reuse(lookup, lat.shape, method, resolution, crs, bbox, max_distance)
+        _check_reuse(lookup, lat.shape, method, resolution, crs, bbox, max_distance, geobox)
     swath = lat.dims
     tile = _tile(chunks)
     if isinstance(obj, xr.DataArray):
@@ -137,6 +158,8 @@ def grid(
             },
         ),
     )
+    if lookup.geobox is not None:
+        return _odcgeo.onto(out, lookup.geobox, like)
     out.rio.write_crs(lookup.crs, inplace=True).rio.write_transform(lookup.transform, inplace=True)
     return out.rio.write_coordinate_system(inplace=True)
 
@@ -144,7 +167,7 @@ def grid(
 def _check_reuse(table: SwathLookup, shape: tuple[int, ...], method: str, *grid_args: Any) -> None:
     if any(a is not None for a in grid_args):
         raise GridError(
-            "resolution, crs, bbox and max_distance come from lookup=; "
+            "resolution, crs, bbox, geobox, like and max_distance come from lookup=; "
             "pass either lookup or those arguments"
         )
     if table.source_shape != shape:
