@@ -2,7 +2,8 @@
 
 Registered when ``xstac_access`` is imported (and when xarray loads the ``stacasset`` engine).
 Methods are thin: each forwards to the module of its concern, imported on first use so that
-registering the accessor costs nothing but xarray itself.
+registering the accessor costs nothing but xarray itself; a method whose optional extra is not
+installed raises :class:`~xstac_access.errors.MissingExtraError` saying what to install.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import xarray as xr
+
+from .._extras import needs
 
 if TYPE_CHECKING:
     import folium
@@ -40,6 +43,7 @@ class _EoAccessor:
 
         return stac(self._obj)
 
+    @needs("eo", ".eo.footprint()")
     def footprint(self) -> BaseGeometry:
         """The footprint as a shapely geometry in lon/lat: the geometry of the item the data were
         opened from, else what the data hold (KML corners, the swath's edge, the grid's bounds,
@@ -48,6 +52,8 @@ class _EoAccessor:
 
         return footprint(self._obj)
 
+    @needs("eo", ".eo.explore()")
+    @needs("explore", ".eo.explore()")
     def explore(
         self, m: folium.Map | None = None, quicklook: bool = True, **folium_kwargs: Any
     ) -> folium.Map:
@@ -57,6 +63,7 @@ class _EoAccessor:
 
         return explore(self._obj, m, quicklook, **folium_kwargs)
 
+    @needs("eo", ".eo.quicklook()")
     def quicklook(
         self,
         kind: Kind = "auto",
@@ -82,6 +89,7 @@ class _EoAccessor:
 class _RasterAccessor(_EoAccessor):
     """Dataset and DataArray: gridding and geocoding need the arrays themselves."""
 
+    @needs("eo", ".eo.grid()")
     def grid(
         self,
         resolution: float | Sequence[float] | None = None,
@@ -99,6 +107,7 @@ class _RasterAccessor(_EoAccessor):
 
         return grid(self._obj, resolution, crs, bbox, method, max_distance, lookup, chunks=chunks)
 
+    @needs("eo", ".eo.geocode()")
     def geocode(
         self,
         gcps: Any = None,
