@@ -35,7 +35,7 @@ test: lint
 PY ?= python3
 LOWEST ?= .venv-lowest
 CORE_TESTS := tests/test_extras.py tests/test_import_graph.py tests/test_dispatch.py \
-	tests/test_multiscales_forms.py tests/test_reader_contract.py tests/test_resolve.py
+	tests/test_multiscales_forms.py tests/test_reader_contract.py
 
 test-lowest:
 	$(PY) -m uv venv --quiet --allow-existing -p $(PY) $(LOWEST)
