@@ -31,7 +31,7 @@ test: lint
 
 # The core alone on the oldest releases pyproject.toml allows (uv's lowest-direct resolution), in
 # a venv of its own: the tests that need nothing but the core prove its lower bounds true. CI runs
-# it after `make test`; it needs the network to install (about 20 s, then a minute of tests).
+# it after `make test` once the bounds pass it; it needs the network to install (about 25 s).
 PY ?= python3
 LOWEST ?= .venv-lowest
 CORE_TESTS := tests/test_extras.py tests/test_import_graph.py tests/test_dispatch.py \
