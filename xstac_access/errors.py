@@ -144,3 +144,14 @@ class NoGcpsError(GeocodeError):
 
 class TooFewGcpsError(GeocodeError):
     """Fewer distinct GCPs (or GCP rows/columns) than any surface needs."""
+
+
+class MissingExtraError(XStacError, ImportError):
+    """A feature needs packages of an optional extra that is not installed; the message names the
+    feature, the missing module and the command that installs the extra. ``extra`` is its name
+    (``"eo"``, ``"load"``...), ``name`` the module that could not be imported."""
+
+    def __init__(self, message: str, *, extra: str = "", name: str | None = None) -> None:
+        super().__init__(message)
+        self.extra = extra
+        self.name = name

@@ -22,6 +22,7 @@ from PIL import Image
 from shapely.geometry import MultiPoint, Polygon, shape
 
 import xstac_access  # noqa: F401  (registers the engine's accessor)
+from xstac_access import errors
 from xstac_access.eo.footprint import split_at_antimeridian
 
 
@@ -193,5 +194,5 @@ def test_explore_of_a_gcp_image_reads_no_pixels(local_world):
 
 def test_explore_without_folium_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "folium", None)
-    with pytest.raises(ImportError, match=r"pip install xstac-access\[explore\]"):
+    with pytest.raises(errors.MissingExtraError, match=r"pip install 'xstac-access\[explore\]'"):
         swath(10.0).eo.explore()

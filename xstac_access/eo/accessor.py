@@ -2,7 +2,8 @@
 
 Registered when ``xstac_access`` is imported (and when xarray loads the ``stacasset`` engine).
 Methods are thin: each forwards to the module of its concern, imported on first use so that
-registering the accessor costs nothing but xarray itself.
+registering the accessor costs nothing but xarray itself; a method whose optional extra is not
+installed raises :class:`~xstac_access.errors.MissingExtraError` saying what to install.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import xarray as xr
+
+from .._extras import needs
 
 if TYPE_CHECKING:
     import folium
@@ -46,6 +49,7 @@ class _EoAccessor:
     def footprint(self, *, as_odc: Literal[False] = False) -> BaseGeometry: ...
     @overload
     def footprint(self, *, as_odc: Literal[True]) -> Geometry: ...
+    @needs("eo", ".eo.footprint()")
     def footprint(self, *, as_odc: bool = False) -> BaseGeometry | Geometry:
         """The footprint as a shapely geometry in lon/lat: the geometry of the item the data were
         opened from, else what the data hold (KML corners, the swath's edge, the grid's bounds,
@@ -60,6 +64,8 @@ class _EoAccessor:
 
         return geometry(shape)
 
+    @needs("eo", ".eo.explore()")
+    @needs("explore", ".eo.explore()")
     def explore(
         self, m: folium.Map | None = None, quicklook: bool = True, **folium_kwargs: Any
     ) -> folium.Map:
@@ -69,6 +75,7 @@ class _EoAccessor:
 
         return explore(self._obj, m, quicklook, **folium_kwargs)
 
+    @needs("eo", ".eo.quicklook()")
     def quicklook(
         self,
         kind: Kind = "auto",
@@ -94,6 +101,7 @@ class _EoAccessor:
 class _RasterAccessor(_EoAccessor):
     """Dataset and DataArray: gridding and geocoding need the arrays themselves."""
 
+    @needs("eo", ".eo.grid()")
     def grid(
         self,
         resolution: float | Sequence[float] | None = None,
@@ -115,6 +123,7 @@ class _RasterAccessor(_EoAccessor):
         kw = {"chunks": chunks, "geobox": geobox, "like": like}
         return grid(self._obj, resolution, crs, bbox, method, max_distance, lookup, **kw)
 
+    @needs("eo", ".eo.geocode()")
     def geocode(
         self,
         gcps: Any = None,

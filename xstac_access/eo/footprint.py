@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from .._extras import needs
 from .._geo import lonlat_coords, unwrap
 from . import stac
 
@@ -93,12 +94,8 @@ def explore(
     ``m``: a map to draw on (else a new one, made with ``folium_kwargs``, e.g. ``tiles=``).
     ``quicklook=False`` skips the picture. The map is zoomed to the footprint.
     """
-    try:
+    with needs("explore", ".eo.explore()"):
         import folium
-    except ImportError as exc:
-        raise ImportError(
-            "explore() draws with folium, which is not installed: pip install xstac-access[explore]"
-        ) from exc
     from shapely.geometry import mapping
 
     if m is not None and folium_kwargs:

@@ -12,8 +12,10 @@ deadlock. Local paths are opened directly. Decoding (CF scale/offset, fill value
 times) is xarray's own. A first 8-byte read tells the flavour and turns a refused or missing
 file, or a login page, into a typed error before h5py sees it.
 
-netCDF3 (``CDF\\x01``/``CDF\\x02``) goes through scipy when it is installed; scipy reads variables
-when the file is opened, which suits the small files that format is used for.
+netCDF3 (``CDF\\x01``/``CDF\\x02``) goes through scipy, which reads variables when the file is
+opened: that suits the small files that format is used for. h5netcdf, h5py and scipy come with
+the ``[netcdf]`` extra; without it, such a file raises
+:class:`~xstac_access.errors.MissingExtraError`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import xarray as xr
 
 from .. import errors
+from .._extras import needs
 from .._hrefs import host_of, local_path, safe_href, scheme_of
 from .._resolve import Target
 from ..credentials.broker import Broker
@@ -120,15 +123,13 @@ def _open(target: Target, broker: Broker) -> tuple[str, Any]:
         head = fetch(target.href, byte_range=(0, 8), broker=broker, what=target.label)
     if head.startswith(HDF5_MAGIC):
         engine = "h5netcdf"
+        with needs("netcdf", f"{_where(target)} is netCDF4/HDF5: reading it"):
+            import h5netcdf  # noqa: F401
+            import h5py  # noqa: F401
     elif head.startswith(NETCDF3_MAGICS):
         engine = "scipy"
-        try:
+        with needs("netcdf", f"{_where(target)} is netCDF3 classic: reading it"):
             import scipy.io  # noqa: F401
-        except ImportError:
-            raise errors.UnsupportedFormatError(
-                f"{_where(target)} is a netCDF3 classic file; reading it needs scipy "
-                "(pip install scipy)"
-            ) from None
     elif head.startswith(b"CDF\x05"):
         raise errors.UnsupportedFormatError(
             f"{_where(target)} is a netCDF3 64-bit-data (CDF-5) file, which neither h5netcdf "

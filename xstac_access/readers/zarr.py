@@ -27,6 +27,7 @@ from typing import Any
 import xarray as xr
 
 from .. import errors
+from .._extras import needs
 from .._hrefs import host_of, safe_href, scheme_of
 from .._resolve import Target
 from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
@@ -221,6 +222,8 @@ def _analysis(kwargs: dict[str, Any], root: str) -> bool:
     if kwargs.get("engine") != "eopf-zarr" or kwargs.get("op_mode", "analysis") != "analysis":
         return False
     kwargs.setdefault("op_mode", "analysis")
+    with needs("eopf", "op_mode='analysis' (xarray-eopf's analysis mode of EOPF products)"):
+        import xarray_eopf  # noqa: F401  (registers the eopf-zarr engine)
     if not kwargs.get("product_type"):
         from xarray_eopf.amode import AnalysisMode
 

@@ -12,20 +12,17 @@ Nothing process-wide is configured: no ``configure_rio`` with a token in it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import odc.stac
 import xarray as xr
-from odc.loader import RioDriver, RioReader
 
-from . import errors
-from ._hrefs import safe_href
-from ._item_collections import members
-from .credentials import broker_from, get_broker
-from .credentials.broker import Access, Broker
-from .readers._gdal import BASE_CONFIG, RasterSource, raster_source
+from .. import errors
+from .._extras import needs
+from .._item_collections import members
+from ..credentials import broker_from, get_broker
+from ..credentials.broker import Broker
+from ..readers._gdal import RasterSource, raster_source
 
 
 def load(
@@ -48,6 +45,10 @@ def load(
     default). Coarse resolutions read COG overviews instead of full-resolution tiles. Other
     keywords go to ``odc.stac.load`` (``groupby``, ``resampling``, ``geobox``, ``like``...).
     """
+    with needs("load", "xstac_access.load()"):
+        import odc.stac
+
+        from .driver import BrokeredRioDriver
     broker = broker_from(credentials) if credentials is not None else get_broker()
     stac_items = _pystac_items(items)
     if not stac_items:
@@ -114,35 +115,3 @@ def _common_name_in(asset: Any, bands: list[str]) -> bool:
 def _is_raster(asset: Any) -> bool:
     media = (asset.media_type or "").lower()
     return "tiff" in media or "jp2" in media or not media
-
-
-class BrokeredRioDriver(RioDriver):
-    """odc-loader's rasterio driver with each read inside its source's settings and credential."""
-
-    def __init__(self, sources: dict[str, RasterSource]) -> None:
-        super().__init__()
-        self.sources = sources
-
-    def capture_env(self) -> dict[str, Any]:
-        """What workers get: the non-secret base settings; credentials travel per read."""
-        return dict(BASE_CONFIG)
-
-    def open(self, src: Any, ctx: Any) -> _CredentialedReader:
-        source = self.sources.get(src.uri) or RasterSource(
-            src.uri, f"asset at {safe_href(src.uri)}", None, Access(src.uri, None)
-        )
-        return _CredentialedReader(src, ctx, source)
-
-
-class _CredentialedReader:
-    """One source's reads: odc's rasterio read, run by :meth:`RasterSource.call`."""
-
-    def __init__(self, src: Any, ctx: Any, source: RasterSource) -> None:
-        self._src, self._ctx, self._source = src, ctx, source
-
-    def read(self, cfg: Any, dst_geobox: Any, *, dst: Any = None, selection: Any = None) -> Any:
-        def work(material: Any) -> Any:
-            src = dataclasses.replace(self._src, uri=self._source.path(material))
-            return RioReader(src, self._ctx).read(cfg, dst_geobox, dst=dst, selection=selection)
-
-        return self._source.call(work)
