@@ -10,7 +10,8 @@ import pytest
 import xarray as xr
 
 from xstac_access import credentials
-from xstac_access._load import BrokeredRioDriver, load
+from xstac_access._load import load
+from xstac_access._load.driver import BrokeredRioDriver
 from xstac_access.testing.stack import BANDS, value, write_stack
 
 N_ITEMS, SIZE = 20, 256
