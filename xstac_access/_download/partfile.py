@@ -20,7 +20,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from .. import errors
-from .._hrefs import safe_href
+from .._hrefs import host_of, safe_href
 from .._log import get_logger
 from .types import Progress
 
@@ -156,5 +156,6 @@ def _acquire(lock: FileLock, href: str, stop: threading.Event) -> None:
                 waited = True
             if stop.wait(POLL_SECONDS):
                 raise Interrupted(
-                    "download cancelled while another one had the file", href=href
-                ) from None
+                    f"download of {href} cancelled while another one had the file",
+                    href=href, host=host_of(href),
+                ) from None  # fmt: skip
