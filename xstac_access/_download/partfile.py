@@ -58,12 +58,12 @@ class PartFile:
         """Own this file's download while the block runs.
 
         Another thread or process fetching the same file into the same folder waits here, then
-        finds it complete (or resumes what the holder left). The lock is the OS's (released by
-        the OS if the holder dies, so a crash leaves no stale lock) on ``<name>.part.lock``,
-        which the holder removes before it lets go: a waiter that had the removed file open
-        finds it unlinked and locks the new one (``filelock`` checks), and no lock file is left
-        beside the downloads. An empty ``.part`` left by a download that fetched nothing goes
-        too.
+        finds it complete (or resumes what the holder left). The lock is the OS's on
+        ``<name>.part.lock`` (a holder that dies loses it: a crash leaves at most that file,
+        unlocked, for the next download of the file to take), which the holder removes before
+        it lets go: a waiter that had the removed file open finds it unlinked and locks the new
+        one (``filelock`` checks), and no lock file is left beside the downloads. An empty
+        ``.part`` left by a download that fetched nothing goes too.
         """
         self.final.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.lock_path)
