@@ -65,9 +65,8 @@ def test_v1_and_legacy_products_are_saved_under_the_servers_name(
         assert fetched[item["id"]].path == tmp_path / item["id"] / ZIP
         assert sha256(fetched[item["id"]].path) == sha256(served_zip)
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [ZIP, ZIP]
-    assert (
-        download_log(files) == [("main", 302, None), ("main", 302, None)] + [("alt", 200, None)] * 2
-    )  # no request more than a download named by its href costs
+    assert sorted(download_log(files)) == [("alt", 200, None)] * 2 + [("main", 302, None)] * 2
+    # no request more than a download named by its href costs (the two run in parallel: any order)
     files.reset()  # again: the file under the server's name is found, checked and kept
     again = download(v1, tmp_path, assets="Product", credentials=creds, progress=False)
     (entry,) = again.entries

@@ -6,7 +6,6 @@ transfer is in flight (kill it, start a second download); nothing depends on tim
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -26,8 +25,10 @@ HALF = SIZE // 2  # where the server holds the transfer until the test lets it g
 
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import json, logging, sys
     from xstac_access import download
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("xstac_access._download.partfile").setLevel(logging.INFO)
     item, dest = json.loads(sys.argv[1]), sys.argv[2]
     report = download(item, dest, progress=False, retries=0)
     print(json.dumps([[e.status, e.bytes, e.error] for e in report.entries]))
@@ -56,25 +57,24 @@ def big(local_world, files):
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def start(item: dict, dest: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, json.dumps(item), str(dest)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+def start(item: dict, dest: Path, name: str = "download") -> subprocess.Popen:
+    """A download of ``item`` into ``dest`` in a new process; its log goes to ``dest/<name>.log``
+    (read by :func:`logged`), outside the item's folder that the tests list."""
+    with open(dest / f"{name}.log", "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, json.dumps(item), str(dest)],
+            stdout=subprocess.PIPE, stderr=log, text=True,
+        )  # fmt: skip
 
 
-def finish(proc: subprocess.Popen) -> list:
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err[-2000:]
+def logged(dest: Path, name: str = "download") -> str:
+    return (dest / f"{name}.log").read_text()
+
+
+def finish(proc: subprocess.Popen, dest: Path, name: str = "download") -> list:
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, logged(dest, name)[-2000:]
     return json.loads(out.strip().splitlines()[-1])
-
-
-def holds_open(pid: int, path: Path) -> bool:
-    """Whether process ``pid`` has ``path`` open (a download waiting for the file's lock)."""
-    fds = Path(f"/proc/{pid}/fd")
-    with contextlib.suppress(FileNotFoundError):
-        return any(os.readlink(fd) == str(path) for fd in fds.iterdir())
-    return False
 
 
 def test_a_killed_download_leaves_no_final_file_and_the_next_run_resumes(big, files, tmp_path):
@@ -92,7 +92,7 @@ def test_a_killed_download_leaves_no_final_file_and_the_next_run_resumes(big, fi
     assert not final.exists() and 0 < have <= HALF
     files.wait_idle()
     files.reset()
-    ((status, received, error),) = finish(start(item, tmp_path))
+    ((status, received, error),) = finish(start(item, tmp_path), tmp_path)
     assert status == "resumed", error
     log = [e for e in files.stats()["log"] if e["path"] == served and e["range"]]
     # the killed process may have flushed a little more than we saw: the new range starts there
@@ -109,13 +109,16 @@ def test_a_killed_download_leaves_no_final_file_and_the_next_run_resumes(big, fi
 def test_two_processes_on_one_file_fetch_it_once_and_intact(big, files, tmp_path):
     item, served, source = big
     files.set_faults([{"path": served, "hold_after_bytes": HALF, "count": 1}])
-    first = start(item, tmp_path)
-    part = tmp_path / "big-item" / "big.bin.part"
+    first = start(item, tmp_path, "first")
+    lock = tmp_path / "big-item" / "big.bin.part.lock"
     files.wait_held(1)  # the first holds the file's lock, its transfer half done
-    second = start(item, tmp_path)
-    wait_until(lambda: holds_open(second.pid, part), 60, "the second waiting for the lock")
+    assert lock.exists()
+    second = start(item, tmp_path, "second")
+    wait_until(lambda: "waiting for it" in logged(tmp_path, "second"), 60, "the second waiting")
     files.release()
-    results = sorted(finish(p)[0][0] for p in (first, second))
+    results = sorted(
+        finish(p, tmp_path, n)[0][0] for p, n in ((first, "first"), (second, "second"))
+    )
     assert results == ["fetched", "skipped"]
     final = tmp_path / "big-item" / "big.bin"
     assert final.read_bytes() == source.read_bytes()

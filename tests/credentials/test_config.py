@@ -110,6 +110,33 @@ def test_earthdata_from_netrc_or_token(monkeypatch, tmp_path):
     assert isinstance(token, BearerToken)
 
 
+def test_earthdata_reads_an_underscore_netrc_when_there_is_no_dot_netrc(monkeypatch, tmp_path):
+    """Windows users (curl, Earthdata's instructions) name the file ``_netrc``."""
+    monkeypatch.delenv("NETRC")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    netrc = tmp_path / "_netrc"
+    netrc.write_text("machine urs.earthdata.nasa.gov login edl-win password edl-secret\n")
+    netrc.chmod(0o600)
+    href = "https://data.lpdaac.earthdatacloud.nasa.gov/lp-prod-protected/HLSS30.020/x.tif"
+    provider = credentials.get_broker().provider_for(href)
+    assert isinstance(provider, EarthdataLogin) and provider.username == "edl-win"
+    (tmp_path / ".netrc").write_text("machine other.example.org login x password y\n")
+    with pytest.raises(errors.ResolveError, match=r"\.netrc has no entry for urs"):
+        EarthdataLogin()  # both there: ~/.netrc is the one read, as before
+
+
+def test_the_config_file_stays_where_linux_users_have_it(monkeypatch, tmp_path):
+    """platformdirs gives the path computed by hand before: existing files are still found."""
+    monkeypatch.delenv("XSTAC_CONFIG")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    assert credentials.config_path() == tmp_path / ".config" / "xstac-access" / "config.toml"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    assert credentials.config_path() == tmp_path / "xdg" / "xstac-access" / "config.toml"
+    monkeypatch.setenv("XSTAC_CONFIG", "~/elsewhere.toml")
+    assert credentials.config_path() == tmp_path / "elsewhere.toml"
+
+
 def test_custom_rules_come_first_from_code_and_file(monkeypatch, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(

@@ -2,14 +2,14 @@
 
 ``<name>.part`` holds the bytes, ``<name>.part.json`` where they come from (safe href, size,
 validators, the name the server gave; never a credential). :meth:`PartFile.exclusive` makes one
-thread or process the owner of a file's download; :meth:`PartFile.commit` publishes it under
-the final name with one atomic rename.
+thread or process the owner of a file's download (an OS lock on ``<name>.part.lock``, through
+``filelock``: ``flock`` on Linux and macOS, ``LockFileEx`` on Windows); :meth:`PartFile.commit`
+publishes it under the final name with one atomic rename.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import threading
@@ -17,9 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from .. import errors
-from .._hrefs import safe_href
+from .._hrefs import host_of, safe_href
+from .._log import get_logger
 from .types import Progress
+
+log = get_logger(__name__)
 
 
 class Interrupted(errors.AccessError):
@@ -45,6 +50,7 @@ class PartFile:
         self.final = final
         self.path = final.with_name(final.name + ".part")
         self.record = final.with_name(final.name + ".part.json")
+        self.lock_path = final.with_name(final.name + ".part.lock")
         self.href = safe_href(href)
 
     @contextlib.contextmanager
@@ -52,27 +58,28 @@ class PartFile:
         """Own this file's download while the block runs.
 
         Another thread or process fetching the same file into the same folder waits here, then
-        finds it complete (or resumes what the holder left). The lock is an advisory ``flock``
-        on the ``.part`` itself: nothing is left behind once the file is published. A waiter
-        that wakes to find the ``.part`` renamed or removed under it locks the new one.
+        finds it complete (or resumes what the holder left). The lock is the OS's on
+        ``<name>.part.lock`` (a holder that dies loses it: a crash leaves at most that file,
+        unlocked, for the next download of the file to take), which the holder removes before
+        it lets go: a waiter that had the removed file open finds it unlinked and locks the new
+        one (``filelock`` checks), and no lock file is left beside the downloads. An empty
+        ``.part`` left by a download that fetched nothing goes too.
         """
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-            try:
-                _lock(fd, stop)
-            except BaseException:
-                os.close(fd)
-                raise
-            if _same_file(fd, self.path):
-                break
-            os.close(fd)
+        lock = FileLock(self.lock_path)
+        _acquire(lock, self.href, stop)
         try:
             yield
         finally:
-            if os.fstat(fd).st_size == 0 and _same_file(fd, self.path):
-                self.discard()  # nothing was fetched: leave no empty .part behind
-            os.close(fd)  # releases the lock
+            try:
+                with contextlib.suppress(FileNotFoundError):
+                    if self.path.stat().st_size == 0:
+                        self.discard()  # nothing was fetched: leave no empty .part behind
+            finally:
+                # While still held (Windows refuses; filelock removes it there on release).
+                with contextlib.suppress(OSError):
+                    os.unlink(self.lock_path)
+                lock.release()
 
     def resume_point(self) -> tuple[int, dict[str, Any]]:
         """``(bytes already here, recorded validators)``; ``(0, {})`` when nothing resumable."""
@@ -135,20 +142,20 @@ class PartFile:
         self.record.unlink(missing_ok=True)
 
 
-def _lock(fd: int, stop: threading.Event) -> None:
-    """Take the exclusive lock on ``fd``, polling so that a cancelled download stops waiting."""
+def _acquire(lock: FileLock, href: str, stop: threading.Event) -> None:
+    """Take ``lock`` without blocking, polling so that a cancelled download stops waiting."""
+    waited = False
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock.acquire(timeout=0)
             return
-        except BlockingIOError:
+        except Timeout:
+            if not waited:
+                log.info("another download is fetching %s into the same file; waiting for it",
+                         href)  # fmt: skip
+                waited = True
             if stop.wait(POLL_SECONDS):
-                raise Interrupted("download cancelled while another one had the file") from None
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    """Whether ``fd`` is still the file at ``path`` (not renamed away or removed)."""
-    try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
-    except FileNotFoundError:
-        return False
+                raise Interrupted(
+                    f"download of {href} cancelled while another one had the file",
+                    href=href, host=host_of(href),
+                ) from None  # fmt: skip

@@ -3,7 +3,8 @@
 Bytes go to ``<name>.part``; ``<name>.part.json`` beside it records where they come from (safe
 href, total size, ``ETag``/``Last-Modified``, never a credential). The final name appears only
 by ``os.replace`` once the size is complete and the checksum verified, so a crash or a cut
-connection leaves at most the ``.part`` pair, which the next call resumes:
+connection leaves at most the ``.part`` pair (and, after a crash, its unlocked ``.part.lock``),
+which the next call resumes:
 
 * HTTP: ``Range: bytes=<have>-`` with ``If-Range`` (the recorded ETag, else Last-Modified). The
   answer is used only if it is a 206 whose ``Content-Range`` starts at ``<have>`` and ends at the

@@ -18,12 +18,13 @@ built from those rules, and the process's own one, are :mod:`.broker`'s.
 from __future__ import annotations
 
 import os
-import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import platformdirs
 
 from .. import errors
 from .._hrefs import host_of, scheme_of
@@ -265,16 +266,17 @@ def _env_options(preset: str) -> dict[str, Any]:
 
 
 def config_path() -> Path:
-    """Where the TOML config is read from (it need not exist)."""
+    """Where the TOML config is read from (it need not exist).
+
+    ``$XSTAC_CONFIG`` when set, else ``config.toml`` in platformdirs' user config directory for
+    ``xstac-access``: ``$XDG_CONFIG_HOME/xstac-access`` or ``~/.config/xstac-access`` on Linux,
+    ``~/Library/Application Support/xstac-access`` on macOS, ``%APPDATA%\\xstac-access`` on
+    Windows (the roaming profile, so a config follows a user across machines of a domain).
+    """
     if os.environ.get("XSTAC_CONFIG"):
         return Path(os.environ["XSTAC_CONFIG"]).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA", Path.home()))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "xstac-access" / "config.toml"
+    base = platformdirs.user_config_dir("xstac-access", appauthor=False, roaming=True)
+    return Path(base) / "config.toml"
 
 
 def read_config_file() -> dict[str, Any]:

@@ -89,8 +89,17 @@ class EarthdataLogin(Provider):
                 jar.update({name: Secret(value) for name, value in cookies.items()})
 
 
+def netrc_location(path: str | os.PathLike[str] | None = None) -> Path:
+    """The netrc file to read: ``path``, else ``$NETRC``, else ``~/.netrc`` or, when only that
+    exists, ``~/_netrc`` (the name curl and Earthdata's instructions use on Windows)."""
+    if path or os.environ.get("NETRC"):
+        return Path(path or os.environ["NETRC"]).expanduser()
+    dotted, underscored = Path.home() / ".netrc", Path.home() / "_netrc"
+    return underscored if underscored.exists() and not dotted.exists() else dotted
+
+
 def _from_netrc(login_host: str, path: str | os.PathLike[str] | None) -> tuple[str, str]:
-    location = Path(path or os.environ.get("NETRC") or Path.home() / ".netrc").expanduser()
+    location = netrc_location(path)
     try:
         entry = netrc.netrc(str(location)).authenticators(login_host.split(":")[0])
         entry = entry or netrc.netrc(str(location)).authenticators(login_host)

@@ -32,7 +32,7 @@ from ..http.limits import gdal_options, slot
 from ..http.policy import Budget, current_policy
 from ..http.ranged import forget_kept
 from ..http.reads import refusal
-from ._gdalfail import Unreadable, clear_vsicurl_cache, diagnose, reset_gdal_error
+from ._gdalfail import Unreadable, cache_config, clear_vsicurl_cache, diagnose, reset_gdal_error
 from ._gdalmem import forget as forget_in_memory
 from ._gdalmem import memory_path, needs_whole_file, read_whole
 from ._gdalsidecars import sidecar_config, sidecar_names
@@ -293,7 +293,7 @@ def unsigned(href: str, access: Access) -> tuple[str, Access] | None:
 def _env(material: Material, extra: dict[str, str] | None = None):
     import rasterio
 
-    config = {**BASE_CONFIG, **current_policy().gdal_options(), **(extra or {}),
+    config = {**BASE_CONFIG, **cache_config(), **current_policy().gdal_options(), **(extra or {}),
               **gdal_config(material)}  # fmt: skip
     options = material.s3_options()
     if options.get("key") or options.get("profile"):  # rasterio takes AWS keys via a session

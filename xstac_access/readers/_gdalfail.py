@@ -10,11 +10,16 @@ over HTTP may have been cut short, and is worth one more read (``_gdal.RasterSou
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING, Any
+import ctypes.util
+import functools
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import errors
 from .._hrefs import host_of, safe_href
-from .._log import redact
+from .._log import get_logger, redact
 from ..credentials import get_broker
 from ..credentials.material import NO_MATERIAL
 from ..http import fetch
@@ -23,29 +28,61 @@ if TYPE_CHECKING:
     from ._gdal import RasterSource
 
 
+log = get_logger(__name__)
+
+
 class Unreadable(errors.FormatError):
     """A TIFF/JPEG2000 GDAL could not read: truncated or corrupt, or its read cut short."""
 
 
-def _gdal_library() -> Any | None:
-    """The GDAL shared library rasterio loaded, found in this process's memory map."""
-    lib = getattr(_gdal_library, "cached", False)
-    if lib is not False:
-        return lib
-    lib = None
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "libgdal" in line and "/" in line}
-        for path in sorted(paths):
-            candidate = ctypes.CDLL(path)
-            if hasattr(candidate, "VSICurlPartialClearCache"):
-                candidate.VSICurlPartialClearCache.argtypes = [ctypes.c_char_p]
-                lib = candidate
-                break
-    except OSError:
-        lib = None
-    _gdal_library.cached = lib  # type: ignore[attr-defined]
-    return lib
+#: What this module calls in GDAL's C API, which rasterio does not expose.
+_SYMBOLS = ("VSICurlClearCache", "VSICurlPartialClearCache", "CPLErrorReset")
+#: Without the C API, GDAL keeps nothing of these past the file handle that read it.
+_UNCACHED = {"CPL_VSIL_CURL_NON_CACHED": "/vsicurl/:/vsis3/"}
+
+
+def _candidates() -> Iterator[str]:
+    """Files that may be, or lead to, the GDAL library rasterio loaded, most direct first."""
+    import rasterio
+    import rasterio._base
+
+    yield rasterio._base.__file__  # Linux, macOS: a lookup on it searches what it links, GDAL
+    package = Path(rasterio.__file__).parent
+    for bundled in (package.parent / "rasterio.libs", package / ".dylibs"):  # wheels' GDAL
+        yield from sorted(str(path) for path in bundled.glob("*gdal*"))
+    if sys.platform == "win32" and (found := ctypes.util.find_library("gdal")):
+        yield found  # a conda or OSGeo4W GDAL on PATH: the DLL rasterio's extensions loaded
+
+
+@functools.cache
+def _gdal_library() -> ctypes.CDLL | None:
+    """GDAL's C library as rasterio loaded it, found the same way on every OS; ``None`` when
+    it cannot be found, which is logged once as a warning.
+
+    A file already loaded is not loaded again: the handle is that of the library rasterio uses,
+    so clearing its cache clears rasterio's. Without it, GDAL is told to keep nothing of a
+    remote file past the handle that read it (:func:`cache_config`): each open asks the server
+    again, slower, but what one credential read is still never served to another.
+    """
+    for path in _candidates():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if all(hasattr(lib, name) for name in _SYMBOLS):
+            lib.VSICurlPartialClearCache.argtypes = [ctypes.c_char_p]
+            return lib
+    log.warning(
+        "GDAL's C library was not found beside rasterio: its /vsicurl/ cache cannot be cleared, "
+        "so remote files are read uncached (each open asks the server again) and a stale GDAL "
+        "error may be reported by a later read"
+    )
+    return None
+
+
+def cache_config() -> dict[str, str]:
+    """GDAL options that keep credentials apart when its cache cannot be cleared (else none)."""
+    return {} if _gdal_library() is not None else dict(_UNCACHED)
 
 
 def clear_vsicurl_cache(path: str | None = None) -> None:

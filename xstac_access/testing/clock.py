@@ -9,9 +9,10 @@ look as if it were issued in the future.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
+
+from filelock import FileLock
 
 from xstac_access._clock import ENV
 
@@ -36,8 +37,7 @@ def advance(path: Path, seconds: float) -> float:
     if seconds < 0:
         raise ValueError("the shared clock only moves forward")
     path = Path(path)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(path.with_name(path.name + ".lock")):  # an OS lock, on Windows too
         offset = read(path) + seconds
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(f"{offset!r}\n")

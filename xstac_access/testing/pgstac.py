@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -53,6 +52,8 @@ def _as_db_owner() -> list[str]:
 
 def _chown_to_db_owner(path: Path) -> None:
     if os.geteuid() == 0:
+        import pwd  # POSIX only, as running as root is: imported where it is needed
+
         user = pwd.getpwnam("postgres")
         os.chown(path, user.pw_uid, user.pw_gid)
 

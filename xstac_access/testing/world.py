@@ -31,6 +31,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Self
 
+import platformdirs
+
 from xstac_access.testing import clock, s3credentials, stacproxy, stacproxy_client
 from xstac_access.testing._procs import (
     LOOPBACK,
@@ -53,9 +55,11 @@ from xstac_access.testing.s3 import DUMMY_KEYS, S3Store
 
 
 def default_cache_dir() -> Path:
-    """``$XSTAC_CACHE_DIR``, else ``~/.cache/xstac-access``: replica files, pgstac template."""
+    """``$XSTAC_CACHE_DIR``, else platformdirs' user cache directory for ``xstac-access``
+    (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS,
+    ``%LOCALAPPDATA%`` on Windows): replica files, pgstac template."""
     env = os.environ.get("XSTAC_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "xstac-access"
+    return Path(env) if env else Path(platformdirs.user_cache_dir("xstac-access", appauthor=False))
 
 
 class LocalWorld:
