@@ -1,7 +1,9 @@
 """When download() draws progress bars: on a terminal or in a Jupyter kernel, never elsewhere.
 
 Whether we are in a kernel is faked with a stand-in ``IPython`` module (the decision is pure
-logic); the downloads themselves are real, from the local world's file server.
+logic); the download itself is real, from the local world's file server. That nothing is drawn
+off a terminal and outside a kernel (pytest's case) is ``test_download.py``'s
+``test_progress_bars_only_on_a_terminal``.
 """
 
 from __future__ import annotations
@@ -60,10 +62,3 @@ def test_a_download_in_a_kernel_draws_its_bars(local_world, kernel, tmp_path, ca
     assert report.ok
     err = capfd.readouterr().err  # no ipywidgets here: tqdm.auto falls back to text on stderr
     assert "download" in err and "100%" in err
-
-
-def test_a_download_off_a_terminal_and_a_kernel_writes_nothing(local_world, tmp_path, capfd):
-    item = replica_item(local_world, "sentinel-2-l2a")
-    report = download(item, tmp_path, assets=["red"], progress=True)
-    assert report.ok and report.counts == {"fetched": 1}
-    assert capfd.readouterr() == ("", "")
