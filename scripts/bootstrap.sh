@@ -16,6 +16,17 @@ if [ ! -f /usr/share/postgresql/15/extension/postgis.control ] || [ ! -x /usr/li
     postgresql-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts >/dev/null
 fi
 
+# Headless Chromium and a local Leaflet: tests/eo/test_explore_browser.py renders .eo.explore()
+# maps offline (about 125 MB to fetch, 420 MB installed).
+if ! command -v chromium >/dev/null || [ ! -f /usr/share/javascript/leaflet/leaflet.js ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo ">> installing Chromium + Leaflet (apt)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    chromium libjs-leaflet >/dev/null
+fi
+
 PY=${PYTHON:-python3}
 if ! "$PY" -m uv --version >/dev/null 2>&1; then
   echo ">> installing uv (fast resolver)"

@@ -30,7 +30,7 @@ from .._resolve import Target, item_of, reachable, resolve
 from ..credentials import broker_from
 from . import multihash
 from .filenames import planned_name, safe
-from .progress import Bars
+from .progress import Bars, shown
 from .report import DownloadEntry, DownloadReport
 from .transfer import fetch_file, is_html_type
 from .types import Job, Outcome
@@ -92,7 +92,7 @@ def download(
     requests of a file follow a cut connection or a transient HTTP status (default: the
     library's retry policy, :mod:`xstac_access.http.policy`, as for every other read).
     ``verify`` checks ``file:checksum`` when the item gives one (the size is always checked).
-    ``progress`` shows a tqdm bar per file and one for the set, on a terminal only.
+    ``progress`` shows a tqdm bar per file and one for the set, on a terminal or in a notebook.
     ``overwrite`` re-downloads files that already exist. ``credentials`` is what
     ``open_dataset`` takes (a broker, or presets and rules). One file failing does not stop the
     others: the report says which failed and why;
@@ -102,7 +102,7 @@ def download(
     broker = broker_from(credentials)
     planned = _plan(items_or_assets, Path(dest), assets, broker, verify)
     jobs = [p for p in planned if isinstance(p, _Planned)]
-    bars = Bars([p.job for p in jobs], parallel, enabled=progress and sys.stderr.isatty())
+    bars = Bars([p.job for p in jobs], parallel, enabled=shown(progress, sys.stderr))
     stop = threading.Event()
     options = {"resume": resume, "overwrite": overwrite, "retries": retries, "stop": stop}
     results: dict[int, DownloadEntry] = {}

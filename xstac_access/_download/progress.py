@@ -1,17 +1,32 @@
 """Progress bars of a download: one tqdm bar for the whole set, one per file in flight.
 
 They also count the bytes each file received (the report's ``bytes``), whether or not bars are
-shown, so that counting has one place. Bars are drawn on stderr; the caller decides whether to
-show them at all (only on a terminal).
+shown, so that counting has one place. :func:`shown` decides whether to draw them: on a terminal
+or in a Jupyter kernel, where ``tqdm.auto`` draws widgets (text on stderr without ipywidgets);
+never into a file or a pipe, where a bar's carriage returns would only be noise.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import Any, TextIO
 
 from .types import Job
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (notebook, JupyterLab, VS Code, Colab): the IPython shell
+    running there has a ``kernel``; a terminal IPython's shell has none."""
+    ipython = sys.modules.get("IPython")  # never imported here: a kernel has imported it
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def shown(progress: bool, stream: TextIO) -> bool:
+    """Whether ``progress=True`` draws bars: when ``stream`` is a terminal or in a kernel."""
+    return progress and (stream.isatty() or in_kernel())
 
 
 class Bars:
@@ -24,7 +39,7 @@ class Bars:
         self._known = {id(job): job.size for job in jobs}
         self._total: Any = None
         if enabled:
-            from tqdm import tqdm
+            from tqdm.auto import tqdm  # widgets in a notebook, text on a terminal
 
             self._tqdm = tqdm
             total = sum(size for size in self._known.values() if size is not None)

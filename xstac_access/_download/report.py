@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .. import errors
+from .. import _html, errors
+from .._hrefs import safe_href
 
 Status = Literal["fetched", "resumed", "skipped", "failed"]
 
@@ -87,3 +88,16 @@ class DownloadReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The totals and a table of the files for Jupyter, failed files first (a long table is
+        cut, and what went wrong must not be what is cut)."""
+        entries = sorted(self.entries, key=lambda e: e.status != "failed")  # stable
+        header = ["status", "item", "asset", "file", "size", "received", "error", "href"]
+        rows = (
+            [e.status, e.item, e.asset, e.path.name if e.path else None, _html.size(e.size),
+             _html.size(e.bytes), e.error, safe_href(e.href)]
+            for e in entries
+        )  # fmt: skip
+        title = self.summary().splitlines()[0]
+        return _html.table(title, header, rows, len(entries), wide=("error",))

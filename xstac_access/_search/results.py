@@ -17,7 +17,9 @@ from typing import Any
 
 import pystac
 
+from .. import _html
 from .._hrefs import host_of
+from .display import collection_rows, item_rows
 from .plan import Strategy
 from .table import collections_frame, items_frame
 
@@ -57,6 +59,19 @@ class _Result:
             f"matched={self._matched}, strategy={self.strategy}>"
         )
 
+    def _repr_html_(self) -> str:
+        """A table of the first documents for Jupyter, with the count and the notes."""
+        header, rows = self._rows()
+        matched = "unknown" if self._matched is None else self._matched
+        title = (
+            f"{type(self).__name__}: {len(self)} {self._key} from {host_of(self.catalog_url)} "
+            f"(matched: {matched})"
+        )
+        return _html.table(title, header, rows, len(self), self.notes)
+
+    def _rows(self) -> tuple[list[str], Iterator[list[Any]]]:
+        raise NotImplementedError
+
 
 class SearchResult(_Result):
     """Items found by :func:`search`."""
@@ -67,6 +82,9 @@ class SearchResult(_Result):
     def items(self) -> pystac.ItemCollection:
         """The items as a ``pystac.ItemCollection`` (built once)."""
         return pystac.ItemCollection([pystac.Item.from_dict(d) for d in self._documents])
+
+    def _rows(self) -> tuple[list[str], Iterator[list[Any]]]:
+        return item_rows(self._documents)
 
     def item_collection(self) -> pystac.ItemCollection:
         """The items as a ``pystac.ItemCollection`` (as pystac-client's method of that name)."""
@@ -110,6 +128,9 @@ class CollectionSearchResult(_Result):
 
     def __iter__(self) -> Iterator[pystac.Collection]:
         return iter(self.collections)
+
+    def _rows(self) -> tuple[list[str], Iterator[list[Any]]]:
+        return collection_rows(self._documents)
 
     def to_dataframe(self) -> Any:
         """One row per collection, every field but ``links`` flattened to dotted names

@@ -92,7 +92,10 @@ def explore(
     """A folium map with the footprint of ``obj`` and, when cheap, its quicklook under it.
 
     ``m``: a map to draw on (else a new one, made with ``folium_kwargs``, e.g. ``tiles=``).
-    ``quicklook=False`` skips the picture. The map is zoomed to the footprint.
+    ``quicklook=False`` skips the picture. The map is zoomed to the footprint. Offline,
+    ``tiles=None`` leaves out the basemap; the page still loads Leaflet from folium's CDNs
+    unless the map's ``default_js``/``default_css`` name local copies (as
+    ``tests/eo/test_explore_browser.py`` does).
     """
     with needs("explore", ".eo.explore()"):
         import folium
