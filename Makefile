@@ -31,13 +31,13 @@ test: lint
 
 # The core alone on the oldest releases pyproject.toml allows (uv's lowest-direct resolution), in
 # a venv of its own: the tests that need nothing but the core prove its lower bounds true. CI runs
-# it after `make test` once the bounds pass it; it needs the network to install (about 25 s).
+# it after `make test`; it needs the network to install (about 25 s, then 10 s of tests).
 PY ?= python3
 LOWEST ?= .venv-lowest
 CORE_TESTS := tests/test_extras.py tests/test_import_graph.py tests/test_dispatch.py \
-	tests/test_multiscales_forms.py tests/test_reader_contract.py
+	tests/test_multiscales_forms.py tests/test_reader_contract.py tests/test_portable.py
 
-test-lowest:
+test-lowest: $(STAMP)
 	$(PY) -m uv venv --quiet --allow-existing -p $(PY) $(LOWEST)
 	$(PY) -m uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
 		--reinstall-package xstac-access ".[test-core]"
