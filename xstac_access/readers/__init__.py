@@ -11,11 +11,12 @@ step costs a request.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from .._hrefs import host_of, safe_href, scheme_of
+from .._hrefs import host_of, local_path, safe_href, scheme_of
 from .._resolve import Target
 from ..credentials import get_broker
 from ..http import fetch, login_page_error, looks_like_html
@@ -32,6 +33,7 @@ READERS: dict[str, str] = {
     "kml": "xstac_access.readers.kml",
     "image": "xstac_access.readers.image",
     "zarr": "xstac_access.readers.zarr",
+    "safe": "xstac_access.readers.safe",
 }
 
 #: Every format the dispatch can recognise, with the words used in messages.
@@ -42,6 +44,7 @@ FORMATS: dict[str, str] = {
     "image": "PNG/JPEG picture",
     "netcdf": "netCDF/HDF5 file",
     "zip": "zip archive",
+    "safe": "SAFE product (zip or .SAFE folder)",
     "json": "JSON document",
     "xml": "XML document",
     "text": "text file",
@@ -196,6 +199,13 @@ def format_of_bytes(head: bytes) -> str | None:
     return None
 
 
+def is_safe_folder(href: str) -> bool:
+    """Whether ``href`` is an unzipped ``.SAFE`` product folder on the local disk."""
+    if scheme_of(href) != "file" or not href.rstrip("/").lower().endswith(".safe"):
+        return False
+    return os.path.isdir(local_path(href))
+
+
 def reader_for(
     target: Target, reader: str | None = None, *, broker: Broker | None = None
 ) -> tuple[Any, FormatGuess]:
@@ -209,6 +219,8 @@ def reader_for(
     else:
         if scheme_of(target.href) == "file" and target.href.rstrip("/").endswith(".zarr"):
             guess = FormatGuess("zarr", "a .zarr directory")
+        elif is_safe_folder(target.href):
+            guess = FormatGuess("safe", "a .SAFE folder")
         else:
             guess = detect_format(target, broker=broker)
         if guess.format not in READERS:
