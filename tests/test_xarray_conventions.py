@@ -17,6 +17,7 @@ import xstac_access
 from xstac_access import errors
 from xstac_access._engine import DATASET_KEYWORDS, GROUPS_KEYWORDS
 from xstac_access._plugin import StacAssetBackendEntrypoint
+from xstac_access.cli import main
 from xstac_access.testing.replica import earthsearch
 
 
@@ -159,9 +160,14 @@ def test_a_misspelt_keyword_is_a_type_error_naming_the_one_meant_before_any_read
         xstac_access.open_datatree(missing, include_preview=True)
 
 
-def test_a_keyword_of_another_reader_is_a_type_error_saying_whose_it_is(tmp_path):
+def test_a_keyword_of_another_reader_is_a_type_error_saying_whose_it_is(tmp_path, capsys):
     path = tmp_path / "nested.nc"
     write_nested(path)
+    with pytest.raises(errors.KeywordError) as refused:  # an XStacError the CLI reports
+        xr.open_dataset(str(path), engine="stacasset", overview_level=1)
+    assert isinstance(refused.value, TypeError)
+    assert main(["open", str(path), "--member", "*.tif"]) == 2
+    assert "member= is for zip assets" in capsys.readouterr().err
     with pytest.raises(TypeError, match=r"netcdf reader, which takes group=, phony_dims=.*"
                        r"member= is for zip assets"):  # fmt: skip
         xr.open_dataset(str(path), engine="stacasset", member="*.tif")
@@ -188,3 +194,12 @@ def test_the_engine_declares_every_keyword_it_takes_to_xarray():
     assert {"decode_times", "decode_coords", "use_cftime", "decode_timedelta",
             "concat_characters", "mask_and_scale", "phony_dims"} <= declared  # fmt: skip
     assert set(GROUPS_KEYWORDS) - set(DATASET_KEYWORDS) == {"assets", "include_previews"}
+
+
+def test_load_refuses_what_odc_stac_would_silently_ignore():
+    with pytest.raises(TypeError, match=r"load\(\) .*resoltion= \(did you mean resolution=\?\)"):
+        xstac_access.load([], resoltion=10)
+    with pytest.raises(TypeError, match=r"driver=;"):  # ours reads through the broker
+        xstac_access.load([], driver=object())
+    with pytest.raises(errors.ResolveError, match="got no items"):  # odc-stac's own: let through
+        xstac_access.load([], resampling="nearest", nodata=0, output_crs="EPSG:4326")

@@ -12,7 +12,6 @@ silently ignored, it would open something other than what was asked for.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ import xarray as xr
 from . import errors
 from ._hrefs import scheme_of
 from ._item_collections import is_collection
+from ._keywords import refuse_unknown
 from ._resolve import Target, item_of, reachable, resolve
 from ._s3 import Location, bucket_of, item_location
 from .credentials.broker import Broker, Rule, broker_from
@@ -37,6 +37,7 @@ _READERS_OWN = tuple(dict.fromkeys(name for own in OPTIONS.values() for name in 
 #: What :func:`open_dataset` accepts, and :func:`open_groups` and :func:`open_datatree`.
 DATASET_KEYWORDS = (*_WHERE, *COMMON_OPTIONS, *_READERS_OWN, *_CUBE)
 GROUPS_KEYWORDS = (*_WHERE, *COMMON_OPTIONS, *_READERS_OWN, *_ITEM_TREE)
+_CHUNKS_NOTE = "chunks= is xarray's: xr.open_dataset(..., engine='stacasset', chunks={}) applies it"
 
 
 def open_dataset(
@@ -190,36 +191,25 @@ def _groups(
 
 
 def _refuse_unknown(given: Iterable[str], accepted: Sequence[str], call: str) -> None:
-    """A TypeError for keywords none of ``call``'s readers takes, as Python's own for a
-    function, but listing ``accepted`` and the nearest name to each."""
-    unknown = [name for name in given if name not in accepted]
-    if not unknown:
-        return
-    named = []
-    for name in unknown:
-        near = difflib.get_close_matches(name, accepted, n=1)
-        named.append(f"{name}=" + (f" (did you mean {near[0]}=?)" if near else ""))
-    chunks = (
-        " chunks= is xarray's: xr.open_dataset(..., engine='stacasset', chunks={}) applies it."
-        if "chunks" in unknown
-        else ""
-    )
-    raise TypeError(
-        f"{call}() got unexpected keyword argument(s) {', '.join(named)}; the stacasset engine "
-        f"takes {', '.join(f'{a}=' for a in accepted)} (xarray's chunks=, cache=... beside "
-        f"them).{chunks}"
+    """A TypeError for keywords none of ``call``'s readers takes (:mod:`._keywords`)."""
+    refuse_unknown(
+        call,
+        given,
+        accepted,
+        taker="the stacasset engine (beside xarray's own chunks=, cache=...)",
+        notes={"chunks": _CHUNKS_NOTE},
     )
 
 
 def _refuse_misfits(options: dict[str, Any], fmt: str, target: Target, *, groups: bool) -> None:
-    """A TypeError for keywords of other readers (or of items, or of many items) given for
-    ``target``, which the reader of ``fmt`` would ignore."""
+    """A KeywordError (a TypeError) for keywords of other readers (or of items, or of many
+    items) given for ``target``, which the reader of ``fmt`` would ignore."""
     misfits = sorted(set(options) - set(options_for(fmt, options, groups=groups)))
     if not misfits:
         return
     own = [name for name in takes(fmt, groups=groups) if name not in COMMON_OPTIONS]
     why = "; ".join(f"{name}= is for {_whose(name, fmt, groups)}" for name in misfits)
-    raise TypeError(
+    raise errors.KeywordError(
         f"{target.label} is read by the {fmt} reader"
         + (" as groups" if groups else "")
         + f", which takes {', '.join(f'{n}=' for n in own) or 'none of its own keywords'} "
