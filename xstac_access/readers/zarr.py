@@ -50,7 +50,7 @@ def open_groups(
         href, hints = _hinted(target, "open_datatree_kwargs")
         store, href_group = _store(target, href, hints, broker)
         path = "/".join(p for p in (href_group, (group or "").strip("/")) if p)
-        kwargs = {**hints, **_user(options)}
+        kwargs = {**hints, **options}  # the caller's xarray keywords
         if _analysis(kwargs, split_root(href)[0]):
             groups = of_tree(_guard(
                 target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs
@@ -93,7 +93,7 @@ def open_dataset(
         store, href_group = _store(target, href, hints, broker)
         root = split_root(href)[0]
         path = "/".join(p for p in (href_group, (group or "").strip("/")) if p)
-        kwargs = {**hints, **_user(options)}
+        kwargs = {**hints, **options}  # the caller's xarray keywords
         keep = [b.lower() for b in kwargs.pop("bands", None) or []]
         resolution = kwargs.pop("spatial_res", None)
         levels: Multiscales | None = None
@@ -194,12 +194,6 @@ def _hinted(target: Target, name: str) -> tuple[str, dict[str, Any]]:
         }
         return alternate["href"], alt_hints
     return target.href, hints
-
-
-def _user(options: dict[str, Any]) -> dict[str, Any]:
-    """The caller's options that are zarr/eopf keywords (the engine passes ours too)."""
-    ignore = {"member", "storage_options"}
-    return {k: v for k, v in options.items() if k not in ignore and v is not None}
 
 
 def _native(kwargs: dict[str, Any]) -> dict[str, Any]:
