@@ -115,6 +115,8 @@ def test_open_groups_of_a_nested_netcdf_are_the_trees_nodes(local_world, served_
     below = xr.open_groups(href, engine="stacasset", group="meteo")
     assert list(below) == ["/", "/hourly"] and list(below["/"].data_vars) == ["temp"]
     assert list(xr.open_datatree(href, engine="stacasset", group="meteo").children) == ["hourly"]
+    kept = xr.open_groups(href, engine="stacasset", drop_variables="refl")  # one name, as xarray
+    assert "refl" not in kept["/"] and "temp" in kept["/meteo"]
 
 
 def test_groups_that_do_not_nest_open_as_groups_but_not_as_a_tree(tmp_path):
@@ -177,10 +179,13 @@ def test_a_keyword_of_another_reader_is_a_type_error_saying_whose_it_is(tmp_path
         xr.open_datatree(str(path), engine="stacasset", assets=["red"])
 
 
-def test_overview_level_is_refused_for_a_zarr_tree_but_taken_for_one_group(tmp_path):
+def test_a_zarr_tree_under_a_group_and_without_overview_level(tmp_path):
     from test_zarr import write_eopf_like_store
 
     store, _ = write_eopf_like_store(tmp_path)
+    below = xr.open_groups(store, engine="stacasset", group="measurements")
+    assert list(below) == ["/", "/reflectance", "/reflectance/r20m"]
+    assert set(below["/reflectance/r20m"].data_vars) == {"b05", "b8a", "b12"}
     with pytest.raises(TypeError, match=r"as groups, .*overview_level= is for open_dataset"):
         xr.open_datatree(store, engine="stacasset", overview_level=0)
     with pytest.raises(errors.FormatError, match="no GeoZarr multiscales layout"):

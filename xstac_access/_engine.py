@@ -105,7 +105,7 @@ def open_dataset(
         target,
         broker=broker,
         mask_and_scale=True if mask_and_scale is None else mask_and_scale,
-        drop_variables=[drop_variables] if isinstance(drop_variables, str) else drop_variables,
+        drop_variables=_names(drop_variables),
         **reader_options,
     )
     return stamp(_checked(ds, xr.Dataset, target, guess.format), target)
@@ -170,6 +170,8 @@ def _groups(
     """The groups of ``obj`` (see :func:`open_groups`) and how messages name it."""
     _refuse_unknown(options, GROUPS_KEYWORDS, call)
     options = {k: v for k, v in options.items() if v is not None}
+    if "drop_variables" in options:
+        options["drop_variables"] = _names(options["drop_variables"])
     base = broker_from(credentials)
     item = item_of(obj, broker=base)  # an item URL is fetched here, once
     try:
@@ -188,6 +190,13 @@ def _groups(
     else:
         groups = {"/": module.open_dataset(target, broker=broker, **options)}
     return stamp(_checked(groups, dict, target, guess.format), target), target.label
+
+
+def _names(drop_variables: str | Iterable[str] | None) -> list[str] | None:
+    """``drop_variables`` as a list: xarray takes one name as well as several."""
+    if drop_variables is None:
+        return None
+    return [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
 
 
 def _refuse_unknown(given: Iterable[str], accepted: Sequence[str], call: str) -> None:
