@@ -94,6 +94,8 @@ def test_open_groups_of_an_eopf_product_are_the_trees_nodes_read_with_the_same_r
     assert_groups_are_the_trees_nodes(groups, tree, values=False)
     r10m = "/measurements/reflectance/r10m"
     np.testing.assert_array_equal(groups[r10m]["b04"][:4, :4], tree[r10m]["b04"][:4, :4])
+    chosen = xr.open_groups(item, engine="stacasset", assets=["SR_10m"])  # not the product
+    assert list(chosen) == ["/", "/SR_10m"] and "b04" in chosen["/SR_10m"]
 
 
 @pytest.mark.parametrize("where", ["local", "http"])

@@ -12,6 +12,7 @@ silently ignored, it would open something other than what was asked for.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -174,9 +175,11 @@ def _groups(
         options["drop_variables"] = _names(options["drop_variables"])
     base = broker_from(credentials)
     item = item_of(obj, broker=base)  # an item URL is fetched here, once
-    try:
-        target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
-    except errors.AmbiguousAssetError:  # no single tree asset: the whole item as a tree
+    target = None
+    if item is None or asset is not None or "assets" not in options:  # assets=: the whole item
+        with contextlib.suppress(errors.AmbiguousAssetError):  # no single tree asset
+            target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
+    if target is None:
         from ._itemtree import open_item_groups
 
         return open_item_groups(item, base, **options), f"item {item.get('id')!r}"
