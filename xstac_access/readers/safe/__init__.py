@@ -31,11 +31,12 @@ from ... import errors
 from ..._resolve import Target
 from ...credentials.broker import Broker
 from .. import is_safe_folder
+from .._groups import of_tree
 from .._zipfile import Archive, ZipMember, locate
 from . import _s2
 from ._archive import FolderFiles, SafeFiles, ZipFiles
 
-__all__ = ["open_dataset", "open_datatree", "product_folder", "tree_of"]
+__all__ = ["open_dataset", "open_groups", "product_folder", "product_tree", "tree_of"]
 
 #: Product-name prefix -> the function building that mission's tree.
 _MISSIONS: dict[str, Callable[..., xr.DataTree]] = {"S2": _s2.open_tree}
@@ -50,9 +51,15 @@ def product_folder(names: list[str]) -> str | None:
     return found[0] if found else None
 
 
-def open_datatree(
+def open_groups(
     target: Target, *, broker: Broker, mask_and_scale: bool = True, **unused: Any
-) -> xr.DataTree:
+) -> dict[str, xr.Dataset]:
+    """The groups of the product at ``target`` (a zip or a local ``.SAFE`` folder), as
+    :func:`xarray.open_groups` gives them; ``open_datatree`` makes the tree of them."""
+    return of_tree(product_tree(target, broker, mask_and_scale=mask_and_scale))
+
+
+def product_tree(target: Target, broker: Broker, *, mask_and_scale: bool = True) -> xr.DataTree:
     """The product at ``target`` (a zip or a local ``.SAFE`` folder) as a tree."""
     if is_safe_folder(target.href):
         return tree_of(FolderFiles(target), mask_and_scale=mask_and_scale)
@@ -92,7 +99,7 @@ def open_dataset(
 ) -> xr.Dataset:
     """One group of the product's tree (``group="measurements/reflectance/r10m"``), the root
     (the product metadata) by default."""
-    tree = open_datatree(target, broker=broker, **options)
+    tree = product_tree(target, broker, mask_and_scale=options.get("mask_and_scale", True))
     path = (group or "/").strip("/") or "/"
     if path != "/" and path not in tree.groups and f"/{path}" not in tree.groups:
         raise errors.AssetKeyError(
