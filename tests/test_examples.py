@@ -195,7 +195,7 @@ def test_eopf_zarr(example):
 def test_cdse_safe(example, replica):
     ran = example("003_cdse_safe")
     s = ran.summary
-    assert s["SAFE zip"]["members"] == 13
+    assert s["SAFE zip"]["members"] == 42  # the whole L2A product: bands, masks, metadata
     meta = s["SAFE metadata"]
     assert meta["PRODUCT_URI"].startswith("S2B_MSIL2A_20250605T103629") and meta["PRODUCT_URI"]
     assert meta["PROCESSING_BASELINE"] == "05.11" and meta["HORIZONTAL_CS_CODE"] == "EPSG:32632"
