@@ -117,9 +117,7 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
 
     archive, members = locate(target, broker)
     if options.get("member") is None and safe.product_folder([m.name for m in members]):
-        return safe.zip_tree(
-            target, archive, members, mask_and_scale=options.get("mask_and_scale", True)
-        )
+        return safe.zip_tree(target, archive, members, **safe.tree_options(options))
     return xr.DataTree(open_dataset(target, broker=broker, **options))
 
 
