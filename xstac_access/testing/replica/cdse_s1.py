@@ -3,7 +3,7 @@ redirect.
 
 Like :mod:`cdse`'s Sentinel-2 product: the item's ``PRODUCT`` asset is
 ``{http}/cdse/odata/v1/Products(<uuid>)/$value``, which the file server redirects to
-``{http_alt}/cdse/download/<name>.SAFE.zip`` (a bearer token of realm ``cdse``, the rules and
+``{http_alt}/cdse/download/s1/<name>.SAFE.zip`` (a bearer token of realm ``cdse``, the rules and
 connection limits of :func:`cdse.server_rules` cover the prefix). The zip holds the product as
 :mod:`._s1safe` writes it; the unzipped folder lies beside it, under ``files/cdse/s1/``, for
 readers of local folders.
@@ -28,7 +28,7 @@ PRODUCT = _s1safe.S1Product(
 NAME = PRODUCT.name
 #: Where the unzipped folder lies under the replica's ``files`` root.
 FOLDER = f"cdse/s1/{NAME}.SAFE"
-ZIP = f"cdse/download/{NAME}.SAFE.zip"
+ZIP = f"cdse/download/s1/{NAME}.SAFE.zip"  # beside, not among, the S2 zip
 
 
 def product_uuid(seed: int) -> str:
