@@ -43,7 +43,9 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
     for this call), ``overview_level`` (GDAL overview index for COGs), ``group`` (a group of a
     Zarr or netCDF asset), ``member`` (a file inside a zip asset, glob allowed),
     ``georeference``/``kml`` (pictures: georeference from the item's KML quad, or this one),
-    ``sidecars`` (GDAL rasters' sidecar files), ``phony_dims`` (HDF5 without dimension scales);
+    ``sidecars`` (GDAL rasters' sidecar files), ``phony_dims`` (HDF5 without dimension scales),
+    ``calibration``/``noise``/``db`` (Sentinel-1 SAFE products: sigma0, beta0 or gamma0 from the
+    product's LUTs, thermal noise removed, in dB);
     for a whole item as a tree, ``assets`` and ``include_previews``. Any other keyword, or one
     the asset's reader does not take, is a ``TypeError`` listing those accepted.
     xarray's decoder arguments (``decode_times``, ``decode_coords``, ``use_cftime``,
@@ -79,6 +81,9 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         "bbox",
         "sidecars",
         "phony_dims",
+        "calibration",
+        "noise",
+        "db",
     )
     supports_groups = True
 

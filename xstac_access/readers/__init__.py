@@ -47,12 +47,13 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "kml": (),
     "image": ("georeference", "kml"),
     "zarr": ("group", "overview_level"),
-    "safe": ("group",),
+    "safe": ("group", "calibration", "noise", "db"),
 }
 #: The same for ``open_groups``, of the readers that have it (a tree has every level of a
 #: GeoZarr multiscales group: there is no ``overview_level`` to choose).
 GROUPS_OPTIONS: dict[str, tuple[str, ...]] = {
-    "netcdf": ("group", "phony_dims"), "zarr": ("group",), "safe": (), "zip": ("member",),
+    "netcdf": ("group", "phony_dims"), "zarr": ("group",),
+    "safe": ("calibration", "noise", "db"), "zip": ("member", "calibration", "noise", "db"),
 }  # fmt: skip
 #: xarray's keywords, given to every reader: those without anything to decode ignore them.
 COMMON_OPTIONS = ("mask_and_scale", "drop_variables", *DECODERS)

@@ -118,10 +118,7 @@ def open_groups(target: Target, *, broker: Broker, **options: Any) -> dict[str, 
 
     archive, members = locate(target, broker)
     if options.get("member") is None and safe.product_folder([m.name for m in members]):
-        tree = safe.zip_tree(
-            target, archive, members, mask_and_scale=options.get("mask_and_scale", True)
-        )
-        return of_tree(tree)
+        return of_tree(safe.zip_tree(target, archive, members, **safe.tree_options(options)))
     return {"/": open_dataset(target, broker=broker, **options)}
 
 

@@ -28,6 +28,8 @@ class SafeFiles(Protocol):
 
     #: How messages name the product's container (label, href, host).
     where: str
+    #: The asset opened (a member's own messages name it and its href).
+    target: Target
 
     def names(self) -> list[str]:
         """Every file, as a POSIX path from the container's root."""
