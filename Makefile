@@ -25,6 +25,7 @@ serve: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check xstac_access tests benchmarks examples docs
+	$(BIN)/mypy xstac_access
 
 test: lint
 	$(BIN)/pytest

@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import errors
 from .._hrefs import host_of, safe_href
@@ -26,6 +26,9 @@ from .config import PRESETS, advice, configured_rules
 from .material import NO_MATERIAL, Material
 from .providers import Provider
 from .rules import Rule, pattern_matches, register, registered
+
+if TYPE_CHECKING:
+    from ..http.protocols import AccessLike, MaterialLike
 
 
 class Broker:
@@ -52,7 +55,7 @@ class Broker:
     def access(self, href: str) -> Access:
         return Access(href, self.provider_for(href))
 
-    def redirect_access(self, href: str, origin: Access) -> Access:
+    def redirect_access(self, href: str, origin: AccessLike) -> Access:
         """The credential of a redirect target: its own rule's, or the origin's where its
         provider trusts the target's host, or none (:mod:`xstac_access.http.hops`)."""
         return _redirect_access(self.access(href), href, origin)
@@ -113,7 +116,7 @@ class BrokerHandle:
                 return access
         return Access(href, None)
 
-    def redirect_access(self, href: str, origin: Access) -> Access:
+    def redirect_access(self, href: str, origin: AccessLike) -> Access:
         """As :meth:`Broker.redirect_access`."""
         return _redirect_access(self.access(href), href, origin)
 
@@ -133,7 +136,7 @@ class BrokerHandle:
         return (_restore_handle, (self.rules, self.limits))
 
 
-def _redirect_access(own: Access, href: str, origin: Access) -> Access:
+def _redirect_access(own: Access, href: str, origin: AccessLike) -> Access:
     if own.needed:
         return own
     provider = origin.provider
@@ -194,7 +197,7 @@ class Access:
             )
         return material
 
-    def invalidate(self, material: Material) -> None:
+    def invalidate(self, material: MaterialLike) -> None:
         """The server refused ``material``: the next :meth:`material` call gets a new one."""
         provider = self.provider
         if provider is not None:

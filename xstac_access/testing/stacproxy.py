@@ -63,7 +63,7 @@ from aiohttp import web
 try:  # imported as part of the package
     from .stacproxy_ids import PrefixedIds
 except ImportError:  # run as a script: the sibling file
-    from stacproxy_ids import PrefixedIds  # type: ignore[no-redef]
+    from stacproxy_ids import PrefixedIds  # type: ignore[no-redef, import-not-found]
 
 LOOPBACK = "127.0.0.1"
 ADMIN = "/__admin__/"  # the prefix of xstac_access.testing.admin.ADMIN (not imported: see above)
