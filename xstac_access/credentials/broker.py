@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from .. import errors
 from .._hrefs import host_of, safe_href
@@ -88,7 +88,7 @@ class Broker:
             + ")"
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Broker holds secrets and cannot be pickled; pickle Access handles")
 
 
@@ -132,7 +132,7 @@ class BrokerHandle:
     def advice(self, href: str) -> str:
         return advice(href)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., BrokerHandle], tuple[Any, ...]]:
         return (_restore_handle, (self.rules, self.limits))
 
 
@@ -205,7 +205,7 @@ class Access:
         else:
             relay.forget(self.provider_id, self.href, material.version, self.scope)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Access], tuple[Any, ...]]:
         provider = self.provider
         if provider is not None:
             relay.offer(provider, self.href)
@@ -219,6 +219,13 @@ class Access:
 
     def __repr__(self) -> str:
         return f"Access({safe_href(self.href)!r}, provider={self.provider_id})"
+
+
+def as_access(access: AccessLike) -> Access:
+    """A credential the http layer handed back (a landing's), as the :class:`Access` it is: that
+    layer types accesses by its protocol, and the brokers here (and their handles) give only
+    :class:`Access` objects."""
+    return cast(Access, access)
 
 
 def _restore_access(
@@ -248,7 +255,8 @@ def configure(
     ``configure(maap={"offline_token_file": "~/maap-token.txt"})``,
     ``configure(cdse={"username": u, "password": p})``, ``configure(earthdata={"token": t})``,
     ``configure(rules=[("https://data.example.com/*", BearerToken(t))])``. A preset given
-    ``False`` is switched off. ``replace=True`` forgets earlier ``configure`` calls first.
+    ``False`` is switched off, one given ``True`` is on with its own options (as by default).
+    ``replace=True`` forgets earlier ``configure`` calls first.
     """
     global _default
     unknown = set(presets) - set(PRESETS)
@@ -261,7 +269,7 @@ def configure(
         if replace:
             _code["presets"], _code["rules"] = {}, []
         for name, options in presets.items():
-            _code["presets"][name] = options if options is False else dict(options or {})
+            _code["presets"][name] = options if isinstance(options, bool) else dict(options or {})
         _code["rules"] = list(rules or []) + _code["rules"]
         _default = None
         _per_call.clear()
