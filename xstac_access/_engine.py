@@ -107,6 +107,8 @@ def open_datatree(
     try:
         target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
     except errors.AmbiguousAssetError:  # no single tree asset: the whole item as a tree
+        if item is None:  # (only an item has assets to choose among)
+            raise
         from ._itemtree import open_item_tree
 
         return open_item_tree(item, base, **options)

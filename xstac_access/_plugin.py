@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xarray.backends import BackendEntrypoint
 
 from ._item_collections import claims
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 class StacAssetBackendEntrypoint(BackendEntrypoint):
@@ -65,7 +68,7 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         for plain paths (see :func:`xstac_access._item_collections.claims`)."""
         return claims(filename_or_obj)
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,
@@ -90,9 +93,24 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         crs: str | None = None,
         bbox: list[float] | None = None,
         sidecars: bool | None = None,
-    ):
+    ) -> xr.Dataset:
         from ._engine import open_dataset
 
+        given: dict[str, Any] = {  # the reader options given, each checked by its reader
+            k: v
+            for k, v in (
+                ("group", group),
+                ("member", member),
+                ("georeference", georeference),
+                ("kml", kml),
+                ("bands", bands),
+                ("resolution", resolution),
+                ("crs", crs),
+                ("bbox", bbox),
+                ("sidecars", sidecars),
+            )
+            if v is not None
+        }
         return open_dataset(
             _plain(filename_or_obj),
             asset=asset,
@@ -107,32 +125,18 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
             decode_coords=decode_coords,
             use_cftime=use_cftime,
             concat_characters=concat_characters,
-            **{
-                k: v
-                for k, v in (
-                    ("group", group),
-                    ("member", member),
-                    ("georeference", georeference),
-                    ("kml", kml),
-                    ("bands", bands),
-                    ("resolution", resolution),
-                    ("crs", crs),
-                    ("bbox", bbox),
-                    ("sidecars", sidecars),
-                )
-                if v is not None
-            },
+            **given,
         )
 
     def open_datatree(
         self,
         filename_or_obj: Any,
         *,
-        asset: str | None = None,  # type: ignore[override]
+        asset: str | None = None,
         reader: str | None = None,
         storage_options: dict[str, Any] | None = None,
         **kwargs: Any,
-    ):
+    ) -> xr.DataTree:
         from ._engine import open_datatree
 
         return open_datatree(

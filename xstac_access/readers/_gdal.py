@@ -11,6 +11,7 @@ so datasets are cached per thread *and* per credential version: a refreshed toke
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -229,11 +230,10 @@ class RasterSource:
         return f"RasterSource({safe_href(self.href)!r}, overview_level={self.overview_level})"
 
 
+@functools.cache
 def _main_thread_pool() -> ThreadPoolExecutor:
-    pool = getattr(_main_thread_pool, "pool", None)
-    if pool is None:
-        pool = _main_thread_pool.pool = ThreadPoolExecutor(4, thread_name_prefix="xstac-gdal")
-    return pool
+    """The helper threads GDAL reads run on when called from the main thread (made once)."""
+    return ThreadPoolExecutor(4, thread_name_prefix="xstac-gdal")
 
 
 _opened_with: dict[str, str | None] = {}
