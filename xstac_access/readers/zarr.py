@@ -40,6 +40,9 @@ from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
 
+# The ``type: ignore[arg-type]`` on xr.open_dataset / xr.open_datatree below: xarray's
+# annotation of ``filename_or_obj`` leaves out zarr stores, which its zarr engine opens.
+
 
 def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataTree:
     """The product tree (or the subtree under the href's group)."""
@@ -50,7 +53,7 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
         kwargs = {**hints, **_user(options)}
         if _analysis(kwargs, root):
             tree = _guard(
-                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs
+                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs  # type: ignore[arg-type]
             )
         else:
             kwargs = _native(kwargs)
@@ -60,7 +63,7 @@ def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataT
                 target,
                 store,
                 lambda **extra: xr.open_datatree(
-                    store, engine="zarr", group=group or None, **kwargs, **extra
+                    store, engine="zarr", group=group or None, **kwargs, **extra  # type: ignore[arg-type]
                 ),
                 kwargs,
             )
@@ -100,7 +103,7 @@ def open_dataset(
             if keep:
                 kwargs.setdefault("variables", keep)
             ds = _guard(
-                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs
+                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs  # type: ignore[arg-type]
             )
         else:
             kwargs = _native(kwargs)
@@ -112,7 +115,7 @@ def open_dataset(
                 target,
                 store,
                 lambda **extra: xr.open_dataset(
-                    store,
+                    store,  # type: ignore[arg-type]
                     engine="zarr",
                     group=path or None,
                     mask_and_scale=mask_and_scale,
