@@ -1,9 +1,9 @@
 """B7: two XML members and the 60 m TCI out of a SAFE zip behind the CDSE redirect and bearer.
 
 The archive is the replica's Sentinel-2 L2A SAFE (``manifest.safe``, product and tile metadata,
-a real georeferenced JPEG 2000 ``TCI_60m`` of 1830² px, incompressible fillers named like the
-band images), made about 0.7 GB as seed 003's product is (the replica's own ``bench`` zip is
-0.3 GB: the benchmark writes one with more band-image fillers once into its data cache). Its
+every image of ``IMG_DATA`` as georeferenced JPEG 2000, the ``TCI_60m`` of 1830² px among them),
+made about 0.7 GB as seed 003's product is: the benchmark adds incompressible quality-mask
+fillers and writes it once into its data cache. Its
 item's ``PRODUCT`` asset is an OData ``$value`` URL on the main host, redirected (302) to the
 download host, which wants a CDSE bearer token. Quick mode reads the ``ci`` replica's 4.6 MB zip.
 
@@ -67,36 +67,33 @@ CAUSES = {
 SPEC = h.Spec(ID, TITLE, CAUSES, NOTES)
 
 
-def write_big_safe(path: Path, size: int) -> None:
-    """The replica's bench SAFE with band-image fillers added until it is about ``size`` bytes
-    (the manifest lists them all, with their SHA3 checksums, as a real one does)."""
-    from xstac_access.testing.replica import _raster, cdse
+def write_big_safe(path: Path, folder: Path, size: int) -> None:
+    """The replica's bench SAFE (its ``folder``) with quality-mask fillers added until it is
+    about ``size`` bytes (the manifest lists them all, with their SHA3 checksums, as a real one
+    does)."""
+    from xstac_access.testing.replica import _raster, _s2safe, cdse
 
-    members = cdse._members(0, "bench")
+    members = _s2safe.folder_members(folder)
     rng = _raster.rng_for(0, "b7-filler")
     granule = next(k for k in members if k.endswith("MTD_TL.xml")).rpartition("/")[0]
-    extra = [f"R20m/{cdse.IMAGE_PREFIX}_{b}_20m.jp2" for b in ("B01", "B02", "B03", "B04", "B06")]
-    extra += [f"R60m/{cdse.IMAGE_PREFIX}_{b}_60m.jp2" for b in ("B01", "B02", "B03", "B09", "SCL")]
+    extra = [f"QI_DATA/MSK_QUALIT_{b}.jp2" for b in ("B01", "B02", "B03", "B04", "B05", "B06",
+                                                      "B07", "B08", "B8A", "B09")]  # fmt: skip
     missing = size - sum(len(b) for b in members.values())
     for name in extra:
-        members[f"{granule}/IMG_DATA/{name}"] = rng.bytes(max(0, missing // len(extra)))
-    ordered = {"manifest.safe": cdse.manifest(members), **dict(sorted(members.items()))}
-    with zipfile.ZipFile(path, "w", allowZip64=True) as zf:
-        for name, blob in ordered.items():
-            info = zipfile.ZipInfo(f"{cdse.NAME}.SAFE/{name}", date_time=(2025, 6, 5, 13, 4, 10))
-            info.compress_type = (
-                zipfile.ZIP_STORED if name.endswith(".jp2") else zipfile.ZIP_DEFLATED
-            )
-            zf.writestr(info, blob)
+        members[f"{granule}/{name}"] = rng.bytes(max(0, missing // len(extra)))
+    _s2safe.zip_members(path, cdse.NAME, members)
 
 
 def prepare(ctx: h.Context) -> dict[str, Any]:
+    from xstac_access.testing.replica import cdse
+
     world = ctx.world
     item = next(i for i in world.replica.items if i["collection"] == "cdse-sentinel-2-l2a")
     zips = world.replica.files_root / "cdse" / "download"
     local = next(zips.glob("*.SAFE.zip"))
     if not ctx.quick:  # a 0.7 GB archive behind its own OData URL and redirect
-        local = h.cached("b7-safe-700mb.zip", lambda p: write_big_safe(p, TARGET_BYTES))
+        folder = world.replica.s3_buckets["eodata"] / cdse.SAFE_KEY
+        local = h.cached("b7-safe-700mb-v2.zip", lambda p: write_big_safe(p, folder, TARGET_BYTES))
         path = f"/cdse/download/_b7/{local.name}"
         ctx.stack.enter_context(h.served(world, {path: local}))
         odata = f"/cdse/odata/v1/Products({BENCH_UUID})/$value"

@@ -89,7 +89,7 @@ def test_listing_shows_every_member_from_the_archive_tail(world, safe):
             "/MTD_TL.xml",
             {
                 "Geometric_Info/Tile_Geocoding/HORIZONTAL_CS_CODE": "EPSG:32632",
-                "Geometric_Info/Tile_Geocoding/Geoposition@resolution": "60",
+                "Geometric_Info/Tile_Geocoding/Geoposition@resolution": "10",
             },
         ),
     ],
@@ -161,7 +161,8 @@ def test_missing_and_ambiguous_members_are_typed_errors(world, safe):
     assert world.endpoints.http_alt.split("://")[1] in str(missing.value)
     with pytest.raises(errors.AmbiguousAssetError, match="matches 3 members"):
         xr.open_dataset(
-            item, engine="stacasset", asset="PRODUCT", member="*/R20m/*", credentials=creds
+            item, engine="stacasset", asset="PRODUCT", member="*/R20m/*_B0[5-7]_20m.jp2",
+            credentials=creds,
         )
     with pytest.raises(errors.AssetKeyError, match="manifest:B99"):
         xr.open_dataset(

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 import posixpath
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -39,19 +39,19 @@ import xarray as xr
 from .. import errors
 from .._resolve import Target
 from ..credentials.broker import Broker
-from ..credentials.material import Material
 from . import geotiff
-from ._gdal import RasterSource, unsigned
-from ._gdalmem import keep_in_memory
+from ._groups import of_tree
 from ._xmlmeta import flatten_xml, local_name, parse_xml
-from ._zipfile import STORED, Archive, ZipMember, corrupt, data_offset, locate, read_member
+from ._zipfile import Archive, ZipMember, corrupt, locate, read_member
+from ._zipmember import IMAGE_EXTENSIONS, member_source
 
-IMAGE_EXTENSIONS = (".jp2", ".j2k", ".tif", ".tiff", ".png", ".jpg", ".jpeg")
 XML_EXTENSIONS = (".xml", ".safe", ".xsd", ".kml", ".gml")
 #: Members larger than this are not read into memory (images go to GDAL instead).
 MAX_IN_MEMORY = 256 * 1024 * 1024
 
-__all__ = ["ZipMember", "list_members", "open_dataset", "open_member", "safe_member"]
+__all__ = [
+    "ZipMember", "list_members", "open_dataset", "open_groups", "open_member", "safe_member",
+]  # fmt: skip
 
 # -- the module-level API ----------------------------------------------------------------------
 
@@ -111,6 +111,20 @@ def open_dataset(
     )
 
 
+def open_groups(target: Target, *, broker: Broker, **options: Any) -> dict[str, xr.Dataset]:
+    """A SAFE product's groups (:mod:`.safe`) when the zip holds one, else :func:`open_dataset`'s
+    Dataset alone (the member list, or the ``member=`` asked) at "/"."""
+    from . import safe
+
+    archive, members = locate(target, broker)
+    if options.get("member") is None and safe.product_folder([m.name for m in members]):
+        tree = safe.zip_tree(
+            target, archive, members, mask_and_scale=options.get("mask_and_scale", True)
+        )
+        return of_tree(tree)
+    return {"/": open_dataset(target, broker=broker, **options)}
+
+
 def _listing(members: list[ZipMember]) -> xr.Dataset:
     names = [m.name for m in members]
     attrs = {
@@ -140,43 +154,10 @@ def _xml(archive: Archive, member: ZipMember, data: bytes) -> xr.Dataset:
     return xr.Dataset({"xml": ((), np.array(text, dtype=object))}, attrs=attrs)
 
 
-@dataclass(frozen=True)
-class MemberSource(RasterSource):
-    """A :class:`RasterSource` for one member of a zip: a byte range, or ``/vsizip/``."""
-
-    member: str = ""
-    data_offset: int = 0
-    data_size: int = 0
-    stored: bool = True
-
-    def path(self, material: Material) -> str:
-        archive = super().path(material)
-        if self.stored:
-            return f"/vsisubfile/{self.data_offset}_{self.data_size},{archive}"
-        return f"/vsizip/{{{archive}}}/{self.member}"
-
-
 def _image(
     target: Target, archive: Archive, member: ZipMember, broker: Broker, options: dict[str, Any]
 ) -> xr.Dataset:
-    # a byte range keeps no name: formats GDAL knows by the file name (SRTM .hgt) need /vsizip/
-    stored = member.method == STORED and member.name.lower().endswith(IMAGE_EXTENSIONS)
-    offset = data_offset(archive, member) if stored else 0
-    if archive.data is not None:  # a server without Range sent it whole: GDAL reads that
-        keep_in_memory(archive.href, archive.data)
-    origin = archive.origin  # redirected: GDAL reads where it lands (walked again if refused)
-    source = MemberSource(
-        origin.href if origin is not None else archive.href,
-        f"member {member.name!r} of {target.label}",
-        options.get("overview_level"),
-        origin if origin is not None else archive.access,
-        lands=origin is not None,
-        landed=unsigned(archive.href, archive.access),
-        member=member.name,
-        data_offset=offset,
-        data_size=member.compressed_size,
-        stored=stored,
-    )
+    source = member_source(target, archive, member, options.get("overview_level"))
     member_target = replace(target, title=member.name)
     options = {k: v for k, v in options.items() if k != "overview_level"}
     ds = geotiff.open_dataset(member_target, broker=broker, source=source, **options)

@@ -217,17 +217,21 @@ def write_jp2(
     transform: Affine,
     nodata: float | None,
     quality: int = 100,
+    block: int | None = None,
 ) -> None:
     """Write a georeferenced JPEG 2000 (GDAL JP2OpenJPEG: GeoJP2 and GMLJP2 boxes).
 
     The driver only supports CreateCopy: the picture goes through an in-memory GTiff. The target
     is a real file (a /vsimem/ JP2 target loses the georeferencing boxes). ``quality`` 100 is
-    lossless (reversible wavelet), anything less is lossy.
+    lossless (reversible wavelet), anything less is lossy. ``block``: the side of its
+    tiles (GDAL's default: 1024).
     """
     data = _bands_first(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     profile = _profile("GTiff", data, crs, transform, nodata)
     options = {"QUALITY": quality, "REVERSIBLE": "YES" if quality >= 100 else "NO"}
+    if block is not None:
+        options |= {"BLOCKXSIZE": block, "BLOCKYSIZE": block}
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.MemoryFile() as mem:
         with mem.open(**profile) as tmp:
             tmp.write(data)

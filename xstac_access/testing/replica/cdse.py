@@ -8,31 +8,24 @@ the file server redirects it (``server_rules``) to ``{http_alt}/cdse/download/<n
 which needs a bearer token of realm ``cdse`` and is sent with a ``Content-Disposition`` naming
 the zip (what users of CDSE's download host get).
 
-The zip holds a SAFE tree whose ``manifest.safe`` lists every member (``dataObject``/
-``fileLocation``/``checksum``), the product and tile metadata XMLs, a real JPEG 2000 ``TCI_60m``
-(GDAL JP2OpenJPEG, lossless, georeferenced) and incompressible filler members standing in for the
-other band images (named like them, random bytes: only sizes matter).
+The zip holds the whole L2A SAFE as :mod:`._s2safe` writes it (every image of ``IMG_DATA`` at
+10, 20 and 60 m, the ``QI_DATA`` probabilities, the product and tile metadata with the angle
+grids, a ``manifest.safe`` listing every member); the same files lie unzipped in the ``eodata``
+bucket, where :mod:`cdse_v1`'s item points.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import tempfile
 import uuid
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
-import rasterio.shutil
-from rasterio.io import MemoryFile
-from rasterio.transform import Affine
 
 from xstac_access.testing.endpoints import Endpoints
-from xstac_access.testing.replica import _raster, _s2, _stac
+from xstac_access.testing.replica import _raster, _s2, _s2safe, _stac
 
 COLLECTION = "cdse-sentinel-2-l2a"
 _CLOUD = 18.7
@@ -49,10 +42,9 @@ GRANULE = PRODUCT.granule_folder  # L2A_T32UNC_A043062_20250605T103629
 IMAGE_PREFIX = f"T{PRODUCT.tile}_{PRODUCT.sensing}"
 _EPSG, _X0, _Y0, _TILE_M = PRODUCT.epsg, PRODUCT.x0, PRODUCT.y0, float(_s2.TILE_M)
 _TCI_SIZE = {"ci": 305, "bench": 1830}
-_FILLER_BYTES = {"ci": 512 * 1024, "bench": 36 * 1024 * 1024}
-_FILLERS = [f"R10m/{IMAGE_PREFIX}_{b}_10m.jp2" for b in ("B02", "B03", "B04", "B08", "TCI")] + [
-    f"R20m/{IMAGE_PREFIX}_{b}_20m.jp2" for b in ("B05", "B8A", "SCL")
-]
+#: The S3 bucket of CDSE's files, and the SAFE folder's key in it (``cdse_v1`` serves it).
+BUCKET = "eodata"
+SAFE_KEY = f"Sentinel-2/MSI/L2A/{PRODUCT.when:%Y/%m/%d}/{NAME}.SAFE"
 
 
 def product_uuid(seed: int) -> str:
@@ -68,131 +60,19 @@ def _tci_rgb(seed: int, scale: str) -> np.ndarray:
     return _raster.true_colour(*(_raster.reflectance(classes, f, clouds) for f in (2, 1, 0)))
 
 
-def _tci_jp2(rgb: np.ndarray) -> bytes:
-    """A lossless, georeferenced 3-band JPEG 2000 true-colour image at 60 m (6x coarser at ci).
-
-    JP2OpenJPEG only supports CreateCopy: the picture goes through an in-memory GTiff and is
-    copied to a temporary file (a /vsimem/ JP2 target loses the georeferencing boxes).
-    """
-    size = rgb.shape[1]
-    res = _TILE_M / size
-    profile = {
-        "driver": "GTiff",
-        "width": size,
-        "height": size,
-        "count": 3,
-        "dtype": "uint8",
-        "crs": f"EPSG:{_EPSG}",
-        "transform": Affine(res, 0, _X0, 0, -res, _Y0),
-    }
-    with (
-        rasterio.Env(GDAL_PAM_ENABLED="NO"),
-        MemoryFile() as mem,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        with mem.open(**profile) as dst:
-            dst.write(rgb)
-        target = Path(tmp) / "tci.jp2"
-        with mem.open() as src:
-            rasterio.shutil.copy(src, target, driver="JP2OpenJPEG", QUALITY=100, REVERSIBLE="YES")
-        return target.read_bytes()
-
-
-def _xml(root_tag: str, body: str) -> bytes:
-    closing = root_tag.split()[0]
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root_tag}>\n{body}</{closing}>\n'.encode()
-
-
-def metadata_members() -> dict[str, bytes]:
-    """The SAFE's metadata files (path inside ``<NAME>.SAFE/`` -> bytes): product and tile
-    metadata and the INSPIRE record."""
-    granule = f"GRANULE/{GRANULE}"
-    return {
-        "MTD_MSIL2A.xml": _xml(
-            'n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"',
-            f"  <n1:General_Info><Product_Info><PRODUCT_URI>{NAME}.SAFE</PRODUCT_URI>"
-            f"<PRODUCT_START_TIME>{_DATETIME}</PRODUCT_START_TIME><PROCESSING_BASELINE>05.11</PROCESSING_BASELINE>"
-            "<BOA_QUANTIFICATION_VALUE>10000</BOA_QUANTIFICATION_VALUE><BOA_ADD_OFFSET>-1000</BOA_ADD_OFFSET>"
-            "</Product_Info></n1:General_Info>\n  <n1:Quality_Indicators_Info>"
-            f"<Cloud_Coverage_Assessment>{_CLOUD}"
-            "</Cloud_Coverage_Assessment></n1:Quality_Indicators_Info>\n",
-        ),
-        f"{granule}/MTD_TL.xml": _xml(
-            'n1:Level-2A_Tile_ID xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/S2_PDI_Level-2A_Tile_Metadata.xsd"',
-            "  <n1:General_Info>"
-            "<TILE_ID>S2B_OPER_MSI_L2A_TL_2BPS_20250605T130410_A043062_T32UNC_N05.11</TILE_ID>"
-            f"<SENSING_TIME>{_DATETIME}</SENSING_TIME></n1:General_Info>\n"
-            "  <n1:Geometric_Info><Tile_Geocoding>"
-            f"<HORIZONTAL_CS_CODE>EPSG:{_EPSG}</HORIZONTAL_CS_CODE>"
-            f'<Geoposition resolution="60"><ULX>{_X0:.0f}</ULX>'
-            f"<ULY>{_Y0:.0f}</ULY></Geoposition></Tile_Geocoding></n1:Geometric_Info>\n",
-        ),
-        "INSPIRE.xml": _xml(
-            'gmd:MD_Metadata xmlns:gmd="http://www.isotc211.org/2005/gmd"',
-            f"  <gmd:fileIdentifier>{NAME}</gmd:fileIdentifier>\n",
-        ),
-    }
-
-
-def _members(seed: int, scale: str) -> dict[str, bytes]:
-    """SAFE member path (inside ``<NAME>.SAFE/``) -> bytes, manifest excluded."""
-    granule = f"GRANULE/{GRANULE}"
-    rng = _raster.rng_for(seed, "cdse-filler")
-    members = {
-        **metadata_members(),
-        f"{granule}/IMG_DATA/R60m/{IMAGE_PREFIX}_TCI_60m.jp2": _tci_jp2(_tci_rgb(seed, scale)),
-    }
-    for filler in _FILLERS:
-        members[f"{granule}/IMG_DATA/{filler}"] = rng.bytes(_FILLER_BYTES[scale])
-    return members
-
-
-def manifest(members: dict[str, bytes]) -> bytes:
-    """An XFDU ``manifest.safe`` with one dataObject (size, SHA3-256, fileLocation) per member."""
-    objects = []
-    for i, (path, blob) in enumerate(sorted(members.items())):
-        mime = "text/xml" if path.endswith(".xml") else "application/octet-stream"
-        objects.append(
-            f'    <dataObject ID="dataObject_{i:03d}">\n'
-            f'      <byteStream mimeType="{mime}" size="{len(blob)}">\n'
-            f'        <fileLocation locatorType="URL" href="./{path}"/>\n'
-            '        <checksum checksumName="SHA3-256">'
-            f"{hashlib.sha3_256(blob).hexdigest()}</checksum>\n"
-            "      </byteStream>\n    </dataObject>\n"
-        )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1" '
-        'xmlns:safe="http://www.esa.int/safe/sentinel/1.1" '
-        'version="esa/safe/sentinel/1.1/sentinel-2/msi/archive_l2a_user_product">\n'
-        "  <informationPackageMap>\n"
-        '    <xfdu:contentUnit unitType="Product_Level-2A" '
-        'textInfo="SENTINEL-2 MSI Level-2A User Product"/>\n'
-        "  </informationPackageMap>\n  <metadataSection/>\n  <dataObjectSection>\n"
-        + "".join(objects)
-        + "  </dataObjectSection>\n</xfdu:XFDU>\n"
-    ).encode()
-
-
 def _write(root: Path, seed: int, scale: str) -> None:
-    """The SAFE zip (manifest first, then members in path order, fixed timestamps)."""
-    members = _members(seed, scale)
+    """The SAFE folder in the ``eodata`` bucket (:mod:`cdse_v1` serves it), its zip behind the
+    download host, and the product's quicklook."""
+    folder = root / "s3" / BUCKET / SAFE_KEY
+    _s2safe.write_folder(folder, PRODUCT, seed, scale)
     target = root / "files" / "cdse" / "download" / f"{NAME}.SAFE.zip"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    ordered = {"manifest.safe": manifest(members), **dict(sorted(members.items()))}
-    with zipfile.ZipFile(target, "w") as zf:
-        for path, blob in ordered.items():
-            info = zipfile.ZipInfo(f"{NAME}.SAFE/{path}", date_time=(2025, 6, 5, 13, 4, 10))
-            info.compress_type = (
-                zipfile.ZIP_STORED if path.endswith(".jp2") else zipfile.ZIP_DEFLATED
-            )
-            zf.writestr(info, blob)
+    _s2safe.zip_members(target, NAME, _s2safe.folder_members(folder))
     quicklook = _raster.image_bytes(_tci_rgb(seed, scale), "JPEG", size=256)
     _raster.write_bytes(root / "files" / "cdse" / "quicklook" / f"{NAME}-ql.jpg", quicklook)
 
 
 def jobs(root: Path, seed: int, scale: str) -> list[Callable[[], None]]:
-    """One writer: the zip and its quicklook."""
+    """One writer: the SAFE folder, its zip and the quicklook."""
     return [functools.partial(_write, root, seed, scale)]
 
 

@@ -25,42 +25,30 @@ bearer) from the bucket's own files (``server_rules``), so both ways read the sa
 pgstac collection is ``cdse-v1-sentinel-2-l2a`` (Earth Search owns ``sentinel-2-l2a`` there); the
 STAC proxy's ``/cdse/v1/`` personality serves it under its real id.
 
-Deliberate differences: images are lossy JPEG 2000 (quality 5, as Earth Search's JP2 twins here)
-where ESA's are lossless, on grids 6x coarser at ``ci`` scale, so that the replica stays small;
-the OData zip is the legacy module's (its band members are filler).
+The SAFE folder in the bucket and the OData zip hold the same files (:mod:`._s2safe` writes
+them; its docstring says how they differ from ESA's).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from rasterio.transform import Affine
-
 from xstac_access.testing.endpoints import Endpoints
-from xstac_access.testing.replica import _raster, _s2, _stac, cdse
+from xstac_access.testing.replica import _s2, _s2safe, _stac, cdse
 from xstac_access.testing.replica._earthsearch_scenes import Raster
 
 #: The pgstac collection; the ``/cdse/v1/`` proxy personality strips the prefix.
 ID_PREFIX = "cdse-v1-"
 COLLECTION = f"{ID_PREFIX}sentinel-2-l2a"
-BUCKET = "eodata"
+BUCKET = cdse.BUCKET
 PRODUCT = cdse.PRODUCT
 NAME = cdse.NAME
 #: The SAFE folder's key in the bucket: ``Sentinel-2/MSI/L2A/<yyyy>/<mm>/<dd>/<NAME>.SAFE``.
-SAFE_KEY = f"Sentinel-2/MSI/L2A/{PRODUCT.when:%Y/%m/%d}/{NAME}.SAFE"
+SAFE_KEY = cdse.SAFE_KEY
 #: The image files of an L2A SAFE's ``IMG_DATA``, per resolution (S2 Products Specification).
-IMAGES: dict[int, tuple[str, ...]] = {
-    10: ("AOT", "B02", "B03", "B04", "B08", "TCI", "WVP"),
-    20: ("AOT", "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12", "SCL",
-         "TCI", "WVP"),
-    60: ("AOT", "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B09", "B11", "B12",
-         "SCL", "TCI", "WVP"),
-}  # fmt: skip
-_QUALITY = 5
+IMAGES = _s2safe.IMAGES
 _EXT = "https://stac-extensions.github.io/{}/schema.json"
 _EXTENSIONS = [
     _EXT.format(e)
@@ -76,7 +64,7 @@ _SCALES = {"AOT": (0.001, 0.0), "WVP": (0.001, 0.0)}
 def image_path(stem: str, res: int) -> str:
     """An image's path inside the SAFE: ``GRANULE/<granule>/IMG_DATA/R10m/<tile>_<time>_B02_10m
     .jp2``."""
-    return f"GRANULE/{cdse.GRANULE}/IMG_DATA/R{res}m/{cdse.IMAGE_PREFIX}_{stem}_{res}m.jp2"
+    return _s2safe.image_path(PRODUCT, stem, res)
 
 
 def nodes_path(seed: int, path: str) -> str:
@@ -85,33 +73,10 @@ def nodes_path(seed: int, path: str) -> str:
     return f"/cdse/odata/v1/Products({cdse.product_uuid(seed)})/{nodes}/$value"
 
 
-def _write_images(root: Path, seed: int, scale: str, res: int) -> None:
-    """The lossy JPEG 2000 files of one resolution, into the bucket's SAFE folder."""
-    raster = Raster("", "", res)
-    shape, pixel = raster.shape(scale), raster.pixel(scale)
-    transform = Affine(pixel, 0, PRODUCT.x0, 0, -pixel, PRODUCT.y0)
-    classes, clouds = _s2.scene_fields(seed, ("cdse-land",), ("cdse-cloud",), PRODUCT.cloud, shape)
-    valid = np.ones(shape, dtype=bool)
-    for stem in IMAGES[res]:
-        texture = _raster.rng_for(seed, "cdse-texture", stem, res)
-        field = _raster.rng_for(seed, "cdse-field", stem, res)
-        data = _s2.l2a_pixels(stem, classes, clouds, valid, texture, field, PRODUCT.boa_offset)
-        target = root / "s3" / BUCKET / SAFE_KEY / image_path(stem, res)
-        _raster.write_jp2(target, data, f"EPSG:{PRODUCT.epsg}", transform, 0, quality=_QUALITY)
-
-
-def _write_metadata(root: Path) -> None:
-    """The SAFE's metadata files and a ``manifest.safe`` listing them."""
-    members = cdse.metadata_members()
-    for path, blob in {"manifest.safe": cdse.manifest(members), **members}.items():
-        _raster.write_bytes(root / "s3" / BUCKET / SAFE_KEY / path, blob)
-
-
 def jobs(root: Path, seed: int, scale: str) -> list[Callable[[], None]]:
-    """One writer per resolution, one for the metadata files."""
-    out: list[Callable[[], None]] = [functools.partial(_write_metadata, root)]
-    out += [functools.partial(_write_images, root, seed, scale, res) for res in IMAGES]
-    return out
+    """None: the bucket's SAFE folder is written by :mod:`cdse`, which zips it."""
+    del root, seed, scale
+    return []
 
 
 def collections() -> list[dict[str, Any]]:
