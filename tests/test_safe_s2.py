@@ -9,6 +9,8 @@ and its rasterio reads through /vsizip/).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 
@@ -20,7 +22,7 @@ from rasterio.windows import Window
 
 from xstac_access import credentials, errors
 from xstac_access.readers._gdalfail import clear_vsicurl_cache
-from xstac_access.testing.replica import cdse
+from xstac_access.testing.replica import _s2safe, cdse
 
 GROUPS = {
     "measurements/reflectance/r10m": {"b02", "b03", "b04", "b08"},
@@ -160,3 +162,56 @@ def test_a_zip_that_is_not_a_safe(tmp_path):
         xr.open_datatree(str(path), engine="stacasset", reader="safe")
     listing = xr.open_datatree(str(path), engine="stacasset")  # the zip reader's member list
     assert list(listing.to_dataset()["member"].values) == ["notes/readme.txt"]
+
+
+L1C_SIZES = {10: 366, 20: 183, 60: 61}  # 30x coarser than the product: the test writes it
+
+
+@pytest.fixture(scope="module")
+def l1c_zip(tmp_path_factory):
+    """An L1C product of the CDSE tile (13 bands, B10 too, and the TCI; no SCL, AOT, WVP),
+    written by the replica's SAFE writer on small grids and zipped as CDSE serves it."""
+    product = dataclasses.replace(cdse.PRODUCT, level="L1C")
+    root = tmp_path_factory.mktemp("l1c")
+    folder = root / f"{product.product_name}.SAFE"
+    _s2safe.write_folder(folder, product, 0, L1C_SIZES)
+    path = root / f"{product.product_name}.SAFE.zip"
+    _s2safe.zip_members(path, product.product_name, _s2safe.folder_members(folder), "L1C")
+    return path
+
+
+def test_l1c_tree_has_the_13_bands_at_their_resolutions_and_no_l2a_layers(l1c_zip):
+    tree = xr.open_datatree(str(l1c_zip), engine="stacasset")
+    assert {g for g in tree.groups if re.search(r"/r\d+m$", g)} == {
+        "/measurements/reflectance/r10m", "/measurements/reflectance/r20m",
+        "/measurements/reflectance/r60m",
+    }  # fmt: skip
+    assert set(tree["measurements/reflectance/r60m"].data_vars) == {"b01", "b09", "b10"}
+    for res in (10, 20):
+        wanted = GROUPS[f"measurements/reflectance/r{res}m"]
+        assert set(tree[f"measurements/reflectance/r{res}m"].data_vars) == wanted
+    b10 = tree["measurements/reflectance/r60m/b10"]
+    assert b10.shape == (61, 61) and b10.attrs["long_name"] == "TOA reflectance"
+    assert b10.attrs["common_name"] == "cirrus"
+    assert tree.attrs["General_Info/Product_Info/PRODUCT_TYPE"] == "S2MSI1C"
+    assert tree["conditions/geometry"].to_dataset()["sun_angles"].shape == (2, 23, 23)
+
+
+def test_l1c_values_are_counts_plus_radio_add_offset_over_quantification(l1c_zip):
+    raw = xr.open_datatree(str(l1c_zip), engine="stacasset", mask_and_scale=False)
+    scaled = xr.open_datatree(str(l1c_zip), engine="stacasset")
+    with zipfile.ZipFile(l1c_zip) as zf:
+        mtd = ET.fromstring(zf.read(next(n for n in zf.namelist() if n.endswith("MTD_MSIL1C.xml"))))
+    quantification = float(next(mtd.iter("QUANTIFICATION_VALUE")).text)
+    offsets = {e.get("band_id"): float(e.text) for e in mtd.iter("RADIO_ADD_OFFSET")}
+    assert quantification == 10000.0 and set(offsets.values()) == {-1000.0}
+    member = _member(l1c_zip, "_B10.jp2").filename
+    with rasterio.open(f"/vsizip/{l1c_zip}/{member}") as src:
+        expected = src.read(1)
+    dn = raw["measurements/reflectance/r60m/b10"].values
+    np.testing.assert_array_equal(dn, expected)
+    assert (dn == 0).any() and (dn > 0).any()  # the no-data west edge and the scene
+    values = scaled["measurements/reflectance/r60m/b10"].values
+    formula = np.where(dn == 0, np.nan, (dn + offsets["10"]) / quantification)
+    np.testing.assert_allclose(values, formula, rtol=1e-6, atol=1e-7)
+    assert values.dtype == np.float32
