@@ -3,7 +3,8 @@ zip on the local disk, and its unzipped folder (the ``eodata`` bucket's), all re
 
 Values are compared with rasterio's reads of the same members, the scaling with the formula of
 the product metadata, the angles with the tile metadata's text; bytes and requests are counted
-by the file server. About 9 s in all on this machine (most of it the first test's imports
+by the file server. The L1C product is written by the test, on grids 30x coarser than the
+product's. About 14 s in all on this machine (most of it the first test's imports
 and its rasterio reads through /vsizip/).
 """
 
@@ -152,6 +153,28 @@ def test_through_the_odata_redirect_open_reads_metadata_and_a_window_part_of_the
     with rasterio.open(f"/vsizip/{local_zip}/{member.filename}") as src:
         dn = src.read(1, window=Window(300, 0, 200, 200))
     np.testing.assert_allclose(window, np.where(dn == 0, np.nan, (dn - 1000.0) / 1e4), rtol=1e-6)
+
+
+def test_quicklook_of_the_tree_reads_the_60_m_copies_of_the_true_colour_bands(world, local_zip):
+    item = next(i for i in world.replica.items if i["collection"] == "cdse-sentinel-2-l2a")
+    creds = {"cdse": world.credentials()["cdse"]}
+    key = f"alt:/cdse/download/{local_zip.name}"
+    tree = xr.open_datatree(item, engine="stacasset", asset="PRODUCT", credentials=creds)
+    assert tree["measurements/reflectance/r10m/b04"].encoding["overviews"] == [2, 6]
+    opened = world.files.stats()["bytes"][key]
+    look = tree.eo.quicklook(max_size=300)  # the 60 m copies are 305 px a side at ci scale
+    read = world.files.stats()["bytes"][key] - opened
+    rgb = ("B04", "B03", "B02")
+    copies = sum(_member(local_zip, _image(f"{b}_60m")).compress_size for b in rgb)
+    bands = sum(_member(local_zip, _image(f"{b}_10m")).compress_size for b in rgb)
+    # six members touched (the 10 m bands' headers, for their shape; the 60 m copies), each read
+    # by its local header and GDAL's 32 KB chunks: the copies and at most a chunk more per file
+    assert copies <= read <= copies + 6 * (32768 + 251) < bands / 4, (read, copies, bands)
+    assert look.kind == "rgb" and look.shape == (305, 305) and look.overview_level == 1
+    assert look.picture.titles == ["b04, b03, b02"]
+    rgba = look.picture.rgba()
+    assert (rgba[..., 3] > 0).mean() > 0.9  # the picture, less the no-data edge
+    assert rgba[..., :3].std() > 40 and len(np.unique(rgba[..., :3].reshape(-1, 3), axis=0)) > 1000
 
 
 def test_a_zip_that_is_not_a_safe(tmp_path):
