@@ -201,7 +201,7 @@ def test_cdse_safe(example, replica):
     assert meta["PROCESSING_BASELINE"] == "05.11" and meta["HORIZONTAL_CS_CODE"] == "EPSG:32632"
     tree = s["SAFE tree"]  # the product as a tree, read by range
     assert tree["r10m"] == ["b02", "b03", "b04", "b08"] and tree["b04 shape"] == [1830, 1830]
-    assert "/measurements/reflectance/r60m" in tree["groups"] and len(tree["groups"]) == 7
+    assert "/measurements/reflectance/r60m" in tree["groups"] and len(tree["groups"]) == 10
     assert 0 < tree["b04 window mean"] < 1  # BOA reflectance, offset and scaled
     look = s["SAFE tree quicklook"]  # from the product's 20 m copies of B04, B03, B02
     assert look["kind"] == "rgb" and look["shape"] == [915, 915] and look["overview_level"] == 0

@@ -77,6 +77,14 @@ def test_local_zip_tree_has_the_eopf_layout_and_the_members_grids(local_zip):
             assert ds[band].shape == src.shape
             assert ds.rio.crs == src.crs and ds.rio.transform() == src.transform
             assert ds["x"].values[0] == pytest.approx(src.xy(0, 0)[0])
+    for res, n in ((10, 1830), (20, 915)):  # a TCI per resolution, as EOPF's l2a_quicklook
+        assert tree[f"quality/l2a_quicklook/r{res}m/tci"].shape == (3, n, n)
+    tci = tree["quality/l2a_quicklook/r60m/tci"]
+    member = _member(local_zip, _image("TCI_60m")).filename
+    with rasterio.open(f"/vsizip/{local_zip}/{member}") as src:
+        np.testing.assert_array_equal(tci.values, src.read())  # (band, y, x): red, green, blue
+        np.testing.assert_array_equal(tci[1:, 40:50, 7].values, src.read()[1:, 40:50, 7])
+    assert tci.dtype == np.uint8 and list(tci["band"].values) == [1, 2, 3]
 
 
 def test_folder_window_and_scaling_equal_rasterio_and_the_formula(folder):
@@ -207,8 +215,9 @@ def test_l1c_tree_has_the_13_bands_at_their_resolutions_and_no_l2a_layers(l1c_zi
     tree = xr.open_datatree(str(l1c_zip), engine="stacasset")
     assert {g for g in tree.groups if re.search(r"/r\d+m$", g)} == {
         "/measurements/reflectance/r10m", "/measurements/reflectance/r20m",
-        "/measurements/reflectance/r60m",
+        "/measurements/reflectance/r60m", "/quality/l1c_quicklook/r10m",
     }  # fmt: skip
+    assert tree["quality/l1c_quicklook/r10m/tci"].shape == (3, 366, 366)
     assert set(tree["measurements/reflectance/r60m"].data_vars) == {"b01", "b09", "b10"}
     for res in (10, 20):
         wanted = GROUPS[f"measurements/reflectance/r{res}m"]

@@ -4,7 +4,9 @@ Groups: ``measurements/reflectance/r10m|r20m|r60m`` (each band at its native res
 ``b02``-``b04``, ``b08`` at 10 m; ``b05``-``b07``, ``b8a``, ``b11``, ``b12`` at 20 m; ``b01``,
 ``b09`` and, in L1C, ``b10`` at 60 m), for L2A ``quality/atmosphere/r10m`` (``aot``, ``wvp``),
 ``conditions/mask/l2a_classification/r20m`` (``scl``) and ``quality/probability/r20m``
-(``cld``, ``snw`` from ``QI_DATA``), and ``conditions/geometry`` (:mod:`._s2angles`). The root's
+(``cld``, ``snw`` from ``QI_DATA``), ``quality/l2a_quicklook/r10m|r20m|r60m`` (L1C:
+``quality/l1c_quicklook/r10m``) with the TCI as ``tci`` (band, y, x), uint8, and
+``conditions/geometry`` (:mod:`._s2angles`). The root's
 attributes are the product metadata (``MTD_MSIL1C.xml``/``MTD_MSIL2A.xml``, flattened).
 
 Opening reads the two metadata files and no image: the grid of each resolution (CRS, size,
@@ -45,6 +47,7 @@ from ._archive import SafeFiles
 from ._s2bands import BAND_IDS, COMMON_NAMES, NATIVE, eopf_name
 
 _IMAGE = re.compile(r"/IMG_DATA/(?:R\d+m/)?[^/]*_(B\d[\dA]|AOT|WVP|SCL)(?:_(\d+)m)?\.jp2$", re.I)
+_TCI = re.compile(r"/IMG_DATA/(?:R\d+m/)?[^/]*_TCI(?:_(\d+)m)?\.jp2$", re.I)
 _MASK = re.compile(r"/QI_DATA/MSK_(CLDPRB|SNWPRB)_(\d+)m\.jp2$", re.I)
 _OTHERS = {  # stem -> (group without the resolution, variable, dtype, long name)
     "AOT": ("quality/atmosphere", "aot", "uint16", "aerosol optical thickness at 550 nm"),
@@ -119,6 +122,8 @@ def open_tree(files: SafeFiles, product: str, mask_and_scale: bool = True) -> xr
         for var, encoding in encodings[path].items():
             ds[var].encoding.update(encoding)
         nodes[path] = ds
+    for path, (name, res) in _quicklooks(names, granule, level, grids).items():
+        nodes[path] = _tci(files, name, grids[res], epsg)
     geometry = _s2angles.geometry(tl, grids[min(grids)].ulx, grids[min(grids)].uly, epsg)
     if geometry.data_vars:
         nodes["conditions/geometry"] = geometry
@@ -201,6 +206,32 @@ def _classify(name: str, level: str) -> tuple[str, str, int, dict[str, Any]] | N
     group, var, dtype, long_name = _OTHERS[stem]
     attrs = {"long_name": long_name, "dtype": dtype, "nodata": stem in ("AOT", "WVP")}
     return group, var, int(res or _HOME[var]), attrs
+
+
+def _quicklooks(
+    names: list[str], granule: str, level: str, grids: dict[int, Grid]
+) -> dict[str, tuple[str, int]]:
+    """The group (``quality/l2a_quicklook/r10m``, EOPF's name) of each TCI file of the
+    granule, with the file and its resolution: L2A has one per resolution, L1C one at 10 m."""
+    found = {}
+    for name in names:
+        tci = _TCI.search(name) if name.startswith(granule + "/") else None
+        res = int(tci.group(1) or 10) if tci is not None else 0
+        if res in grids:
+            found.setdefault(f"quality/{level.lower()}_quicklook/r{res}m", (name, res))
+    return found
+
+
+def _tci(files: SafeFiles, name: str, grid: Grid, epsg: int) -> xr.Dataset:
+    """A TCI file as the group of its resolution: ``tci`` (band, y, x), uint8 red, green, blue,
+    read lazily by window (all three bands in one read)."""
+    shape, dtype = (grid.rows, grid.cols), np.dtype("uint8")
+    array = RasterBandArray(files.source(name), (1, 2, 3), shape, dtype)
+    attrs = {"long_name": "true colour image (TCI), 0 where no data"}
+    tci = xr.Variable(("band", "y", "x"), indexing.LazilyIndexedArray(array), attrs)
+    ds = _dataset({"tci": tci}, grid, epsg, decode=False).assign_coords(band=[1, 2, 3])
+    ds["tci"].encoding["source"] = name
+    return ds
 
 
 def _scaling(var: str, quantification: dict[str, float], offsets: dict[str, float]) -> tuple:
