@@ -78,3 +78,18 @@ def test_importing_the_package_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_engine_points_xarray_at_the_documentation_pyproject_names():
+    import tomllib
+    from pathlib import Path
+
+    import xarray as xr
+
+    from xstac_access import _plugin
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    urls = tomllib.loads(pyproject.read_text())["project"]["urls"]
+    assert xr.backends.list_engines()["stacasset"].url == urls["Documentation"]
+    assert _plugin.documentation_url() == urls["Documentation"]  # from the installed metadata
+    assert "placeholder" not in urls["Documentation"] and urls["Documentation"].startswith("https")

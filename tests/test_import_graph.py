@@ -168,7 +168,7 @@ def offending(graph: Graph, importer: str, *forbidden: str) -> list[str]:
 #: The parts of the library from the bottom up (docs/architecture.md draws the same list): a
 #: module may import its own part and the parts below it, never a part beside or above it.
 LAYERS: list[set[str]] = [
-    {"helpers"},  # errors, _extras, _log, _hrefs, _html, _clock, _s3, _geo, _item_attr, ...
+    {"helpers"},  # see HELPERS
     {"http"},
     {"credentials"},
     {"_resolve"},
@@ -181,8 +181,8 @@ LAYERS: list[set[str]] = [
     {"cli"},
 ]
 HELPERS = {
-    "_clock", "_extras", "_geo", "_hrefs", "_html", "_item_attr", "_item_collections", "_log",
-    "_s3", "errors",
+    "_clock", "_extras", "_geo", "_hrefs", "_html", "_item_attr", "_item_collections",
+    "_keywords", "_log", "_s3", "errors",
 }  # fmt: skip
 
 

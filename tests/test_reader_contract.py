@@ -1,8 +1,9 @@
 """Every reader the dispatch can pick satisfies the reader contract (``readers/_contract.py``).
 
 The engine calls ``module.open_dataset(target, broker=..., **options)`` with the caller's
-keywords and the catalogue's open hints mixed, and ``open_datatree`` when the module has it: a
+keywords and the catalogue's open hints mixed, and ``open_groups`` when the module has it: a
 reader takes the target first, the broker by keyword, and swallows options it does not know.
+Which keywords a reader takes is listed in ``readers.OPTIONS`` (the engine refuses the others).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from xstac_access import readers
 from xstac_access._resolve import Target
-from xstac_access.readers import FORMATS, READERS, reader_for
+from xstac_access.readers import FORMATS, GROUPS_OPTIONS, OPTIONS, READERS, reader_for, takes
 from xstac_access.readers._contract import Reader, TreeReader
 
 TREE_FORMATS = {"netcdf", "zarr", "safe", "zip"}  # formats with groups (a zip: a SAFE in it)
@@ -24,7 +25,7 @@ TREE_FORMATS = {"netcdf", "zarr", "safe", "zip"}  # formats with groups (a zip: 
 def problems(module: types.ModuleType) -> list[str]:
     """How ``module`` breaks the contract (empty: it keeps it)."""
     found = []
-    for name, returns in (("open_dataset", "xr.Dataset"), ("open_datatree", "xr.DataTree")):
+    for name, returns in (("open_dataset", "xr.Dataset"), ("open_groups", "dict[str, xr.Dataset]")):
         function = getattr(module, name, None)
         if function is None:
             if name == "open_dataset":
@@ -60,6 +61,26 @@ def test_each_registered_reader_keeps_the_contract(fmt):
     assert problems(module) == []
     assert isinstance(module, Reader)
     assert isinstance(module, TreeReader) == (fmt in TREE_FORMATS)
+
+
+@pytest.mark.parametrize("fmt", sorted(READERS))
+def test_each_reader_names_in_its_signature_only_keywords_it_is_listed_as_taking(fmt):
+    """``readers.OPTIONS`` is what the engine lets through to a reader: a keyword a reader
+    names but is not listed for could never reach it."""
+    module = importlib.import_module(READERS[fmt])
+    internal = {"target", "broker", "source"}  # source: the zip reader hands GDAL its member
+    for name, groups in (("open_dataset", False), ("open_groups", True)):
+        function = getattr(module, name, None)
+        named = {
+            p.name for p in inspect.signature(function).parameters.values()
+            if p.kind is not inspect.Parameter.VAR_KEYWORD
+        } if function else set()  # fmt: skip
+        assert named - internal <= set(takes(fmt, groups=groups)), name
+
+
+def test_the_keyword_tables_cover_the_readers_there_are():
+    assert set(OPTIONS) == set(READERS)
+    assert set(GROUPS_OPTIONS) == TREE_FORMATS
 
 
 @pytest.mark.parametrize("fmt", sorted(READERS))

@@ -21,7 +21,7 @@ from .eo import accessor as _accessor  # noqa: F401  (registers .eo on Dataset, 
 if TYPE_CHECKING:
     from . import credentials, errors
     from ._download import DownloadEntry, DownloadReport, download
-    from ._engine import open_dataset, open_datatree
+    from ._engine import open_dataset, open_datatree, open_groups
     from ._load import load
     from ._resolve import Target, resolve
     from ._search import CollectionSearchResult, SearchResult, collection_search, search
@@ -39,6 +39,7 @@ __all__ = [
     "load",
     "open_dataset",
     "open_datatree",
+    "open_groups",
     "resolve",
     "search",
 ]
@@ -57,6 +58,7 @@ _LAZY = {
     "DownloadEntry": ("xstac_access._download", "DownloadEntry"),
     "open_dataset": ("xstac_access._engine", "open_dataset"),
     "open_datatree": ("xstac_access._engine", "open_datatree"),
+    "open_groups": ("xstac_access._engine", "open_groups"),
     "resolve": ("xstac_access._resolve", "resolve"),
     "Target": ("xstac_access._resolve", "Target"),
 }

@@ -1,12 +1,19 @@
-"""The engine's logic behind ``xr.open_dataset(..., engine="stacasset")`` and ``open_datatree``.
+"""The engine's logic behind ``xr.open_dataset(..., engine="stacasset")``, ``open_datatree``
+and ``open_groups``.
 
 resolve → choose reader → open lazily. Kept apart from the plugin module so that xarray's engine
 discovery (which imports every installed backend) stays cheap.
+
+Keywords are checked before anything is read, as xarray's own backends do by their signatures:
+a name none of the readers takes is a ``TypeError`` listing those accepted (with the nearest, if
+it looks misspelt), and so is one the chosen reader does not take (``member=`` on a GeoTIFF):
+silently ignored, it would open something other than what was asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import xarray as xr
@@ -14,15 +21,24 @@ import xarray as xr
 from . import errors
 from ._hrefs import scheme_of
 from ._item_collections import is_collection
+from ._keywords import refuse_unknown
 from ._resolve import Target, item_of, reachable, resolve
 from ._s3 import Location, bucket_of, item_location
 from .credentials.broker import Broker, Rule, broker_from
 from .credentials.providers import S3Credentials
-from .readers import reader_for
+from .readers import COMMON_OPTIONS, OPTIONS, options_for, reader_for, takes
 from .readers._attrs import stamp
+from .readers._groups import as_tree
 
 Credentials = Broker | dict[str, Any] | None
 _CUBE = ("bands", "resolution", "crs", "bbox")
+_WHERE = ("asset", "reader", "credentials", "storage_options")
+_ITEM_TREE = ("assets", "include_previews")  # see _itemtree
+_READERS_OWN = tuple(dict.fromkeys(name for own in OPTIONS.values() for name in own))
+#: What :func:`open_dataset` accepts, and :func:`open_groups` and :func:`open_datatree`.
+DATASET_KEYWORDS = (*_WHERE, *COMMON_OPTIONS, *_READERS_OWN, *_CUBE)
+GROUPS_KEYWORDS = (*_WHERE, *COMMON_OPTIONS, *_READERS_OWN, *_ITEM_TREE)
+_CHUNKS_NOTE = "chunks= is xarray's: xr.open_dataset(..., engine='stacasset', chunks={}) applies it"
 
 
 def open_dataset(
@@ -55,7 +71,9 @@ def open_dataset(
     (``mask_and_scale``, ``decode_times``, ``decode_timedelta``, ``decode_coords``,
     ``use_cftime``, ``concat_characters``, ``decode_cf``) keep xarray's meanings for the
     readers that decode through xarray (Zarr, netCDF); the GDAL readers take
-    ``mask_and_scale`` (scale, offset and nodata) and have nothing else to decode.
+    ``mask_and_scale`` (scale, offset and nodata) and have nothing else to decode. The
+    readers' own keywords (``group``, ``member``...) are listed in ``docs/engine.md``; one that
+    no reader takes, or that the asset's reader does not, is a ``TypeError`` (see above).
     """
     decoding = {
         "decode_times": decode_times,
@@ -65,7 +83,9 @@ def open_dataset(
         "concat_characters": concat_characters,
         "decode_cf": decode_cf,
     }
-    reader_options.update({k: v for k, v in decoding.items() if v is not None})
+    _refuse_unknown(reader_options, DATASET_KEYWORDS, "open_dataset")
+    reader_options.update(decoding, overview_level=overview_level)
+    reader_options = {k: v for k, v in reader_options.items() if v is not None}
     if is_collection(obj):  # many items: one cube through odc-stac, lazily
         from ._load import load
 
@@ -81,15 +101,35 @@ def open_dataset(
     broker = call_broker(target, base, storage_options)
     target = reachable(target, broker)
     module, guess = reader_for(target, reader, broker=broker)
+    _refuse_misfits(reader_options, guess.format, target, groups=False)
     ds = module.open_dataset(
         target,
         broker=broker,
-        overview_level=overview_level,
         mask_and_scale=True if mask_and_scale is None else mask_and_scale,
-        drop_variables=[drop_variables] if isinstance(drop_variables, str) else drop_variables,
+        drop_variables=_names(drop_variables),
         **reader_options,
     )
     return stamp(_checked(ds, xr.Dataset, target, guess.format), target)
+
+
+def open_groups(
+    obj: Any,
+    *,
+    asset: str | None = None,
+    reader: str | None = None,
+    credentials: Credentials = None,
+    storage_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> dict[str, xr.Dataset]:
+    """Every group of ``obj`` as a lazy Dataset, keyed by path ("/", "/a", "/a/b"), as
+    :func:`xarray.open_groups` gives them, also when they do not nest as a tree.
+
+    The groups of a Zarr or netCDF/HDF5 asset (of its ``group=``, which is then "/"), or the
+    whole item, one group per data asset (:mod:`xstac_access._itemtree`: ``assets=``,
+    ``include_previews=``), or one group "/" for an asset of another format. Other keywords
+    as :func:`open_dataset`'s.
+    """
+    return _groups(obj, asset, reader, credentials, storage_options, options, "open_groups")[0]
 
 
 def open_datatree(
@@ -101,23 +141,104 @@ def open_datatree(
     storage_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> xr.DataTree:
-    """Open ``obj`` as a :class:`xarray.DataTree`: the reader's own tree, or a one-node tree."""
+    """Open ``obj`` as a :class:`xarray.DataTree`: the tree of :func:`open_groups`' groups.
+
+    Groups that do not nest (a child whose dimensions differ in size from its parent's) are a
+    :class:`~xstac_access.errors.FormatError` pointing to :func:`open_groups`.
+    """
+    groups, label = _groups(
+        obj, asset, reader, credentials, storage_options, options, "open_datatree"
+    )
+    try:
+        return as_tree(groups)
+    except ValueError as exc:  # xarray's first line names the group; the rest reprs it
+        raise errors.FormatError(
+            f"the groups of {label} do not nest as a DataTree "
+            f"({str(exc).splitlines()[0].rstrip(':')}). "
+            "xr.open_groups(..., engine='stacasset') opens them as a dict of Datasets."
+        ) from None
+
+
+def _groups(
+    obj: Any,
+    asset: str | None,
+    reader: str | None,
+    credentials: Credentials,
+    storage_options: dict[str, Any] | None,
+    options: dict[str, Any],
+    call: str,
+) -> tuple[dict[str, xr.Dataset], str]:
+    """The groups of ``obj`` (see :func:`open_groups`) and how messages name it."""
+    _refuse_unknown(options, GROUPS_KEYWORDS, call)
+    options = {k: v for k, v in options.items() if v is not None}
+    if "drop_variables" in options:
+        options["drop_variables"] = _names(options["drop_variables"])
     base = broker_from(credentials)
     item = item_of(obj, broker=base)  # an item URL is fetched here, once
-    try:
-        target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
-    except errors.AmbiguousAssetError:  # no single tree asset: the whole item as a tree
-        from ._itemtree import open_item_tree
+    target = None
+    if item is None or asset is not None or "assets" not in options:  # assets=: the whole item
+        with contextlib.suppress(errors.AmbiguousAssetError):  # no single tree asset
+            target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
+    if target is None:  # only an item has many assets (or assets= asks for them all)
+        assert item is not None
+        from ._itemtree import open_item_groups
 
-        return open_item_tree(item, base, **options)
+        return open_item_groups(item, base, **options), f"item {item.get('id')!r}"
     broker = call_broker(target, base, storage_options)
     target = reachable(target, broker)
     module, guess = reader_for(target, reader, broker=broker)
-    if hasattr(module, "open_datatree"):
-        tree = module.open_datatree(target, broker=broker, **options)
+    grouped = hasattr(module, "open_groups")
+    _refuse_misfits(options, guess.format, target, groups=grouped)
+    if grouped:
+        groups = module.open_groups(target, broker=broker, **options)
     else:
-        tree = xr.DataTree(module.open_dataset(target, broker=broker, **options))
-    return stamp(_checked(tree, xr.DataTree, target, guess.format), target)
+        groups = {"/": module.open_dataset(target, broker=broker, **options)}
+    return stamp(_checked(groups, dict, target, guess.format), target), target.label
+
+
+def _names(drop_variables: str | Iterable[str] | None) -> list[str] | None:
+    """``drop_variables`` as a list: xarray takes one name as well as several."""
+    if drop_variables is None:
+        return None
+    return [drop_variables] if isinstance(drop_variables, str) else list(drop_variables)
+
+
+def _refuse_unknown(given: Iterable[str], accepted: Sequence[str], call: str) -> None:
+    """A TypeError for keywords none of ``call``'s readers takes (:mod:`._keywords`)."""
+    refuse_unknown(
+        call,
+        given,
+        accepted,
+        taker="the stacasset engine (beside xarray's own chunks=, cache=...)",
+        notes={"chunks": _CHUNKS_NOTE},
+    )
+
+
+def _refuse_misfits(options: dict[str, Any], fmt: str, target: Target, *, groups: bool) -> None:
+    """A KeywordError (a TypeError) for keywords of other readers (or of items, or of many
+    items) given for ``target``, which the reader of ``fmt`` would ignore."""
+    misfits = sorted(set(options) - set(options_for(fmt, options, groups=groups)))
+    if not misfits:
+        return
+    own = [name for name in takes(fmt, groups=groups) if name not in COMMON_OPTIONS]
+    why = "; ".join(f"{name}= is for {_whose(name, fmt, groups)}" for name in misfits)
+    raise errors.KeywordError(
+        f"{target.label} is read by the {fmt} reader"
+        + (" as groups" if groups else "")
+        + f", which takes {', '.join(f'{n}=' for n in own) or 'none of its own keywords'} "
+        f"beside xarray's decoders: {why}."
+    )
+
+
+def _whose(name: str, fmt: str, groups: bool) -> str:
+    """What keyword ``name``, not taken by the reader of ``fmt``, is for, in words."""
+    if name in _CUBE:
+        return "many items, loaded as one cube"
+    if name in _ITEM_TREE:
+        return "a whole item opened as a tree"
+    if groups and name in OPTIONS[fmt]:
+        return "open_dataset, which opens one group"
+    return " and ".join(f"{other} assets" for other, own in OPTIONS.items() if name in own)
 
 
 def call_broker(target: Target, base: Broker, storage_options: dict[str, Any] | None) -> Broker:

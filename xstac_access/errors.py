@@ -5,7 +5,8 @@ ever carries a secret: hrefs are shown through :func:`xstac_access._hrefs.safe_h
 query strings and user info, and tokens are never formatted into text.
 
 Each class also derives from the matching builtin (``KeyError``, ``FileNotFoundError``,
-``PermissionError``, ``ValueError``) so code written against the standard exceptions keeps working.
+``PermissionError``, ``ValueError``, ``TypeError``) so code written against the standard
+exceptions keeps working.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class AssetKeyError(ResolveError, KeyError):
 
 class AmbiguousAssetError(ResolveError):
     """Several assets fit equally well and the caller named none; the message lists them."""
+
+
+class KeywordError(XStacError, TypeError):
+    """A keyword the call does not take: unknown (the message names the nearest accepted one),
+    or of no use to the format opened (``member=`` on a netCDF file). A ``TypeError``, as
+    Python's own for a keyword a function does not have; the message lists those it takes."""
 
 
 class AccessError(XStacError, OSError):

@@ -12,6 +12,7 @@ Nothing process-wide is configured: no ``configure_rio`` with a token in it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ import xarray as xr
 from .. import errors
 from .._extras import needs
 from .._item_collections import members
+from .._keywords import refuse_unknown
 from ..credentials import broker_from, get_broker
 from ..credentials.broker import Broker
 from ..readers._gdal import RasterSource, raster_source
@@ -43,19 +45,22 @@ def load(
     ``crs`` define the output grid (default: the items' own), ``bbox`` is in EPSG:4326
     (west, south, east, north); ``chunks`` gives a lazy dask-backed cube (``{}`` for odc-stac's
     default). Coarse resolutions read COG overviews instead of full-resolution tiles. Other
-    keywords go to ``odc.stac.load`` (``groupby``, ``resampling``, ``geobox``, ``like``...).
+    keywords go to ``odc.stac.load`` (``groupby``, ``resampling``, ``geobox``, ``like``...);
+    one it does not take is a TypeError (odc-stac itself would ignore it).
     """
     with needs("load", "xstac_access.load()"):
         import odc.stac
 
         from .driver import BrokeredRioDriver
+    refuse_unknown("load", odc_kwargs, load_keywords())
     broker = broker_from(credentials) if credentials is not None else get_broker()
     stac_items = _pystac_items(items)
     if not stac_items:
         raise errors.ResolveError("load() got no items: pass Items, item dicts or a search result")
     wanted = [bands] if isinstance(bands, str) else list(bands or [])
     driver = BrokeredRioDriver(_sources(stac_items, wanted, broker))
-    given = {"resolution": resolution, "crs": crs, "bbox": bbox and tuple(bbox), "chunks": chunks}
+    given: dict[str, Any] = {"resolution": resolution, "crs": crs, "chunks": chunks}
+    given["bbox"] = bbox and tuple(bbox)
     return odc.stac.load(
         stac_items,
         bands=wanted or None,
@@ -64,6 +69,25 @@ def load(
         **{k: v for k, v in given.items() if v is not None},
         **odc_kwargs,
     )
+
+
+#: What odc.stac.load reads from its ``**kw``, beside its named parameters: the names of
+#: datacube's load it also answers to, and options it documents nowhere else.
+_ODC_KW = ("measurements", "output_crs", "use_overviews", "nodata", "align", "debug")
+
+
+def load_keywords() -> tuple[str, ...]:
+    """Every keyword :func:`load` takes: its own, then those it passes on to ``odc.stac.load``
+    (not ``driver``: the one reading through the broker is ours)."""
+
+    def named(function: Any) -> list[str]:
+        params = inspect.signature(function).parameters.values()
+        return [p.name for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD][1:]
+
+    import odc.stac
+
+    own = named(load)  # [1:]: not the items
+    return (*own, *(n for n in named(odc.stac.load) if n not in {*own, "driver"}), *_ODC_KW)
 
 
 def _pystac_items(items: Any) -> list[Any]:

@@ -47,7 +47,10 @@ class Layer:
 
     @property
     def polarisation(self) -> str | None:
+        """From the layer's name (``vv``, ``sigma0_vh``) or its ``polarisation`` attribute (a
+        Sentinel-1 SAFE's ``grd``, ``sigma0``)."""
         words = set(re.split(r"[^a-z0-9]+", self.name.lower()))
+        words.add(str(self.array.attrs.get("polarisation", "")).lower())
         found = sorted(words & _POLARISATIONS)
         return found[0].upper() if found else None
 

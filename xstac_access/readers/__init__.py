@@ -2,7 +2,7 @@
 
 Internal as a package: users name a reader (``reader="geotiff"``), they do not import one.
 A reader is a module that satisfies :class:`._contract.Reader`: ``open_dataset(target,
-**options)`` and, when the format has groups, ``open_datatree(target, **options)``. The format
+**options)`` and, when the format has groups, ``open_groups(target, **options)``. The format
 is decided from, in order: the caller's ``reader=``, the asset's media type, the href's
 extension, the asset's roles, and the first bytes of the file (magic numbers). Only the last
 step costs a request.
@@ -20,6 +20,7 @@ from .._hrefs import host_of, local_path, safe_href, scheme_of
 from .._resolve import Target
 from ..credentials import get_broker
 from ..http import fetch, login_page_error, looks_like_html
+from ._decode import DECODERS
 
 if TYPE_CHECKING:
     from ..credentials.broker import Broker
@@ -35,6 +36,27 @@ READERS: dict[str, str] = {
     "zarr": "xstac_access.readers.zarr",
     "safe": "xstac_access.readers.safe",
 }
+
+#: The keywords each reader takes beyond xarray's decoder arguments (``mask_and_scale``,
+#: ``drop_variables``, ``decode_times``...: every reader is given them). The engine passes a
+#: reader only these, and refuses the others with a TypeError naming them.
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "geotiff": ("overview_level", "sidecars"),
+    "zip": ("member", "overview_level"),
+    "netcdf": ("group", "phony_dims"),
+    "kml": (),
+    "image": ("georeference", "kml"),
+    "zarr": ("group", "overview_level"),
+    "safe": ("group", "calibration", "noise", "db"),
+}
+#: The same for ``open_groups``, of the readers that have it (a tree has every level of a
+#: GeoZarr multiscales group: there is no ``overview_level`` to choose).
+GROUPS_OPTIONS: dict[str, tuple[str, ...]] = {
+    "netcdf": ("group", "phony_dims"), "zarr": ("group",),
+    "safe": ("calibration", "noise", "db"), "zip": ("member", "calibration", "noise", "db"),
+}  # fmt: skip
+#: xarray's keywords, given to every reader: those without anything to decode ignore them.
+COMMON_OPTIONS = ("mask_and_scale", "drop_variables", *DECODERS)
 
 #: Every format the dispatch can recognise, with the words used in messages.
 FORMATS: dict[str, str] = {
@@ -233,3 +255,16 @@ def reader_for(
                 + _OTHER_WAYS.get(guess.format, "")
             )
     return importlib.import_module(READERS[guess.format]), guess
+
+
+def takes(fmt: str, *, groups: bool = False) -> tuple[str, ...]:
+    """The keywords the reader of ``fmt`` takes: in ``open_groups`` (``groups``, for a reader
+    that has it) or ``open_dataset``."""
+    own = GROUPS_OPTIONS[fmt] if groups and fmt in GROUPS_OPTIONS else OPTIONS[fmt]
+    return (*COMMON_OPTIONS, *own)
+
+
+def options_for(fmt: str, options: dict[str, Any], *, groups: bool = False) -> dict[str, Any]:
+    """Those of ``options`` the reader of ``fmt`` takes (see :func:`takes`)."""
+    accepted = takes(fmt, groups=groups)
+    return {k: v for k, v in options.items() if k in accepted}

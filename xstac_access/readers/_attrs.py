@@ -1,11 +1,12 @@
 """What everything the engine opens carries of where it came from.
 
-:func:`stamp` puts the owning item, whole, in ``attrs["stac_item"]`` of the Dataset (of a
-DataTree's root) and of every data variable (of every node): the one place ``.eo`` and users read
-the item from (see :mod:`xstac_access._item_attr` for the format and why there). Beside it, for
-people reading a repr, a few flat attributes: ``stac_item_id``, ``stac_collection``, the item's
-scalar properties (``platform``, ``datetime``...) copied from that item, and what was opened
-(``stac_asset``, ``stac_href``, ``stac_media_type``), which the item alone does not say.
+:func:`stamp` puts the owning item, whole, in ``attrs["stac_item"]`` of the Dataset (of the
+root group, "/", of a dict of groups) and of every data variable (of every group): the one
+place ``.eo`` and users read the item from (see :mod:`xstac_access._item_attr` for the format
+and why there). Beside it, for people reading a repr, a few flat attributes: ``stac_item_id``,
+``stac_collection``, the item's scalar properties (``platform``, ``datetime``...) copied from
+that item, and what was opened (``stac_asset``, ``stac_href``, ``stac_media_type``), which the
+item alone does not say.
 """
 
 from __future__ import annotations
@@ -19,24 +20,26 @@ from .._hrefs import safe_href
 from .._item_attr import ATTR, dumps
 from .._resolve import Target
 
-Opened = TypeVar("Opened", xr.Dataset, xr.DataTree)
+Opened = TypeVar("Opened", xr.Dataset, dict[str, xr.Dataset])
 
 
 def stamp(obj: Opened, target: Target) -> Opened:
-    """``obj`` (changed in place) with the item of ``target`` and the flat attributes.
+    """``obj`` (a Dataset, or groups keyed by path: changed in place) with the item of
+    ``target`` and the flat attributes.
 
     The data's own attributes win over the flat ones of the same name (a file's ``title`` is
     not replaced by the item's); ``stac_item`` is always the item ``target`` came from.
     """
-    obj.attrs = {**_flat(target), **obj.attrs}
+    groups = obj.values() if isinstance(obj, dict) else [obj]
+    root = obj["/"] if isinstance(obj, dict) else obj
+    root.attrs = {**_flat(target), **root.attrs}
     if target.item is None:
         return obj
     text = dumps(target.item)
-    obj.attrs[ATTR] = text
-    nodes = obj.subtree if isinstance(obj, xr.DataTree) else [obj]
-    for node in nodes:
-        for name in node.data_vars:
-            node.variables[name].attrs[ATTR] = text
+    root.attrs[ATTR] = text
+    for ds in groups:
+        for name in ds.data_vars:
+            ds.variables[name].attrs[ATTR] = text
     return obj
 
 

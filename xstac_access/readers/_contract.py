@@ -4,7 +4,8 @@ A reader is a module of this package named by its format (``geotiff``, ``zarr``,
 what users pass as ``reader=``), listed in :data:`~xstac_access.readers.READERS`. The dispatch
 (:func:`~xstac_access.readers.reader_for`) decides which format a target is, from the
 catalogue's media type, the extension, the roles and the first bytes; the module then satisfies
-:class:`Reader`, and :class:`TreeReader` when its format has groups (netCDF/HDF5, Zarr).
+:class:`Reader`, and :class:`TreeReader` when its format has groups (netCDF/HDF5, Zarr). The
+keywords each reader takes are listed in :data:`~xstac_access.readers.OPTIONS`.
 ``tests/test_reader_contract.py`` checks every registered reader against both.
 """
 
@@ -34,10 +35,14 @@ class Reader(Protocol):
 
 @runtime_checkable
 class TreeReader(Reader, Protocol):
-    """A reader whose format has groups also opens the whole hierarchy as a ``DataTree``.
+    """A reader whose format has groups also opens all of them (under ``group=``, if given).
 
-    Optional: for a reader without it, ``xr.open_datatree(..., engine="stacasset")`` wraps
-    :meth:`Reader.open_dataset` in a one-node tree.
+    It returns them as :func:`xarray.open_groups` does: a dict from each group's path ("/",
+    "/a", "/a/b") to its Dataset. ``xr.open_datatree(..., engine="stacasset")`` builds the tree
+    from that dict (:mod:`._groups`). Optional: for a reader without it, the groups are
+    :meth:`Reader.open_dataset`'s Dataset alone, at "/".
     """
 
-    def open_datatree(self, target: Target, *, broker: Broker, **options: Any) -> xr.DataTree: ...
+    def open_groups(
+        self, target: Target, *, broker: Broker, **options: Any
+    ) -> dict[str, xr.Dataset]: ...

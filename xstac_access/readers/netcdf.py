@@ -1,4 +1,4 @@
-"""netCDF4 / HDF5 assets (and netCDF3 classic) as lazy Datasets or DataTrees.
+"""netCDF4 / HDF5 assets (and netCDF3 classic) as lazy Datasets, or their groups (a tree).
 
 netCDF4 and HDF5 go through h5netcdf. Remote files are read through the broker's fsspec
 filesystem (:func:`~xstac_access.credentials.filesystems.filesystem_for`): a seekable file that
@@ -34,6 +34,7 @@ from ..credentials.broker import Broker
 from ..http import fetch
 from ..http.ranged import get_range
 from ._decode import decoders, open_decoding
+from ._groups import rooted
 from ._h5file import GcPausedFile
 from ._lazy import guard
 
@@ -56,13 +57,7 @@ def open_dataset(
 ) -> xr.Dataset:
     """Open ``target`` (or one ``group`` of it) lazily, CF-decoded as ``xr.open_dataset`` does."""
     engine, handle = _open(target, broker)
-    kwargs = _kwargs(engine, mask_and_scale, drop_variables, options)
-    if group is not None:
-        if engine == "scipy":
-            raise errors.AssetKeyError(
-                f"{target.label} is a netCDF3 file, which has no groups (group={group!r})"
-            )
-        kwargs["group"] = group
+    kwargs = _kwargs(engine, group, mask_and_scale, drop_variables, options, target)
     try:
         ds = _decoding(lambda **extra: xr.open_dataset(handle, engine=engine, **kwargs, **extra),
                        target, handle, kwargs)  # fmt: skip
@@ -71,38 +66,53 @@ def open_dataset(
     return _finish(ds, target)
 
 
-def open_datatree(
+def open_groups(
     target: Target,
     *,
     broker: Broker,
+    group: str | None = None,
     mask_and_scale: bool = True,
     drop_variables: Iterable[str] | None = None,
     **options: Any,
-) -> xr.DataTree:
-    """Every group of ``target`` as one lazy tree (a one-node tree for netCDF3)."""
+) -> dict[str, xr.Dataset]:
+    """Every group of ``target`` (or under its ``group``), lazily, keyed "/", "/a"... as
+    :func:`xarray.open_groups` does (netCDF3 has only "/")."""
     engine, handle = _open(target, broker)
-    kwargs = _kwargs(engine, mask_and_scale, drop_variables, options)
-    opener = xr.open_dataset if engine == "scipy" else xr.open_datatree
+    kwargs = _kwargs(engine, group, mask_and_scale, drop_variables, options, target)
+
+    def opener(**extra: Any) -> dict[str, xr.Dataset]:
+        if engine == "scipy":  # netCDF3: the root is the only group
+            return {"/": xr.open_dataset(handle, engine=engine, **kwargs, **extra)}
+        return xr.open_groups(handle, engine=engine, **kwargs, **extra)
+
     try:
-        opened = _decoding(lambda **extra: opener(handle, engine=engine, **kwargs, **extra),
-                           target, handle, kwargs)  # fmt: skip
+        groups = _decoding(opener, target, handle, kwargs)
     except (OSError, KeyError, ValueError) as exc:
-        raise _explain(target, handle, engine, None, exc) from None
-    tree = opened if isinstance(opened, xr.DataTree) else xr.DataTree(opened)
-    for node in tree.subtree:
-        _finish(node.dataset, target)  # encodings, shared with the node
-    return tree
+        raise _explain(target, handle, engine, group, exc) from None
+    return {path: _finish(ds, target) for path, ds in rooted(groups).items()}
 
 
 def _kwargs(
-    engine: str, mask_and_scale: bool, drop_variables: Iterable[str] | None, options: dict
+    engine: str,
+    group: str | None,
+    mask_and_scale: bool,
+    drop_variables: Iterable[str] | None,
+    options: dict[str, Any],
+    target: Target,
 ) -> dict[str, Any]:
+    """xarray's keywords for ``engine``: the caller's decoders, ``group`` and phony dims."""
     kwargs: dict[str, Any] = {"mask_and_scale": mask_and_scale}
     if drop_variables is not None:
         kwargs["drop_variables"] = list(drop_variables)
     kwargs.update(decoders(options))
+    if group is not None:
+        if engine == "scipy":
+            raise errors.AssetKeyError(
+                f"{target.label} is a netCDF3 file, which has no groups (group={group!r})"
+            )
+        kwargs["group"] = group
     if engine == "h5netcdf":
-        kwargs["phony_dims"] = options.get("phony_dims", "access")  # plain HDF5 files too
+        kwargs["phony_dims"] = options.get("phony_dims") or "access"  # plain HDF5 files too
     return kwargs
 
 

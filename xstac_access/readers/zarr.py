@@ -1,4 +1,4 @@
-"""Zarr stores (EOPF products) as DataTree, and their groups or arrays as Dataset.
+"""Zarr stores (EOPF products) as groups (a DataTree), and one group or array as a Dataset.
 
 The catalogue's hints are honoured: ``xarray:open_datatree_kwargs`` / ``open_dataset_kwargs`` /
 ``open_kwargs`` (engine ``eopf-zarr`` with ``op_mode``, ``chunks``...), and the older
@@ -33,6 +33,7 @@ from .._resolve import Target
 from ..credentials.azure import BLOB_SCHEMES, blob_url, with_account
 from ..credentials.broker import Broker
 from ._decode import open_decoding
+from ._groups import of_tree, rooted
 from ._lazy import guard
 from ._zarrdiscover import discover
 from ._zarrlevels import Multiscales, georeference, multiscales
@@ -40,33 +41,39 @@ from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
 
+# The ``type: ignore[arg-type]`` on xr.open_dataset / open_datatree / open_groups: xarray's
+# annotation of ``filename_or_obj`` leaves out zarr stores, which its zarr engine opens.
 
-def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataTree:
-    """The product tree (or the subtree under the href's group)."""
+
+def open_groups(
+    target: Target, *, broker: Broker, group: str | None = None, **options: Any
+) -> dict[str, xr.Dataset]:
+    """Every group of the product, or of the subtree under the href's group joined with
+    ``group=``, keyed by path from that group ("/", "/a"...: :mod:`._groups`)."""
     with _labelling(target):
         href, hints = _hinted(target, "open_datatree_kwargs")
-        store, group = _store(target, href, hints, broker)
-        root = split_root(href)[0]
-        kwargs = {**hints, **_user(options)}
-        if _analysis(kwargs, root):
-            tree = _guard(
-                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs
-            )
+        store, href_group = _store(target, href, hints, broker)
+        path = "/".join(p for p in (href_group, (group or "").strip("/")) if p)
+        kwargs = {**hints, **options}  # the caller's xarray keywords
+        if _analysis(kwargs, split_root(href)[0]):
+            groups = of_tree(_guard(
+                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs  # type: ignore[arg-type]
+            ))  # fmt: skip
         else:
             kwargs = _native(kwargs)
-            discover(store, group, target)  # an unconsolidated store over HTTP
-            store.prefetch_index_coordinates(group, subtree=True)  # xarray reads them one by one
-            tree = _guard(
+            discover(store, path, target)  # an unconsolidated store over HTTP
+            store.prefetch_index_coordinates(path, subtree=True)  # xarray reads them one by one
+            groups = rooted(_guard(
                 target,
                 store,
-                lambda **extra: xr.open_datatree(
-                    store, engine="zarr", group=group or None, **kwargs, **extra
+                lambda **extra: xr.open_groups(
+                    store, engine="zarr", group=path or None, **kwargs, **extra  # type: ignore[arg-type]
                 ),
                 kwargs,
-            )
-        for node in tree.subtree:
-            guard(node.dataset, target)  # the node's variables, in place
-        return tree
+            ))  # fmt: skip
+        for ds in groups.values():
+            guard(ds, target)  # the group's variables, in place
+        return groups
 
 
 def open_dataset(
@@ -90,7 +97,7 @@ def open_dataset(
         store, href_group = _store(target, href, hints, broker)
         root = split_root(href)[0]
         path = "/".join(p for p in (href_group, (group or "").strip("/")) if p)
-        kwargs = {**hints, **_user(options)}
+        kwargs = {**hints, **options}  # the caller's xarray keywords
         keep = [b.lower() for b in kwargs.pop("bands", None) or []]
         resolution = kwargs.pop("spatial_res", None)
         levels: Multiscales | None = None
@@ -100,7 +107,7 @@ def open_dataset(
             if keep:
                 kwargs.setdefault("variables", keep)
             ds = _guard(
-                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs
+                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs  # type: ignore[arg-type]
             )
         else:
             kwargs = _native(kwargs)
@@ -112,7 +119,7 @@ def open_dataset(
                 target,
                 store,
                 lambda **extra: xr.open_dataset(
-                    store,
+                    store,  # type: ignore[arg-type]
                     engine="zarr",
                     group=path or None,
                     mask_and_scale=mask_and_scale,
@@ -191,12 +198,6 @@ def _hinted(target: Target, name: str) -> tuple[str, dict[str, Any]]:
         }
         return alternate["href"], alt_hints
     return target.href, hints
-
-
-def _user(options: dict[str, Any]) -> dict[str, Any]:
-    """The caller's options that are zarr/eopf keywords (the engine passes ours too)."""
-    ignore = {"member", "storage_options"}
-    return {k: v for k, v in options.items() if k not in ignore and v is not None}
 
 
 def _native(kwargs: dict[str, Any]) -> dict[str, Any]:

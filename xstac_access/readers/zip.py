@@ -40,6 +40,7 @@ from .. import errors
 from .._resolve import Target
 from ..credentials.broker import Broker
 from . import geotiff
+from ._groups import of_tree
 from ._xmlmeta import flatten_xml, local_name, parse_xml
 from ._zipfile import Archive, ZipMember, corrupt, locate, read_member
 from ._zipmember import IMAGE_EXTENSIONS, member_source
@@ -49,7 +50,7 @@ XML_EXTENSIONS = (".xml", ".safe", ".xsd", ".kml", ".gml")
 MAX_IN_MEMORY = 256 * 1024 * 1024
 
 __all__ = [
-    "ZipMember", "list_members", "open_dataset", "open_datatree", "open_member", "safe_member",
+    "ZipMember", "list_members", "open_dataset", "open_groups", "open_member", "safe_member",
 ]  # fmt: skip
 
 # -- the module-level API ----------------------------------------------------------------------
@@ -110,17 +111,15 @@ def open_dataset(
     )
 
 
-def open_datatree(target: Target, *, broker: Broker, **options: Any) -> xr.DataTree:
-    """A SAFE product's tree (:mod:`.safe`) when the zip holds one, else a one-node tree of
-    :func:`open_dataset` (the member list, or the ``member=`` asked)."""
+def open_groups(target: Target, *, broker: Broker, **options: Any) -> dict[str, xr.Dataset]:
+    """A SAFE product's groups (:mod:`.safe`) when the zip holds one, else :func:`open_dataset`'s
+    Dataset alone (the member list, or the ``member=`` asked) at "/"."""
     from . import safe
 
     archive, members = locate(target, broker)
     if options.get("member") is None and safe.product_folder([m.name for m in members]):
-        return safe.zip_tree(
-            target, archive, members, mask_and_scale=options.get("mask_and_scale", True)
-        )
-    return xr.DataTree(open_dataset(target, broker=broker, **options))
+        return of_tree(safe.zip_tree(target, archive, members, **safe.tree_options(options)))
+    return {"/": open_dataset(target, broker=broker, **options)}
 
 
 def _listing(members: list[ZipMember]) -> xr.Dataset:

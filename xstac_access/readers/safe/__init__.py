@@ -9,10 +9,9 @@ read lazily by GDAL, by window.
 
 The mission is told by the product name (the folder's: ``S2B_MSIL2A_...``), and each mission
 has a module that builds its tree from the files: ``_s2`` for Sentinel-2 L1C/L2A (groups laid
-out like the EOPF product, ``measurements/reflectance/r10m``...). A Sentinel-1 module will
-sit beside it: ``_s1.open_tree(files, product, ...)`` building ``measurements``/``conditions``
-from ``annotation/*.xml`` and the ``measurement/*.tiff`` images, registered in
-:data:`_MISSIONS` under ``"S1"``; nothing else changes.
+out like the EOPF product, ``measurements/reflectance/r10m``...), ``_s1`` for Sentinel-1 GRD
+and SLC (a group per polarisation, ``VV/measurements``, ``VV/conditions/gcp``...; calibrated on
+request: ``calibration="sigma0"``, ``noise=True``, ``db=True``, which only Sentinel-1 takes).
 
 ``xr.open_datatree(x, engine="stacasset")`` reaches it for a zip whose directory shows
 ``<NAME>.SAFE/manifest.safe`` (the zip reader hands over) and for a local ``.SAFE`` folder;
@@ -31,14 +30,21 @@ from ... import errors
 from ..._resolve import Target
 from ...credentials.broker import Broker
 from .. import is_safe_folder
+from .._groups import of_tree
 from .._zipfile import Archive, ZipMember, locate
-from . import _s2
+from . import _s1, _s2
 from ._archive import FolderFiles, SafeFiles, ZipFiles
 
-__all__ = ["open_dataset", "open_datatree", "product_folder", "tree_of"]
+__all__ = [
+    "OPTIONS", "open_dataset", "open_groups", "product_folder", "product_tree", "tree_of",
+    "tree_options",
+]  # fmt: skip
 
 #: Product-name prefix -> the function building that mission's tree.
-_MISSIONS: dict[str, Callable[..., xr.DataTree]] = {"S2": _s2.open_tree}
+_MISSIONS: dict[str, Callable[..., xr.DataTree]] = {"S1": _s1.open_tree, "S2": _s2.open_tree}
+#: The options a mission's tree takes (the zip reader hands them over); all but
+#: ``mask_and_scale`` are Sentinel-1's radiometry.
+OPTIONS = ("mask_and_scale", "calibration", "noise", "db")
 
 
 def product_folder(names: list[str]) -> str | None:
@@ -50,24 +56,33 @@ def product_folder(names: list[str]) -> str | None:
     return found[0] if found else None
 
 
-def open_datatree(
-    target: Target, *, broker: Broker, mask_and_scale: bool = True, **unused: Any
-) -> xr.DataTree:
+def open_groups(target: Target, *, broker: Broker, **options: Any) -> dict[str, xr.Dataset]:
+    """The groups of the product at ``target`` (a zip or a local ``.SAFE`` folder), as
+    :func:`xarray.open_groups` gives them; ``open_datatree`` makes the tree of them."""
+    return of_tree(product_tree(target, broker, **options))
+
+
+def product_tree(target: Target, broker: Broker, **options: Any) -> xr.DataTree:
     """The product at ``target`` (a zip or a local ``.SAFE`` folder) as a tree."""
     if is_safe_folder(target.href):
-        return tree_of(FolderFiles(target), mask_and_scale=mask_and_scale)
+        return tree_of(FolderFiles(target), **tree_options(options))
     archive, members = locate(target, broker)
-    return zip_tree(target, archive, members, mask_and_scale=mask_and_scale)
+    return zip_tree(target, archive, members, **tree_options(options))
+
+
+def tree_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Those of a reader's ``options`` that a mission's tree takes (:data:`OPTIONS`, not None)."""
+    return {k: v for k, v in options.items() if k in OPTIONS and v is not None}
 
 
 def zip_tree(
-    target: Target, archive: Archive, members: list[ZipMember], *, mask_and_scale: bool = True
+    target: Target, archive: Archive, members: list[ZipMember], **options: Any
 ) -> xr.DataTree:
-    """The product in a located zip as a tree."""
-    return tree_of(ZipFiles(target, archive, tuple(members)), mask_and_scale=mask_and_scale)
+    """The product in a located zip as a tree (``options``: :data:`OPTIONS`)."""
+    return tree_of(ZipFiles(target, archive, tuple(members)), **options)
 
 
-def tree_of(files: SafeFiles, *, mask_and_scale: bool = True) -> xr.DataTree:
+def tree_of(files: SafeFiles, **options: Any) -> xr.DataTree:
     """The tree of the SAFE product in ``files``, built by its mission's module."""
     names = files.names()
     product = product_folder(names)
@@ -84,7 +99,13 @@ def tree_of(files: SafeFiles, *, mask_and_scale: bool = True) -> xr.DataTree:
             f"yet (missions read: {', '.join(sorted(_MISSIONS))}); open its members with "
             "reader='zip', member='manifest:<pattern>'."
         )
-    return build(files, product, mask_and_scale=mask_and_scale)
+    radiometry = sorted(k for k in options if k != "mask_and_scale")
+    if radiometry and mission != "S1":
+        raise errors.ResolveError(
+            f"{', '.join(radiometry)}= calibrate Sentinel-1 products; {product} in "
+            f"{files.where} is not one: open it without them"
+        )
+    return build(files, product, **options)
 
 
 def open_dataset(
@@ -92,7 +113,7 @@ def open_dataset(
 ) -> xr.Dataset:
     """One group of the product's tree (``group="measurements/reflectance/r10m"``), the root
     (the product metadata) by default."""
-    tree = open_datatree(target, broker=broker, **options)
+    tree = product_tree(target, broker, **options)
     path = (group or "/").strip("/") or "/"
     if path != "/" and path not in tree.groups and f"/{path}" not in tree.groups:
         raise errors.AssetKeyError(

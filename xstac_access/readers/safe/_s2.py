@@ -213,7 +213,7 @@ def _quicklooks(
 ) -> dict[str, tuple[str, int]]:
     """The group (``quality/l2a_quicklook/r10m``, EOPF's name) of each TCI file of the
     granule, with the file and its resolution: L2A has one per resolution, L1C one at 10 m."""
-    found = {}
+    found: dict[str, tuple[str, int]] = {}
     for name in names:
         tci = _TCI.search(name) if name.startswith(granule + "/") else None
         res = int(tci.group(1) or 10) if tci is not None else 0
