@@ -40,6 +40,7 @@ NETWORK = {
     "B7": "b7_safe_members",
     "B8": "b8_download",
     "B9": "b9_load",
+    "B10": "b10_safe_tree",
 }
 #: CPU benchmarks: no server, no latency.
 CPU = {"B5": "b5_grid", "B6": "b6_geocode"}

@@ -7,8 +7,10 @@ of a Sentinel-2 L2A product (0.7 GB, 138 s), unzips it to read ``MTD_MSIL2A.xml`
 (``stac.dataspace.copernicus.eu/v1``: one asset per image file, ids without ``.SAFE``; the old
 ``catalogue.dataspace.copernicus.eu/stac`` is deprecated since 17 Nov 2025) and the zip is never
 downloaded: its central directory and the wanted members are read by HTTP range (the bearer
-token follows CDSE's OData redirect to the download host), the true-colour image is read from
-its own asset, and the EOPF product opens from its STAC item.
+token follows CDSE's OData redirect to the download host), the whole product opens as a
+DataTree laid out like the EOPF product (metadata read at open, a 10 m window and a quicklook
+from the product's 60 m copies read by range), the true-colour image is read from its own
+asset, and the EOPF product opens from its STAC item.
 
 Run::
 
@@ -37,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 from _local import Run, main
 
@@ -99,6 +102,18 @@ def workflow(site: Site, run: Run) -> None:
                 k.rsplit("/", 1)[-1]: v for k, v in xml.attrs.items() if k.endswith(WANTED)
             }
         run.say("SAFE metadata", metadata)
+    with timed(run, "SAFE tree"):  # the whole product, laid out like EOPF's, read by range
+        tree = xr.open_datatree(safe, engine="stacasset", asset="Product")
+        r10m = tree["measurements/reflectance/r10m"]
+        window = r10m["b04"][:512, :512].values  # one 10 m window: a part of one member
+        run.say("SAFE tree", {
+            "groups": [node.path for node in tree.subtree if node.data_vars],
+            "r10m": sorted(r10m.data_vars), "b04 shape": list(r10m["b04"].shape),
+            "b04 window mean": round(float(np.nanmean(window)), 4),
+        })  # fmt: skip
+    # the product's own 20 m / 60 m copies of B04, B03, B02: no 10 m image is read
+    look = tree.eo.quicklook(max_size=512, path=run.path("safe_tree_quicklook.png"))
+    run.picture("SAFE tree quicklook", look)
     tci = xr.open_dataset(safe, engine="stacasset", asset="TCI_60m")  # one file of the SAFE
     run.picture("SAFE TCI 60 m", tci.eo.quicklook(path=run.path("safe_tci_60m.png")))
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EVERY = {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"}
+EVERY = {"B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10"}
 
 
 #: The benchmarks on the local world, and those that only compute (no world, no latency): two
 #: runs side by side, since one mostly waits on its servers while the other keeps a core busy.
-PARTS = ("B1,B2,B3,B4,B7,B8,B9", "B5,B6")
+PARTS = ("B1,B2,B3,B4,B7,B8,B9,B10", "B5,B6")
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,10 @@ def test_named_byte_targets(report):
     assert b9["variants"]["ours"]["bytes"] == b9["variants"]["odc"]["bytes"] and b9["same_values"]
     (b2,) = rows(report, "B2")
     assert target(b2, "metadata")["value"] == 1
+    (b10,) = rows(report, "B10")  # the window read by range equals the one unzipped
+    assert b10["same_values"] and b10["variants"]["ours"]["info"]["shape"] == [512, 512]
+    assert target(b10, "bytes")["value"] <= 1.0 and target(b10, "requests")["value"] <= 12
+    assert b10["variants"]["ours"]["bytes"] < b10["zip_bytes"] / 10
     (resume,) = rows(report, "B8", "resume")
     info = resume["variants"]["ours"]["info"]
     assert info["victim_bytes"] == info["missing_bytes"] > 0

@@ -195,10 +195,17 @@ def test_eopf_zarr(example):
 def test_cdse_safe(example, replica):
     ran = example("003_cdse_safe")
     s = ran.summary
-    assert s["SAFE zip"]["members"] == 42  # the whole L2A product: bands, masks, metadata
+    assert s["SAFE zip"]["members"] == 42  # the whole L2A product: 36 images, 2 masks, 4 XML
     meta = s["SAFE metadata"]
     assert meta["PRODUCT_URI"].startswith("S2B_MSIL2A_20250605T103629") and meta["PRODUCT_URI"]
     assert meta["PROCESSING_BASELINE"] == "05.11" and meta["HORIZONTAL_CS_CODE"] == "EPSG:32632"
+    tree = s["SAFE tree"]  # the product as a tree, read by range
+    assert tree["r10m"] == ["b02", "b03", "b04", "b08"] and tree["b04 shape"] == [1830, 1830]
+    assert "/measurements/reflectance/r60m" in tree["groups"] and len(tree["groups"]) == 10
+    assert 0 < tree["b04 window mean"] < 1  # BOA reflectance, offset and scaled
+    look = s["SAFE tree quicklook"]  # from the product's 20 m copies of B04, B03, B02
+    assert look["kind"] == "rgb" and look["shape"] == [915, 915] and look["overview_level"] == 0
+    assert_picture(ran.picture("SAFE tree quicklook"))
     assert s["SAFE TCI 60 m"]["kind"] == "rgb" and s["SAFE TCI 60 m"]["shape"] == [305, 305]
     assert_picture(ran.picture("SAFE TCI 60 m"))
     assert s["Zarr metadata"]["product:type"] == "S02MSIL2A"

@@ -75,7 +75,7 @@ def test_every_image_is_a_georeferenced_jp2_on_the_grid_the_item_states(replica,
 
 
 def test_the_files_are_deterministic(replica, tmp_path):
-    _s2safe._write_images(tmp_path, cdse.PRODUCT, 0, "ci", 10)  # the 10 m images
+    _s2safe._write_images(tmp_path, cdse.PRODUCT, 0, _s2safe.pixels("ci"), 10)  # the 10 m images
     made = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert len(made) == len(cdse_v1.IMAGES[10])
     for path in made:

@@ -172,21 +172,25 @@ def _overview_level(layers: list[Layer], max_size: int) -> int | None:
 def _read_overview(layers: list[Layer], level: int) -> list[np.ndarray]:
     """Each layer's band read whole at overview ``level``, decoded as the reader decoded it."""
     wanted: dict[Any, list[int]] = {}
+    sources: dict[Any, Sequence[Any] | None] = {}
     for layer in layers:
         if "gdal_mask" in layer.array.attrs:
             continue
-        bands = wanted.setdefault(layer.array.encoding["raster_source"], [])
+        source = layer.array.encoding["raster_source"]
+        sources[source] = layer.array.encoding.get("overview_sources")
+        bands = wanted.setdefault(source, [])
         if layer.array.encoding["raster_band"] not in bands:
             bands.append(layer.array.encoding["raster_band"])
     read = {}
     for source, bands in wanted.items():
-        data = replace(source, overview_level=level).run(lambda ds, b=bands: ds.read(b))
+        overview = _overview_source(source, sources.get(source), level)
+        data = overview.run(lambda ds, b=bands: ds.read(b))
         read.update({(source, band): data[i] for i, band in enumerate(bands)})
     out = []
     for layer in layers:
         encoding = layer.array.encoding
         if "gdal_mask" in layer.array.attrs:  # the validity mask, read at the same overview
-            overview = replace(encoding["raster_source"], overview_level=level)
+            overview = _overview_source(encoding["raster_source"], None, level)
             band = encoding["raster_band"]
             out.append(overview.run(lambda ds, b=band: ds.read_masks(b)) != 0)
             continue
@@ -197,6 +201,15 @@ def _read_overview(layers: list[Layer], level: int) -> list[np.ndarray]:
         decoded = xr.decode_cf(xr.Dataset({"v": variable}), decode_times=False)
         out.append(decoded["v"].values)
     return out
+
+
+def _overview_source(source: Any, own_files: Sequence[Any] | None, level: int) -> Any:
+    """Where overview ``level`` of a band is read: its own file when the reader gave one per
+    level (``encoding["overview_sources"]``: a SAFE's bands resampled to 20 and 60 m), else the
+    band's file opened at GDAL's overview ``level`` (a COG's internal overviews)."""
+    if own_files:
+        return own_files[level]
+    return replace(source, overview_level=level)
 
 
 def _geo(da: xr.DataArray) -> dict[str, Any]:

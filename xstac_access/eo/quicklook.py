@@ -31,10 +31,12 @@ More than :data:`~xstac_access.eo._layers.MAX_PANELS` (8) panels is refused: cho
 **Reading** moves a picture's worth of data, not the image. A band opened by the GeoTIFF reader
 (``encoding["raster_source"]``, ``["raster_band"]``, ``["overviews"]``) and still whole is reread
 at the coarsest overview whose long side is at least ``max_size`` (the full image when none is),
-then strided like the rest if still too large. Anything else, dask or lazily indexed, is
-strided on both grid dims so that the picture's long side is under 2·max_size (and not under
-max_size unless the data are). Only the strided picture is computed; it is also the sample the
-percentiles come from.
+then strided like the rest if still too large. A reader that has each overview in a file of its
+own gives them as ``["overview_sources"]`` (the SAFE reader: a band's copies resampled to 20 and
+60 m), which are read instead of the band's file at GDAL's overview level. Anything else, dask
+or lazily indexed, is strided on both grid dims so that the picture's long side is under
+2·max_size (and not under max_size unless the data are). Only the strided picture is computed;
+it is also the sample the percentiles come from.
 
 **Drawing** is headless: the figure is a plain :class:`matplotlib.figure.Figure`, never
 registered with pyplot (nothing to close, nothing leaks), saved as PNG with ``path=``. No data is

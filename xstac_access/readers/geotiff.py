@@ -47,20 +47,21 @@ class RasterBandArray(BackendArray):
     """One band of a raster, read by window on demand (picklable: it holds only the source).
 
     ``mask=True`` reads GDAL's mask of the band instead (True where valid), for the ``mask``
-    variable of a raster with a per-dataset mask.
+    variable of a raster with a per-dataset mask. ``band`` a tuple of band numbers makes a
+    (band, y, x) array of those bands (a true-colour picture as one variable), read together.
     """
 
     def __init__(
         self,
         source: RasterSource,
-        band: int,
+        band: int | tuple[int, ...],
         shape: tuple[int, int],
         dtype: np.dtype,
         mask: bool = False,
     ) -> None:
         self.source = source
         self.band = band
-        self.shape = shape
+        self.shape = (len(band), *shape) if isinstance(band, tuple) else shape
         self.dtype = np.dtype(bool) if mask else dtype
         self.mask = mask
 
@@ -80,15 +81,19 @@ class RasterBandArray(BackendArray):
     def _read(self, key: tuple[int | slice, ...]) -> np.ndarray:
         from rasterio.windows import Window
 
+        whole: tuple[int | slice, ...] = key
+        bands: int | list[int] = self.band if isinstance(self.band, int) else []
+        post: list[slice | int] = []  # what indexes the window read: band axis, steps, dropped
+        if isinstance(self.band, tuple):  # the band axis: which bands, and whether it stays
+            first, key = key[0], key[1:]
+            bands = list(self.band[first]) if isinstance(first, slice) else self.band[first]
+            post = [slice(None)] if isinstance(first, slice) else []
         bounds: list[tuple[int, int]] = []
-        post: list[slice | int] = []  # what indexes the window read: steps, dropped axes
-        for k, size in zip(key, self.shape, strict=True):
+        for k, size in zip(key, self.shape[-2:], strict=True):
             if isinstance(k, slice):
                 start, stop, step = k.indices(size)
-                if step < 0 or stop <= start:
-                    return np.empty((0,) * len(self.shape), dtype=self.dtype)[
-                        tuple(slice(None) if isinstance(kk, slice) else 0 for kk in key)
-                    ]
+                if step < 0 or stop <= start or bands == []:
+                    return np.broadcast_to(np.zeros((), self.dtype), self.shape)[whole].copy()
                 bounds.append((start, stop))
                 post.append(slice(None, None, step))
             else:
@@ -96,9 +101,9 @@ class RasterBandArray(BackendArray):
                 post.append(0)
         window = Window.from_slices(*bounds)
         if self.mask:
-            data = self.source.run(lambda ds: ds.read_masks(self.band, window=window)) != 0
+            data = self.source.run(lambda ds: ds.read_masks(bands, window=window)) != 0
         else:
-            data = self.source.run(lambda ds: ds.read(self.band, window=window))
+            data = self.source.run(lambda ds: ds.read(bands, window=window))
         return data[tuple(post)]
 
 

@@ -4,13 +4,19 @@ Groups: ``measurements/reflectance/r10m|r20m|r60m`` (each band at its native res
 ``b02``-``b04``, ``b08`` at 10 m; ``b05``-``b07``, ``b8a``, ``b11``, ``b12`` at 20 m; ``b01``,
 ``b09`` and, in L1C, ``b10`` at 60 m), for L2A ``quality/atmosphere/r10m`` (``aot``, ``wvp``),
 ``conditions/mask/l2a_classification/r20m`` (``scl``) and ``quality/probability/r20m``
-(``cld``, ``snw`` from ``QI_DATA``), and ``conditions/geometry`` (:mod:`._s2angles`). The root's
+(``cld``, ``snw`` from ``QI_DATA``), ``quality/l2a_quicklook/r10m|r20m|r60m`` (L1C:
+``quality/l1c_quicklook/r10m``) with the TCI as ``tci`` (band, y, x), uint8, and
+``conditions/geometry`` (:mod:`._s2angles`). The root's
 attributes are the product metadata (``MTD_MSIL1C.xml``/``MTD_MSIL2A.xml``, flattened).
 
 Opening reads the two metadata files and no image: the grid of each resolution (CRS, size,
 upper-left corner and pixel size) comes from the tile metadata's ``Tile_Geocoding``, and each
 image is a lazy variable GDAL reads by window through the JPEG 2000 driver when asked
-(``encoding["raster_source"]``, so ``.eo.quicklook`` reads a coarse resolution level).
+(``encoding["raster_source"]``). An L2A product also holds each band, AOT, WVP and SCL resampled
+to the coarser resolutions (``R20m/..._B02_20m.jp2``, ``R60m/..._B02_60m.jp2``): those copies
+are the variable's overviews, ``encoding["overviews"]`` (the decimation factors, 2 and 6 for a
+10 m band) and ``encoding["overview_sources"]`` (one file each), so that ``.eo.quicklook`` of
+the tree reads the 60 m copies of B04, B03 and B02 rather than the 10 m images.
 
 With ``mask_and_scale`` (the default) a reflectance is ``(DN + offset) / quantification``, as
 float32, with 0 (no data) masked: ``quantification`` is ``BOA_QUANTIFICATION_VALUE`` (L2A) or
@@ -41,6 +47,7 @@ from ._archive import SafeFiles
 from ._s2bands import BAND_IDS, COMMON_NAMES, NATIVE, eopf_name
 
 _IMAGE = re.compile(r"/IMG_DATA/(?:R\d+m/)?[^/]*_(B\d[\dA]|AOT|WVP|SCL)(?:_(\d+)m)?\.jp2$", re.I)
+_TCI = re.compile(r"/IMG_DATA/(?:R\d+m/)?[^/]*_TCI(?:_(\d+)m)?\.jp2$", re.I)
 _MASK = re.compile(r"/QI_DATA/MSK_(CLDPRB|SNWPRB)_(\d+)m\.jp2$", re.I)
 _OTHERS = {  # stem -> (group without the resolution, variable, dtype, long name)
     "AOT": ("quality/atmosphere", "aot", "uint16", "aerosol optical thickness at 550 nm"),
@@ -49,6 +56,8 @@ _OTHERS = {  # stem -> (group without the resolution, variable, dtype, long name
     "CLDPRB": ("quality/probability", "cld", "uint8", "cloud probability"),
     "SNWPRB": ("quality/probability", "snw", "uint8", "snow probability"),
 }
+#: The resolution (m) of each of those variables; a band's is its native one (``NATIVE``).
+_HOME = {"aot": 10, "wvp": 10, "scl": 20, "cld": 20, "snw": 20}
 
 
 @dataclass(frozen=True)
@@ -80,32 +89,41 @@ def open_tree(files: SafeFiles, product: str, mask_and_scale: bool = True) -> xr
     epsg, grids = _geocoding(tl, f"{tile} of {files.where}")
     quantification, offsets = _radiometry(msi, level)
     granule = posixpath.dirname(tile)
-    groups: dict[str, dict[str, xr.Variable]] = {}
-    sources: dict[str, dict[str, tuple[str, RasterSource]]] = {}
+    copies: dict[tuple[str, str], dict[int, str]] = {}  # (group, variable) -> {res: file}
+    described: dict[str, dict[str, Any]] = {}
     for name in names:
-        if not name.startswith(granule + "/"):
+        found = _classify(name, level) if name.startswith(granule + "/") else None
+        if found is not None and found[2] in grids:
+            group, var, res, described[var] = found
+            copies.setdefault((group, var), {}).setdefault(res, name)
+    groups: dict[str, dict[str, xr.Variable]] = {}
+    encodings: dict[str, dict[str, dict[str, Any]]] = {}
+    for (group, var), by_res in sorted(copies.items()):
+        res = _HOME.get(var) or NATIVE[var]
+        if res not in by_res:
             continue
-        found = _classify(name, level)
-        if found is None or found[2] not in grids:
-            continue
-        group, var, res, attrs = found
-        path = f"{group}/r{res}m"
-        if path in groups and var in groups[path]:
-            continue
-        source = files.source(name)
+        path, source = f"{group}/r{res}m", files.source(by_res[res])
         scale = _scaling(var, quantification, offsets)
-        variable = _variable(source, grids[res], attrs, scale, mask_and_scale)
-        groups.setdefault(path, {})[var] = variable
-        sources.setdefault(path, {})[var] = (name, source)
+        groups.setdefault(path, {})[var] = _variable(
+            source, grids[res], described[var], scale, mask_and_scale
+        )
+        coarser = sorted(r for r in by_res if r > res)
+        encodings.setdefault(path, {})[var] = {
+            "raster_source": source, "raster_band": 1, "source": by_res[res],
+            "overviews": [round(grids[res].cols / grids[r].cols) for r in coarser],
+            "overview_sources": tuple(files.source(by_res[r]) for r in coarser),
+        }  # fmt: skip
     if not groups:
         raise errors.FormatError(f"{files.where} holds no Sentinel-2 image under {granule}")
     nodes: dict[str, xr.Dataset] = {"/": xr.Dataset(attrs={"product": product, **flatten_xml(msi)})}
     for path in sorted(groups):
         res = int(path.rsplit("/r", 1)[1].removesuffix("m"))
         ds = _dataset(groups[path], grids[res], epsg, mask_and_scale)
-        for var, (name, source) in sources[path].items():
-            ds[var].encoding.update(raster_source=source, raster_band=1, source=name)
+        for var, encoding in encodings[path].items():
+            ds[var].encoding.update(encoding)
         nodes[path] = ds
+    for path, (name, res) in _quicklooks(names, granule, level, grids).items():
+        nodes[path] = _tci(files, name, grids[res], epsg)
     geometry = _s2angles.geometry(tl, grids[min(grids)].ulx, grids[min(grids)].uly, epsg)
     if geometry.data_vars:
         nodes["conditions/geometry"] = geometry
@@ -166,30 +184,54 @@ def _radiometry(msi: Any, level: str) -> tuple[dict[str, float], dict[str, float
 
 
 def _classify(name: str, level: str) -> tuple[str, str, int, dict[str, Any]] | None:
-    """(group, variable, resolution, attributes) of an image or mask file, or None."""
+    """(group, variable, resolution of the file, attributes) of an image or mask file, or None.
+
+    A band or AOT/WVP/SCL image is named once per resolution in L2A (``B02_10m``, ``B02_20m``,
+    ``B02_60m``): each is returned; :func:`open_tree` keeps the one at the variable's own
+    resolution and the coarser ones as its overviews."""
     image = _IMAGE.search(name)
     if image is not None:
         stem, res = image.group(1).upper(), image.group(2)
         if stem.startswith("B"):
             var = eopf_name(stem)
-            if res is not None and int(res) != NATIVE[var]:
-                return None  # a band resampled to a coarser grid: the native one is kept
             kind = "BOA" if level == "L2A" else "TOA"
             attrs = {"long_name": f"{kind} reflectance", "common_name": COMMON_NAMES[var],
                      "dtype": "uint16", "nodata": True}  # fmt: skip
-            return "measurements/reflectance", var, NATIVE[var], attrs
+            return "measurements/reflectance", var, int(res or NATIVE[var]), attrs
     else:
         image = _MASK.search(name)
         if image is None:
             return None
         stem, res = image.group(1).upper(), image.group(2)
     group, var, dtype, long_name = _OTHERS[stem]
-    if stem in ("AOT", "WVP") and int(res or 10) != 10:
-        return None  # resampled copies: the finest is kept
-    if stem == "SCL" and int(res or 20) != 20:
-        return None
     attrs = {"long_name": long_name, "dtype": dtype, "nodata": stem in ("AOT", "WVP")}
-    return group, var, int(res or 10), attrs
+    return group, var, int(res or _HOME[var]), attrs
+
+
+def _quicklooks(
+    names: list[str], granule: str, level: str, grids: dict[int, Grid]
+) -> dict[str, tuple[str, int]]:
+    """The group (``quality/l2a_quicklook/r10m``, EOPF's name) of each TCI file of the
+    granule, with the file and its resolution: L2A has one per resolution, L1C one at 10 m."""
+    found: dict[str, tuple[str, int]] = {}
+    for name in names:
+        tci = _TCI.search(name) if name.startswith(granule + "/") else None
+        res = int(tci.group(1) or 10) if tci is not None else 0
+        if res in grids:
+            found.setdefault(f"quality/{level.lower()}_quicklook/r{res}m", (name, res))
+    return found
+
+
+def _tci(files: SafeFiles, name: str, grid: Grid, epsg: int) -> xr.Dataset:
+    """A TCI file as the group of its resolution: ``tci`` (band, y, x), uint8 red, green, blue,
+    read lazily by window (all three bands in one read)."""
+    shape, dtype = (grid.rows, grid.cols), np.dtype("uint8")
+    array = RasterBandArray(files.source(name), (1, 2, 3), shape, dtype)
+    attrs = {"long_name": "true colour image (TCI), 0 where no data"}
+    tci = xr.Variable(("band", "y", "x"), indexing.LazilyIndexedArray(array), attrs)
+    ds = _dataset({"tci": tci}, grid, epsg, decode=False).assign_coords(band=[1, 2, 3])
+    ds["tci"].encoding["source"] = name
+    return ds
 
 
 def _scaling(var: str, quantification: dict[str, float], offsets: dict[str, float]) -> tuple:

@@ -94,7 +94,8 @@ _DateTime = datetime
 
 @dataclass(frozen=True)
 class Product:
-    """One L2A granule of one datatake, with the times and orbits its ESA names are made of."""
+    """One granule of one datatake (L2A unless ``level`` says L1C), with the times and orbits
+    its ESA names are made of."""
 
     mission: str  # S2A, S2B
     tile: str  # MGRS tile, e.g. 13TDE
@@ -110,6 +111,7 @@ class Product:
     cloud: float = 0.0  # eo:cloud_cover, percent
     x0: float = 0.0  # upper-left corner of the tile (UTM metres)
     y0: float = 0.0
+    level: str = "L2A"  # or "L1C"
 
     @property
     def zone(self) -> int:
@@ -135,7 +137,7 @@ class Product:
     def product_name(self) -> str:
         """``S2A_MSIL2A_<sensing>_N0509_R141_T13TDE_<generated>`` (the SAFE name, no suffix)."""
         return (
-            f"{self.mission}_MSIL2A_{self.sensing}_{self.n_baseline}_R{self.relative_orbit:03d}"
+            f"{self.mission}_MSI{self.level}_{self.sensing}_{self.n_baseline}_R{self.relative_orbit:03d}"
             f"_T{self.tile}_{self.generated}"
         )
 
@@ -150,19 +152,19 @@ class Product:
     @property
     def granule_id(self) -> str:
         return (
-            f"{self.mission}_OPER_MSI_L2A_TL_{self.station}_{self._stamp}_A{self.absolute_orbit:06d}"
+            f"{self.mission}_OPER_MSI_{self.level}_TL_{self.station}_{self._stamp}_A{self.absolute_orbit:06d}"
             f"_T{self.tile}_N{self.baseline}"
         )
 
     @property
     def granule_folder(self) -> str:
         """The granule folder of the SAFE: ``L2A_T60VUK_A018417_20181231T235957``."""
-        return f"L2A_T{self.tile}_A{self.absolute_orbit:06d}_{self.datastrip_start}"
+        return f"{self.level}_T{self.tile}_A{self.absolute_orbit:06d}_{self.datastrip_start}"
 
     @property
     def datastrip_id(self) -> str:
         return (
-            f"{self.mission}_OPER_MSI_L2A_DS_{self.station}_{self._stamp}_S{self.datastrip_start}"
+            f"{self.mission}_OPER_MSI_{self.level}_DS_{self.station}_{self._stamp}_S{self.datastrip_start}"
             f"_N{self.baseline}"
         )
 
@@ -184,7 +186,8 @@ class Product:
 
     @property
     def boa_offset(self) -> float:
-        """The L2A reflectance offset: -0.1 since processing baseline 04.00 (January 2022)."""
+        """The reflectance offset (L2A's ``BOA_ADD_OFFSET``, L1C's ``RADIO_ADD_OFFSET``, over the
+        quantification value): -0.1 since processing baseline 04.00 (January 2022)."""
         return -0.1 if self.baseline >= "04.00" else 0.0
 
     def utm_ring(self, fractions: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:

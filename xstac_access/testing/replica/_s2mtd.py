@@ -1,9 +1,12 @@
-"""The metadata XML of a Sentinel-2 L2A SAFE: ``MTD_MSIL2A.xml``, ``MTD_TL.xml``, ``INSPIRE.xml``.
+"""The metadata XML of a Sentinel-2 SAFE: ``MTD_MSIL2A.xml`` (``MTD_MSIL1C.xml``), ``MTD_TL.xml``,
+``INSPIRE.xml``.
 
-Written from the Sentinel-2 Products Specification (PSD 14.9: the Level-2A User Product and
-Tile metadata schemas), with the elements a reader of the product needs and a few around them:
-the product's quantification values and, since processing baseline 04.00, one
-``BOA_ADD_OFFSET`` per band (``band_id`` 0-12 in the order B1 ... B8, B8A, B9 ... B12); the
+Written from the Sentinel-2 Products Specification (PSD 14.9: the Level-2A and Level-1C User
+Product and Tile metadata schemas), with the elements a reader of the product needs and a few
+around them: the product's quantification values (L2A: ``BOA_QUANTIFICATION_VALUE``, ``AOT_``,
+``WVP_``; L1C: ``QUANTIFICATION_VALUE``) and, since processing baseline 04.00, one offset per
+band (L2A: ``BOA_ADD_OFFSET``, L1C: ``RADIO_ADD_OFFSET``; ``band_id`` 0-12 in the order B1 ...
+B8, B8A, B9 ... B12); the
 tile's CRS, and per resolution its size (``NROWS``/``NCOLS``) and ``Geoposition``
 (``ULX``/``ULY``/``XDIM``/``YDIM``, as the replica's grids are: coarser than 10/20/60 m at ``ci``
 scale); the sun angles and, per band and detector, the viewing incidence angles on the 5 km
@@ -84,30 +87,48 @@ def _document(root: str, namespace: str, body: str) -> bytes:
     ).encode()
 
 
+def _radiometry(level: str, offset: int) -> str:
+    """The quantification values and the per-band offsets of ``Product_Image_Characteristics``."""
+    tag = "RADIO_ADD_OFFSET" if level == "L1C" else "BOA_ADD_OFFSET"
+    bands = range(len(_s2.BANDS))  # band_id is the index in B1 ... B8, B8A, B9 ... B12
+    offsets = "".join(f'<{tag} band_id="{i}">{offset}</{tag}>' for i in bands)
+    if level == "L1C":
+        return (
+            '<QUANTIFICATION_VALUE unit="none">10000</QUANTIFICATION_VALUE>'
+            f"<Radiometric_Offset_List>{offsets}</Radiometric_Offset_List>"
+        )
+    return (
+        "<QUANTIFICATION_VALUES_LIST>"
+        '<BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>'
+        '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE>'
+        '<WVP_QUANTIFICATION_VALUE unit="cm">1000.0</WVP_QUANTIFICATION_VALUE>'
+        f"</QUANTIFICATION_VALUES_LIST><BOA_ADD_OFFSET_VALUES_LIST>{offsets}"
+        "</BOA_ADD_OFFSET_VALUES_LIST>"
+    )
+
+
 def product_metadata(product: _s2.Product, images: list[str]) -> bytes:
-    """``MTD_MSIL2A.xml``: product info, image list, quantification values and offsets."""
-    offset = round(product.boa_offset * 10000)
+    """``MTD_MSIL2A.xml`` (``MTD_MSIL1C.xml``): product info, image list, quantification values
+    and offsets."""
+    level = f"Level-{product.level[1:]}"
     granule = (
         f'<Granule datastripIdentifier="{product.datastrip_id}" granuleIdentifier='
         f'"{product.granule_id}" imageFormat="JPEG2000">'
         + "".join(f"<IMAGE_FILE>{path.removesuffix('.jp2')}</IMAGE_FILE>" for path in images)
         + "</Granule>"
     )
-    bands = _s2.BANDS  # band_id is the index in B1 ... B8, B8A, B9 ... B12
-    offsets = "".join(
-        f'<BOA_ADD_OFFSET band_id="{i}">{offset}</BOA_ADD_OFFSET>' for i in range(len(bands))
-    )
     spectral = "".join(
         f'<Spectral_Information bandId="{i}" physicalBand="B{b.number}"><RESOLUTION>{b.res}'
         f'</RESOLUTION><Wavelength><CENTRAL unit="nm">{b.wavelength * 1000:.1f}</CENTRAL>'
         "</Wavelength></Spectral_Information>"
-        for i, b in enumerate(bands)
+        for i, b in enumerate(_s2.BANDS)
     )
     info = (
         f"<PRODUCT_START_TIME>{product.datetime}</PRODUCT_START_TIME>"
         f"<PRODUCT_STOP_TIME>{product.datetime}</PRODUCT_STOP_TIME>"
         f"<PRODUCT_URI>{product.product_uri}</PRODUCT_URI>"
-        "<PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL><PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>"
+        f"<PROCESSING_LEVEL>{level}</PROCESSING_LEVEL>"
+        f"<PRODUCT_TYPE>S2MSI{product.level[1:]}</PRODUCT_TYPE>"
         f"<PROCESSING_BASELINE>{product.baseline}</PROCESSING_BASELINE>"
         f"<GENERATION_TIME>{_s2.iso(product.generated)}</GENERATION_TIME>"
         f'<Datatake datatakeIdentifier="{product.datatake_id}"><SPACECRAFT_NAME>Sentinel-'
@@ -121,13 +142,8 @@ def product_metadata(product: _s2.Product, images: list[str]) -> bytes:
         "<SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX></Special_Values>"
         "<Special_Values><SPECIAL_VALUE_TEXT>SATURATED</SPECIAL_VALUE_TEXT>"
         "<SPECIAL_VALUE_INDEX>65535</SPECIAL_VALUE_INDEX></Special_Values>"
-        "<QUANTIFICATION_VALUES_LIST>"
-        '<BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>'
-        '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE>'
-        '<WVP_QUANTIFICATION_VALUE unit="cm">1000.0</WVP_QUANTIFICATION_VALUE>'
-        f"</QUANTIFICATION_VALUES_LIST><BOA_ADD_OFFSET_VALUES_LIST>{offsets}"
-        f"</BOA_ADD_OFFSET_VALUES_LIST><Spectral_Information_List>{spectral}"
-        "</Spectral_Information_List>"
+        f"{_radiometry(product.level, round(product.boa_offset * 10000))}"
+        f"<Spectral_Information_List>{spectral}</Spectral_Information_List>"
     )
     body = (
         f"  <n1:General_Info><Product_Info>{info}</Product_Info>\n"
@@ -136,7 +152,7 @@ def product_metadata(product: _s2.Product, images: list[str]) -> bytes:
         f"<Cloud_Coverage_Assessment>{product.cloud}</Cloud_Coverage_Assessment>"
         "</n1:Quality_Indicators_Info>\n"
     )
-    return _document("Level-2A_User_Product", f"{_PSD}/User_Product_Level-2A.xsd", body)
+    return _document(f"{level}_User_Product", f"{_PSD}/User_Product_{level}.xsd", body)
 
 
 def tile_metadata(product: _s2.Product, pixels: dict[int, int]) -> bytes:
@@ -176,7 +192,8 @@ def tile_metadata(product: _s2.Product, pixels: dict[int, int]) -> bytes:
         f'</Tile_Geocoding>\n<Tile_Angles metadataLevel="Standard">{angles}</Tile_Angles>'
         "</n1:Geometric_Info>\n"
     )
-    return _document("Level-2A_Tile_ID", f"{_PSD}/S2_PDI_Level-2A_Tile_Metadata.xsd", body)
+    level = f"Level-{product.level[1:]}"
+    return _document(f"{level}_Tile_ID", f"{_PSD}/S2_PDI_{level}_Tile_Metadata.xsd", body)
 
 
 def inspire(product: _s2.Product) -> bytes:

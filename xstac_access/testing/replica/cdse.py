@@ -64,7 +64,7 @@ def _write(root: Path, seed: int, scale: str) -> None:
     """The SAFE folder in the ``eodata`` bucket (:mod:`cdse_v1` serves it), its zip behind the
     download host, and the product's quicklook."""
     folder = root / "s3" / BUCKET / SAFE_KEY
-    _s2safe.write_folder(folder, PRODUCT, seed, scale)
+    _s2safe.write_folder(folder, PRODUCT, seed, _s2safe.pixels(scale))
     target = root / "files" / "cdse" / "download" / f"{NAME}.SAFE.zip"
     _s2safe.zip_members(target, NAME, _s2safe.folder_members(folder))
     quicklook = _raster.image_bytes(_tci_rgb(seed, scale), "JPEG", size=256)
