@@ -39,6 +39,7 @@ from ._gdalmeta import (
     write_georeferencing,
     xy_coords,
 )
+from ._gdalstride import read_strided
 
 __all__ = ["NodataWarning", "RasterBandArray", "band_names", "open_dataset"]
 
@@ -78,9 +79,9 @@ class RasterBandArray(BackendArray):
         return await asyncio.to_thread(self.__getitem__, key)
 
     def _read(self, key: tuple[int | slice, ...]) -> np.ndarray:
-        from rasterio.windows import Window
-
-        bounds, post = [], []
+        """The window of ``key``; a strided one reads only the rows and columns it keeps
+        (:mod:`._gdalstride`)."""
+        ranges, post = [], []
         for k, size in zip(key, self.shape, strict=True):
             if isinstance(k, slice):
                 start, stop, step = k.indices(size)
@@ -88,16 +89,13 @@ class RasterBandArray(BackendArray):
                     return np.empty((0,) * len(self.shape), dtype=self.dtype)[
                         tuple(slice(None) if isinstance(kk, slice) else 0 for kk in key)
                     ]
-                bounds.append((start, stop))
-                post.append(slice(None, None, step))
+                ranges.append((start, stop, step))
+                post.append(slice(None))
             else:
-                bounds.append((k, k + 1))
+                ranges.append((k, k + 1, 1))
                 post.append(0)
-        window = Window.from_slices(*bounds)
-        if self.mask:
-            data = self.source.run(lambda ds: ds.read_masks(self.band, window=window)) != 0
-        else:
-            data = self.source.run(lambda ds: ds.read(self.band, window=window))
+        rows, cols = ranges
+        data = self.source.run(lambda ds: read_strided(ds, self.band, rows, cols, self.mask))
         return data[tuple(post)]
 
 
