@@ -3,7 +3,7 @@ their valid samples, complex values, calibration, GCPs; and quicklooks that read
 they show.
 
 The product (:mod:`xstac_access.testing.replica._s1slc`: IW1 of 2048 samples and IW2 of 512,
-VV+VH, 3 bursts of 60 lines, CInt16 in one-row strips) is written once per session into a
+VV+VH, 3 bursts of 60 lines, CInt16 in one-row strips) is written once per module into a
 temporary folder, and zipped under the file server for the byte counts. Values are compared
 with rasterio's reads of the members and with formulas evaluated here from the XML text. About
 6 s in all on this machine (writing the product takes under 1 s; most is the imports).
