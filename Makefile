@@ -25,6 +25,7 @@ serve: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check xstac_access tests benchmarks examples docs
+	$(BIN)/mypy xstac_access
 
 test: lint
 	$(BIN)/pytest
@@ -64,4 +65,4 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache .mypy_cache

@@ -179,7 +179,8 @@ def _groups(
     if item is None or asset is not None or "assets" not in options:  # assets=: the whole item
         with contextlib.suppress(errors.AmbiguousAssetError):  # no single tree asset
             target = resolve(obj if item is None else item, asset, purpose="datatree", broker=base)
-    if target is None:
+    if target is None:  # only an item has many assets (or assets= asks for them all)
+        assert item is not None
         from ._itemtree import open_item_groups
 
         return open_item_groups(item, base, **options), f"item {item.get('id')!r}"

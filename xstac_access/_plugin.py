@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xarray.backends import BackendEntrypoint
 
 from ._item_collections import claims
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 #: Where the engine is documented when the package's metadata cannot say (a source checkout).
 DOCS_URL = "https://github.com/xstac-access/xstac-access/tree/main/docs"
@@ -92,38 +95,38 @@ class StacAssetBackendEntrypoint(BackendEntrypoint):
         for plain paths (see :func:`xstac_access._item_collections.claims`)."""
         return claims(filename_or_obj)
 
-    def open_dataset(  # type: ignore[override]
+    def open_dataset(
         self,
         filename_or_obj: Any,
         *,
         drop_variables: str | Iterable[str] | None = None,
         **kwargs: Any,
-    ):
+    ) -> xr.Dataset:
         """xarray's ``open_dataset``: :func:`xstac_access._engine.open_dataset`, which checks
         the keywords (a TypeError lists those of :attr:`open_dataset_parameters`)."""
         from ._engine import open_dataset
 
         return open_dataset(_plain(filename_or_obj), drop_variables=drop_variables, **kwargs)
 
-    def open_datatree(  # type: ignore[override]
+    def open_datatree(
         self,
         filename_or_obj: Any,
         *,
         drop_variables: str | Iterable[str] | None = None,
         **kwargs: Any,
-    ):
+    ) -> xr.DataTree:
         """xarray's ``open_datatree``: the tree of :meth:`open_groups_as_dict`'s groups."""
         from ._engine import open_datatree
 
         return open_datatree(_plain(filename_or_obj), drop_variables=drop_variables, **kwargs)
 
-    def open_groups_as_dict(  # type: ignore[override]
+    def open_groups_as_dict(
         self,
         filename_or_obj: Any,
         *,
         drop_variables: str | Iterable[str] | None = None,
         **kwargs: Any,
-    ):
+    ) -> dict[str, xr.Dataset]:
         """xarray's ``open_groups``: each group's path ("/", "/a"...) to its Dataset, also when
         the groups do not nest as a tree (:func:`xstac_access._engine.open_groups`)."""
         from ._engine import open_groups

@@ -95,6 +95,7 @@ def resolve(
                 "pass the item instead to choose among its assets"
             )
         return _target(asset_dict, key, item, base)
+    assert item is not None  # _normalise gives an item whenever it gives no asset
     assets = item.get("assets")
     if not isinstance(assets, Mapping) or not any(isinstance(a, Mapping) for a in assets.values()):
         raise errors.ResolveError(f"item {item.get('id')!r} has no assets to open")
@@ -232,26 +233,25 @@ def _target(
     )
 
 
-def _normalise(
-    obj: Any, broker: Any = None
-) -> tuple[Mapping[str, Any] | None, str | None, Mapping | None, str | None]:
+#: ``(item_dict, base_href, asset_dict, asset_key)``: an item, an asset, or both.
+_Normalised = tuple[Mapping[str, Any] | None, str | None, Mapping[str, Any] | None, str | None]
+
+
+def _normalise(obj: Any, broker: Any = None) -> _Normalised:
     """Return ``(item_dict, base_href, asset_dict, asset_key)`` for any accepted input."""
-    try:
-        import pystac
-    except ImportError:  # pragma: no cover - pystac is a dependency
-        pystac = None
-    if pystac is not None:
-        if isinstance(obj, pystac.Item):
-            return _pystac_item(obj), obj.get_self_href(), None, None
-        if isinstance(obj, pystac.Asset):
-            owner = obj.owner if isinstance(obj.owner, pystac.Item) else None
-            key = next((k for k, a in owner.assets.items() if a is obj), None) if owner else None
-            asset = obj.to_dict()
-            asset["href"] = _pystac_href(obj, owner)
-            item = _pystac_item(owner) if owner is not None else None
-            return item, None, asset, key
-        if isinstance(obj, pystac.Collection | pystac.Catalog):
-            raise _many_items(obj)
+    import pystac
+
+    if isinstance(obj, pystac.Item):
+        return _pystac_item(obj), obj.get_self_href(), None, None
+    if isinstance(obj, pystac.Asset):
+        owner = obj.owner if isinstance(obj.owner, pystac.Item) else None
+        key = next((k for k, a in owner.assets.items() if a is obj), None) if owner else None
+        asset = obj.to_dict()
+        asset["href"] = _pystac_href(obj, owner)
+        item = _pystac_item(owner) if owner is not None else None
+        return item, None, asset, key
+    if isinstance(obj, pystac.Collection | pystac.Catalog):
+        raise _many_items(obj)
     if is_collection(obj):
         raise _many_items(obj)
     if isinstance(obj, Mapping):
@@ -289,7 +289,7 @@ def _pystac_href(asset: Any, owner: Any) -> str:
     return resolve_relative(asset.href, base) if base else asset.get_absolute_href() or asset.href
 
 
-def _from_mapping(doc: Mapping[str, Any], base: str | None):
+def _from_mapping(doc: Mapping[str, Any], base: str | None) -> _Normalised:
     kind = doc.get("type")
     if is_item(doc):
         base = base or _self_href(doc)

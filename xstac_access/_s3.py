@@ -165,12 +165,12 @@ def s3_errors(href: str, what: str, advice: Callable[[str], str]) -> Iterator[No
 
 def typed_error(
     exc: BaseException, href: str, what: str, advice: Callable[[str], str]
-) -> errors.XStacError:
+) -> errors.AccessError:
     """The typed error for a failed s3fs call on ``href``, naming the bucket and what to do."""
     from botocore.exceptions import NoCredentialsError
 
     bucket = host_of(href)
-    kind: type[errors.XStacError] = errors.AccessError
+    kind: type[errors.AccessError] = errors.AccessError
     status: int | None = None
     if isinstance(exc, FileNotFoundError):
         kind, status, text = errors.HrefNotFoundError, 404, f"does not exist in bucket {bucket}"

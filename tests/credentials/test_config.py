@@ -183,6 +183,14 @@ def test_a_preset_can_be_switched_off():
     assert broker.provider_for("https://acct.blob.core.windows.net/c/B04.tif") is None
 
 
+def test_a_preset_given_true_is_on_with_its_own_options():
+    # True was allowed by configure's signature, yet failed: "'bool' object is not iterable"
+    on = credentials.configure(planetary_computer=True)
+    assert on.provider_for("https://acct.blob.core.windows.net/c/B04.tif") is not None
+    per_call = credentials.broker_from({"planetary_computer": True})
+    assert per_call.provider_for("https://acct.blob.core.windows.net/c/B04.tif") is not None
+
+
 def test_per_call_credentials_are_cached_by_content():
     first = credentials.broker_from({"cdse": {"username": "u", "password": "p"}})
     again = credentials.broker_from({"cdse": {"username": "u", "password": "p"}})

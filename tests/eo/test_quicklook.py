@@ -222,3 +222,13 @@ def test_saving_leaks_no_pyplot_figure_and_ax_is_honoured(tmp_path):
         assert ql.figure is fig and ql.axes == [ax] and ax.images
     finally:
         plt.close(fig)
+
+
+def test_an_axes_of_a_subfigure_is_saved_through_its_figure(tmp_path):
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    ax = figure.subfigures(1, 2)[1].subplots()
+    da = xr.DataArray(np.random.default_rng(0).random((20, 30)), dims=("y", "x"), name="v")
+    ql = da.eo.quicklook(ax=ax, path=tmp_path / "q.png")
+    assert ql.figure is figure and ql.path.stat().st_size > 0 and ql._repr_png_()

@@ -10,6 +10,7 @@ against a :mod:`.multihash`, named by :mod:`.filenames`), :mod:`.progress` draws
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import os
 import sys
@@ -143,20 +144,20 @@ def _run(planned: _Planned, broker: Any, bars: Bars, options: dict[str, Any]) ->
             outcome = fetch_file(job, broker, progress=bar, **options)
         except Exception as exc:  # one file failing must not stop the others
             failure = exc
-    base = {"item": planned.item, "asset": planned.asset, "href": safe_href(job.href)}
+    entry = functools.partial(DownloadEntry, planned.item, planned.asset, safe_href(job.href))
     seconds = time.monotonic() - began
     if outcome is None:
+        assert failure is not None  # no outcome: fetch_file raised
         typed = isinstance(failure, errors.XStacError)  # their messages are secret-free
         error = str(failure) if typed else _describe(failure, job)
         log.info("%s failed: %s", job.label, error)
-        return DownloadEntry(
-            **base, path=job.path, status="failed", error=error, seconds=seconds,
+        return entry(
+            path=job.path, status="failed", error=error, seconds=seconds,
             bytes=bar.moved, exception=failure if typed else None,
         )  # fmt: skip
-    return DownloadEntry(
-        **base,
+    return entry(
         path=outcome.path,
-        status=outcome.status,  # type: ignore[arg-type]
+        status=outcome.status,
         bytes=bar.moved,
         size=outcome.size,
         attempts=outcome.attempts,
@@ -179,26 +180,25 @@ def _plan(
 ) -> list[_Planned | DownloadEntry]:
     """Jobs for every selected asset, and failed entries for what cannot be downloaded."""
     patterns = [assets] if isinstance(assets, str) else list(assets) if assets else None
-    found: list[tuple[Target, None] | tuple[None, DownloadEntry]] = []
+    found: list[Target | DownloadEntry] = []  # in order: what to fetch, what cannot be
     for single in _inputs(obj):
         item = item_of(single, broker=broker)
         if item is None:
-            found.append((resolve(single, broker=broker), None))
+            found.append(resolve(single, broker=broker))
             continue
         keys, missing = _select(item, patterns)
-        found += [(resolve(item, key, broker=broker), None) for key in keys]
+        found += [resolve(item, key, broker=broker) for key in keys]
         for key in missing:
             error = f"item {item.get('id')!r} has no asset {key!r}; its assets are: " + ", ".join(
                 sorted(item["assets"])
             )
-            entry = DownloadEntry(item.get("id"), key, "", None, "failed", error=error)
-            found.append((None, entry))
-    paths = _paths([t for t, _ in found if t is not None], dest)
+            found.append(DownloadEntry(item.get("id"), key, "", None, "failed", error=error))
+    paths = _paths([t for t in found if isinstance(t, Target)], dest)
     planned: list[_Planned | DownloadEntry] = []
     seen: set[Path] = set()
-    for target, entry in found:
-        if target is None:
-            planned.append(entry)
+    for target in found:
+        if isinstance(target, DownloadEntry):
+            planned.append(target)
         elif paths[id(target)] not in seen:  # the same file asked for twice: fetched once
             seen.add(paths[id(target)])
             planned.append(_job(target, paths[id(target)], verify, broker))

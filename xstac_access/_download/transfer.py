@@ -180,7 +180,7 @@ def _verify(job: Job, part: PartFile, size: int, hasher: Any) -> None:
     problem = None
     if job.size is not None and size != job.size:
         problem = f"has {size} bytes where the catalogue's file:size says {job.size}"
-    elif hasher is not None and not job.checksum.matches(hasher):
+    elif hasher is not None and job.checksum is not None and not job.checksum.matches(hasher):
         problem = f"does not match the catalogue's file:checksum ({job.checksum.name})"
     if problem is not None:
         part.discard()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .multihash import Multihash
 
@@ -37,7 +37,7 @@ class Outcome:
     those of cut attempts included).
     """
 
-    status: str
+    status: Literal["fetched", "resumed", "skipped"]
     size: int
     attempts: int
     path: Path

@@ -59,7 +59,8 @@ def load(
         raise errors.ResolveError("load() got no items: pass Items, item dicts or a search result")
     wanted = [bands] if isinstance(bands, str) else list(bands or [])
     driver = BrokeredRioDriver(_sources(stac_items, wanted, broker))
-    given = {"resolution": resolution, "crs": crs, "bbox": bbox and tuple(bbox), "chunks": chunks}
+    given: dict[str, Any] = {"resolution": resolution, "crs": crs, "chunks": chunks}
+    given["bbox"] = bbox and tuple(bbox)
     return odc.stac.load(
         stac_items,
         bands=wanted or None,

@@ -35,11 +35,13 @@ class BrokeredRioDriver(RioDriver):
         return _CredentialedReader(src, ctx, source)
 
 
-class _CredentialedReader:
-    """One source's reads: odc's rasterio read, run by :meth:`RasterSource.call`."""
+class _CredentialedReader(RioReader):
+    """One source's reads: odc's rasterio read, run by :meth:`RasterSource.call` (a RioReader,
+    as the driver's ``open`` promises)."""
 
     def __init__(self, src: Any, ctx: Any, source: RasterSource) -> None:
-        self._src, self._ctx, self._source = src, ctx, source
+        super().__init__(src, ctx)
+        self._source = source
 
     def read(self, cfg: Any, dst_geobox: Any, *, dst: Any = None, selection: Any = None) -> Any:
         def work(material: Any) -> Any:

@@ -241,13 +241,15 @@ def _step(
         if local is False:
             return None
         moved = [p for p in ("query", "filter") if getattr(strategy, p) in ("filter", SERVER)]
-        new = replace(strategy, tried=strategy.tried | {_NO_FILTER}, **dict.fromkeys(moved, LOCAL))
+        local_parts: dict[str, Any] = dict.fromkeys(moved, LOCAL)  # fields named at run time
+        new = replace(strategy, tried=strategy.tried | {_NO_FILTER}, **local_parts)
         note = f"the server rejected the CQL2 filter ({said}); evaluated {_names(moved)} here"
         return new.sending(caps, None), note
     if local is False:
         return None
     done = "sorted here" if part == "sortby" else f"evaluated `{part}` here"
-    return replace(strategy, **{part: LOCAL}), f"the server rejected `{part}` ({said}); {done}"
+    changed: dict[str, Any] = {part: LOCAL}  # a field named at run time
+    return replace(strategy, **changed), f"the server rejected `{part}` ({said}); {done}"
 
 
 def _refuse_local(strategy: Strategy, local: bool | None, why: str) -> None:

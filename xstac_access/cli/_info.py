@@ -69,10 +69,10 @@ def describe(
     info: dict[str, Any] = {"item": None, "assets": described}
     if item is not None:
         props = item.get("properties") or {}
-        defaults = {}
+        defaults: dict[str, str | None] = {}
         for purpose in ("dataset", "datatree"):
             try:
-                defaults[purpose] = choose_asset(item, purpose)  # type: ignore[arg-type]
+                defaults[purpose] = choose_asset(item, purpose)
             except errors.ResolveError:
                 defaults[purpose] = None  # ambiguous: the caller must name one
         info["item"] = {

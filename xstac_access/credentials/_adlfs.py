@@ -163,7 +163,7 @@ class BrokeredBlobFileSystem(AzureBlobFileSystem):
         # self.loop, which an asynchronous fsspec filesystem leaves unset (so adlfs's own close
         # fails then): fsspec's loop is there until the end. The client is used from zarr's
         # loop, where xstac-access closes it first (readers._zarrstore).
-        self._loop = self._loop or get_loop()
+        self._loop: asyncio.AbstractEventLoop = self._loop or get_loop()
         self.account_url = self._account_url
         self.transport = SigningTransport(
             self.account_name, self._account_url, self._handle, self._accesses

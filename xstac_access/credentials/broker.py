@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from .. import errors
 from .._hrefs import host_of, safe_href
@@ -26,6 +26,9 @@ from .config import PRESETS, advice, configured_rules
 from .material import NO_MATERIAL, Material
 from .providers import Provider
 from .rules import Rule, pattern_matches, register, registered
+
+if TYPE_CHECKING:
+    from ..http.protocols import AccessLike, MaterialLike
 
 
 class Broker:
@@ -52,7 +55,7 @@ class Broker:
     def access(self, href: str) -> Access:
         return Access(href, self.provider_for(href))
 
-    def redirect_access(self, href: str, origin: Access) -> Access:
+    def redirect_access(self, href: str, origin: AccessLike) -> Access:
         """The credential of a redirect target: its own rule's, or the origin's where its
         provider trusts the target's host, or none (:mod:`xstac_access.http.hops`)."""
         return _redirect_access(self.access(href), href, origin)
@@ -85,7 +88,7 @@ class Broker:
             + ")"
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Broker holds secrets and cannot be pickled; pickle Access handles")
 
 
@@ -113,7 +116,7 @@ class BrokerHandle:
                 return access
         return Access(href, None)
 
-    def redirect_access(self, href: str, origin: Access) -> Access:
+    def redirect_access(self, href: str, origin: AccessLike) -> Access:
         """As :meth:`Broker.redirect_access`."""
         return _redirect_access(self.access(href), href, origin)
 
@@ -129,11 +132,11 @@ class BrokerHandle:
     def advice(self, href: str) -> str:
         return advice(href)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., BrokerHandle], tuple[Any, ...]]:
         return (_restore_handle, (self.rules, self.limits))
 
 
-def _redirect_access(own: Access, href: str, origin: Access) -> Access:
+def _redirect_access(own: Access, href: str, origin: AccessLike) -> Access:
     if own.needed:
         return own
     provider = origin.provider
@@ -194,7 +197,7 @@ class Access:
             )
         return material
 
-    def invalidate(self, material: Material) -> None:
+    def invalidate(self, material: MaterialLike) -> None:
         """The server refused ``material``: the next :meth:`material` call gets a new one."""
         provider = self.provider
         if provider is not None:
@@ -202,7 +205,7 @@ class Access:
         else:
             relay.forget(self.provider_id, self.href, material.version, self.scope)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Access], tuple[Any, ...]]:
         provider = self.provider
         if provider is not None:
             relay.offer(provider, self.href)
@@ -216,6 +219,13 @@ class Access:
 
     def __repr__(self) -> str:
         return f"Access({safe_href(self.href)!r}, provider={self.provider_id})"
+
+
+def as_access(access: AccessLike) -> Access:
+    """A credential the http layer handed back (a landing's), as the :class:`Access` it is: that
+    layer types accesses by its protocol, and the brokers here (and their handles) give only
+    :class:`Access` objects."""
+    return cast(Access, access)
 
 
 def _restore_access(
@@ -245,7 +255,8 @@ def configure(
     ``configure(maap={"offline_token_file": "~/maap-token.txt"})``,
     ``configure(cdse={"username": u, "password": p})``, ``configure(earthdata={"token": t})``,
     ``configure(rules=[("https://data.example.com/*", BearerToken(t))])``. A preset given
-    ``False`` is switched off. ``replace=True`` forgets earlier ``configure`` calls first.
+    ``False`` is switched off, one given ``True`` is on with its own options (as by default).
+    ``replace=True`` forgets earlier ``configure`` calls first.
     """
     global _default
     unknown = set(presets) - set(PRESETS)
@@ -258,7 +269,7 @@ def configure(
         if replace:
             _code["presets"], _code["rules"] = {}, []
         for name, options in presets.items():
-            _code["presets"][name] = options if options is False else dict(options or {})
+            _code["presets"][name] = options if isinstance(options, bool) else dict(options or {})
         _code["rules"] = list(rules or []) + _code["rules"]
         _default = None
         _per_call.clear()

@@ -197,6 +197,8 @@ def configured_rules(
         code = code_presets.get(name, {})
         if code is False:
             continue
+        if code is True:  # on, with its own options
+            code = {}
         options = {**preset.defaults, **file_config.get(name, {}), **_env_options(name), **code}
         provider = preset.build(options)
         if provider is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import netrc
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ class EarthdataLogin(Provider):
         pair = f"{self.username}:{self._password.reveal()}".encode()
         return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
 
-    def keep_cookies(self, href: str, cookies: dict[str, str]) -> None:
+    def keep_cookies(self, href: str, cookies: Mapping[str, str]) -> None:
         """Remember cookies a data host set (never the login host's own)."""
         if cookies and not self.is_login_host(href):
             with self._lock:

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import _clock
@@ -84,7 +84,7 @@ class Material:
             parts.append(f"s3={sorted(self.s3)}")
         return f"Material({', '.join(parts)}, version={self.version!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("credential material cannot be pickled; pickle an Access handle instead")
 
 

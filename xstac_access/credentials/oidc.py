@@ -91,7 +91,7 @@ class _OidcProvider(Refreshing):
         return min(self.max_margin, self._lifetime / 4)
 
     def _grant(
-        self, grant_type: str, refused: dict[str, str] | None = None, **fields: str
+        self, grant_type: str, refused: dict[str, str] | None = None, /, **fields: str
     ) -> Material:
         """One token request; ``refused`` says what a refusal's OAuth error code means."""
         data = {"grant_type": grant_type, "client_id": self.client_id, **fields}

@@ -13,7 +13,7 @@ import secrets
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from .. import _clock, errors
@@ -95,7 +95,7 @@ class Provider:
         config = ", ".join(f"{k}={v!r}" for k, v in self.public_config().items())
         return f"{type(self).__name__}({config})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError(
             f"{type(self).__name__} holds long-lived secrets and cannot be pickled; "
             "xstac-access pickles Access handles that name it instead"

@@ -9,6 +9,8 @@ registers the secrets it sees too and imports no credential code.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from .._log import MASK, remember
 
 
@@ -47,5 +49,5 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret cannot be pickled: pass short-lived access material instead")

@@ -26,19 +26,20 @@ def run_demo(
     """Run the demo against a fresh local world (or the one ``$XSTAC_WORLD`` names) and print
     its report to ``out``."""
     from .. import credentials
+    from ..testing.endpoints import started
     from ..testing.shared import BorrowedWorld, world_from_env
     from . import systems
 
     world = world_from_env(latency_ms=latency_ms)
     borrowed = isinstance(world, BorrowedWorld)
     what = "STAC API, HTTP, S3, OIDC on 127.0.0.1"
-    if borrowed:
+    if isinstance(world, BorrowedWorld):
         print(f"Using the running local world of {world.state_file} ({what})...", file=out)
     else:
         print(f"Starting the local replica world ({what})...", file=out)
     with world:
         demo = Demo(world, Path(out_dir), out)
-        e = world.endpoints
+        e = started(world.endpoints)
         demo.step(
             f"up in {world.start_seconds:.1f} s: STAC API {e.stac}, files {e.http}, S3 {e.s3}, "
             f"OIDC {e.oidc}"
@@ -46,7 +47,7 @@ def run_demo(
         try:
             for number, system in enumerate(systems.ALL, start=1):
                 demo.say()
-                demo.say(f"{number}. {system.__doc__.splitlines()[0]}")
+                demo.say(f"{number}. {(system.__doc__ or system.__name__).splitlines()[0]}")
                 system(demo)
         finally:
             credentials.reset()

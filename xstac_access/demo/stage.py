@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..testing.endpoints import started
+
 if TYPE_CHECKING:
     from ..testing.world import LocalWorld
 
@@ -49,11 +51,11 @@ class Demo:
     def cost(self, prefix: str = "/") -> Iterator[Cost]:
         """Count the requests and bytes the file server answers under ``prefix`` (both of its
         hosts) while the block runs."""
-        self.world.files.reset()
+        started(self.world.files).reset()
         cost, began = Cost(), time.perf_counter()
         yield cost
         cost.seconds = time.perf_counter() - began
-        stats = self.world.files.stats()
+        stats = started(self.world.files).stats()
         for key, count in stats["requests"].items():
             if key.partition(":")[2].startswith(prefix):
                 cost.requests += count
@@ -61,10 +63,11 @@ class Demo:
 
     def file_size(self, href: str) -> int:
         """Size of the replica file behind a file-server ``href``."""
-        for base in (self.world.endpoints.http, self.world.endpoints.http_alt):
+        endpoints = started(self.world.endpoints)
+        for base in (endpoints.http, endpoints.http_alt):
             if href.startswith(base):
                 path = href[len(base) :].split("?")[0].lstrip("/")
-                return (self.world.replica.files_root / path).stat().st_size
+                return (started(self.world.replica).files_root / path).stat().st_size
         raise ValueError(f"{href} is not served by the local file server")
 
 

@@ -16,6 +16,7 @@ import xarray as xr
 from .. import credentials
 from .._download import download
 from .._search import collection_search, search
+from ..testing.endpoints import started
 from .stage import Demo, indent
 
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
     from ..eo.quicklook import Quicklook
 
+# The ``type: ignore[arg-type]`` on xr.open_dataset / open_datatree: xarray annotates
+# ``filename_or_obj`` as paths, buffers and stores, while an engine may take anything (this
+# one takes STAC items); the demo calls it the way users do.
 WINDOW = 512
 BIOMASS = "platform='Biomass' and parentIdentifier='EOP:ESA:MAAP'"  # seed 000's CQL2 filter
 
@@ -34,8 +38,9 @@ def _limits(ql: Quicklook) -> str:
 
 def _picture(demo: Demo, ql: Quicklook, cost: Any) -> None:
     level = "" if ql.overview_level is None else f" (overview {ql.overview_level})"
+    saved = ql.path.name if ql.path is not None else "(not saved)"
     demo.step(
-        f"quicklook -> {ql.path.name}: {ql.kind}, {ql.shape[0]} x {ql.shape[1]} px read"
+        f"quicklook -> {saved}: {ql.kind}, {ql.shape[0]} x {ql.shape[1]} px read"
         f"{level}; {_limits(ql)}; {cost}"
     )
 
@@ -48,7 +53,7 @@ def _downloaded(demo: Demo, report: Any) -> None:
 
 def maap(demo: Demo) -> None:
     """ESA MAAP, Biomass L1a (seed 000): collection search, footprint, 4 polarisations, download"""
-    world, e = demo.world, demo.world.endpoints
+    world, e = demo.world, started(demo.world.endpoints)
     found = collection_search(
         e.stac, filter="platform='Biomass' and parentIdentifier='EOP:ESA:MAAP'"
     )
@@ -58,7 +63,7 @@ def maap(demo: Demo) -> None:
     demo.step(f"{len(items)} items, newest first:\n{indent(table)}")
     item = items.items[0]
 
-    quad = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")
+    quad = xr.open_dataset(item, engine="stacasset", asset="quicklook_kml")  # type: ignore[arg-type]
     lonlat = zip(quad.longitude.values, quad.latitude.values, strict=True)
     corners = ", ".join(f"{lon:.3f} {lat:.3f}" for lon, lat in lonlat)
     demo.step(f"KML quad corners (lon lat): {corners}")
@@ -66,7 +71,7 @@ def maap(demo: Demo) -> None:
 
     demo.step('credentials.configure(maap={"offline_token": ...})  # once; local endpoints here')
     credentials.configure(maap=world.credentials()["maap"])
-    ds = xr.open_dataset(item, engine="stacasset", asset="enclosure_i_abs_tiff")
+    ds = xr.open_dataset(item, engine="stacasset", asset="enclosure_i_abs_tiff")  # type: ignore[arg-type]
     gcps = ds.rio.get_gcps()
     demo.step(
         f"enclosure_i_abs_tiff: bands {list(ds.data_vars)}, {ds.sizes['y']} x {ds.sizes['x']} "
@@ -74,7 +79,7 @@ def maap(demo: Demo) -> None:
     )
     with demo.cost("/maap/data/") as cost:
         window = ds.to_array("band")[:, :256, :256].values
-    tokens = world.oidc.stats()["token_requests"]
+    tokens = started(world.oidc).stats()["token_requests"]
     demo.step(f"window {window.shape}: {cost}; token requests: {tokens}")
     with demo.cost("/maap/data/") as cost:
         ql = ds.eo.quicklook(path=demo.path("biomass_polarisations.png"))
@@ -88,7 +93,7 @@ def maap(demo: Demo) -> None:
 
 def earth_search(demo: Demo) -> None:
     """Earth Search and NASA CMR (seed 001): search, a COG window, RGB, GCP geocoding, Earthdata"""
-    world, e = demo.world, demo.world.endpoints
+    world, e = demo.world, started(demo.world.endpoints)
     found = search(
         e.stac,
         collections=["sentinel-2-l2a"],
@@ -103,7 +108,7 @@ def earth_search(demo: Demo) -> None:
     for key in ("red", "visual"):
         demo.step(f"{key}: {_file_size_text(demo, item.assets[key].href)}")
 
-    ds = xr.open_dataset(item, engine="stacasset", asset="red")
+    ds = xr.open_dataset(item, engine="stacasset", asset="red")  # type: ignore[arg-type]
     demo.step(f"open {item.id} 'red': CRS {ds.rio.crs}, {ds.sizes['y']} x {ds.sizes['x']} px")
     path = item.assets["red"].href[len(e.http) :]
     with demo.cost(path) as cost:
@@ -113,13 +118,13 @@ def earth_search(demo: Demo) -> None:
         f"window {block.shape}: {cost} of a {size / 1e6:.2f} MB file "
         f"({cost.bytes / size:.1%}); mean {np.nanmean(block):.4f}"
     )
-    visual = xr.open_dataset(item, engine="stacasset", asset="visual")
+    visual = xr.open_dataset(item, engine="stacasset", asset="visual")  # type: ignore[arg-type]
     with demo.cost(item.assets["visual"].href[len(e.http) :]) as cost:
         ql = visual.eo.quicklook(max_size=512, path=demo.path("earth_search_rgb.png"))
     _picture(demo, ql, cost)
 
     grd = search(e.stac, collections=["sentinel-1-grd"], max_items=1).items[0]
-    sar = xr.open_dataset(grd, engine="stacasset", asset="hh", storage_options=world.s3_options())
+    sar = xr.open_dataset(grd, engine="stacasset", asset="hh", storage_options=world.s3_options())  # type: ignore[arg-type]
     began = time.perf_counter()
     geo = sar.eo.geocode()
     lat, lon = geo["latitude"], geo["longitude"]
@@ -131,7 +136,7 @@ def earth_search(demo: Demo) -> None:
     )
 
     cmr = search(
-        world.stac_quirks.url("cmr"),
+        started(world.stac_quirks).url("cmr"),
         collections=["HLSS30_2.0"],
         query={"eo:cloud_cover": {"lt": 30}},
     )
@@ -140,7 +145,7 @@ def earth_search(demo: Demo) -> None:
         demo.step(f"   note: {text}")
     credentials.configure(earthdata=world.credentials()["earthdata"])
     granule = cmr.items[0]
-    b04 = xr.open_dataset(granule, engine="stacasset", asset="B04")
+    b04 = xr.open_dataset(granule, engine="stacasset", asset="B04")  # type: ignore[arg-type]
     with demo.cost("/") as cost:
         values = b04["B04"][:256, :256].values
     demo.step(f"Earthdata login (netrc-like, cookies kept): B04 window {values.shape}: {cost}")
@@ -151,9 +156,9 @@ def earth_search(demo: Demo) -> None:
 
 def eopf(demo: Demo) -> None:
     """EOPF Sentinel Zarr samples (seed 002): S2 tree, S1 OCN wind, S3 OLCI GIFAPAR, gridding"""
-    e = demo.world.endpoints
+    e = started(demo.world.endpoints)
     s2 = search(e.stac, collections=["eopf-sentinel-2-l2a"], max_items=1).items[0]
-    tree = xr.open_datatree(s2, engine="stacasset", chunks={})
+    tree = xr.open_datatree(s2, engine="stacasset", chunks={})  # type: ignore[arg-type]
     r10m = tree["measurements/reflectance/r10m"]
     demo.step(
         f"S2 L2A tree from the asset's xarray:open_datatree_kwargs: groups {sorted(tree.children)};"
@@ -164,12 +169,12 @@ def eopf(demo: Demo) -> None:
     demo.step(f"quicklook -> {ql.path.name}: {ql.kind}, {ql.shape[0]} x {ql.shape[1]} px")
 
     ocn = search(e.stac, collections=["sentinel-1-l2-ocn"], max_items=1).items[0]
-    wind = xr.open_dataset(ocn, engine="stacasset", asset="owi_measurements")
+    wind = xr.open_dataset(ocn, engine="stacasset", asset="owi_measurements")  # type: ignore[arg-type]
     ql = wind.eo.quicklook(bands="wind_speed", path=demo.path("eopf_s1_ocn_wind_speed.png"))
     demo.step(f"S1 OCN wind on its swath -> {ql.path.name}: {_limits(ql)} m/s")
 
     lfr = search(e.stac, collections=["sentinel-3-olci-l2-lfr"], max_items=1).items[0]
-    olci = xr.open_dataset(lfr, engine="stacasset", asset="measurements")
+    olci = xr.open_dataset(lfr, engine="stacasset", asset="measurements")  # type: ignore[arg-type]
     ql = olci.eo.quicklook(bands="gifapar", path=demo.path("eopf_s3_olci_gifapar.png"))
     demo.step(f"S3 OLCI GIFAPAR on its swath -> {ql.path.name}: {_limits(ql)}")
     began = time.perf_counter()
@@ -186,23 +191,24 @@ def eopf(demo: Demo) -> None:
 def cdse(demo: Demo) -> None:
     """Copernicus Data Space (seed 003): STAC v1, password grant, zip members by range, a band"""
     world = demo.world
-    found = search(world.stac_quirks.url("cdse"), collections=["sentinel-2-l2a"], max_items=1)
+    cdse = started(world.stac_quirks).url("cdse")
+    found = search(cdse, collections=["sentinel-2-l2a"], max_items=1)
     item = found.items[0]
     demo.step(f"CDSE STAC v1: {item.id}, {len(item.assets)} assets (SAFE files, the zip)")
     demo.step('credentials.configure(cdse={"username": ..., "password": ...})')
     credentials.configure(cdse=world.credentials()["cdse"])
     by_range = 0
     with demo.cost("/cdse/") as cost:
-        listing = xr.open_dataset(item, engine="stacasset", asset="Product")
+        listing = xr.open_dataset(item, engine="stacasset", asset="Product")  # type: ignore[arg-type]
     by_range += cost.bytes
     demo.step(f"members of the SAFE zip: {listing.sizes['member']}, listed with {cost}")
     with demo.cost("/cdse/") as cost:
-        mtd = xr.open_dataset(item, engine="stacasset", asset="Product", member="*/MTD_MSIL2A.xml")
+        mtd = xr.open_dataset(item, engine="stacasset", asset="Product", member="*/MTD_MSIL2A.xml")  # type: ignore[arg-type]
     by_range += cost.bytes
     baseline = mtd.attrs["General_Info/Product_Info/PROCESSING_BASELINE"]
     demo.step(f"MTD_MSIL2A.xml as attrs (processing baseline {baseline}): {cost}")
     with demo.cost("/cdse/") as cost:  # s3://eodata without S3 keys: its OData alternate
-        tci = xr.open_dataset(item, engine="stacasset", asset="TCI_60m")
+        tci = xr.open_dataset(item, engine="stacasset", asset="TCI_60m")  # type: ignore[arg-type]
         ql = tci.eo.quicklook(path=demo.path("cdse_tci_60m.png"))
     by_range += cost.bytes
     _picture(demo, ql, cost)
@@ -219,7 +225,7 @@ def resilient(demo: Demo) -> None:
     """Any STAC API (seed 004): a catalogue that rejects `query`, then an overview quicklook"""
     world = demo.world
     found = search(
-        world.stac_quirks.url("noquery"),
+        started(world.stac_quirks).url("noquery"),
         collections=["sentinel-2-l2a"],
         query={"eo:cloud_cover": {"lt": 20}},
         max_items=5,
@@ -228,8 +234,8 @@ def resilient(demo: Demo) -> None:
     for text in found.notes:
         demo.step(f"   note: {text}")
     item = found.items[0]
-    visual = xr.open_dataset(item, engine="stacasset", asset="visual")
-    path = item.assets["visual"].href[len(world.endpoints.http) :]
+    visual = xr.open_dataset(item, engine="stacasset", asset="visual")  # type: ignore[arg-type]
+    path = item.assets["visual"].href[len(started(world.endpoints).http) :]
     with demo.cost(path) as cost:
         ql = visual.eo.quicklook(max_size=256, path=demo.path("overview_quicklook.png"))
     _picture(demo, ql, cost)

@@ -14,6 +14,7 @@ odc-geo is an optional dependency: it is imported inside the functions that need
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 import pyproj
@@ -88,7 +89,9 @@ def onto(
         dims, crs = geobox.dimensions, None
     else:
         dims, crs = like.odc.spatial_dims, like.odc.crs_coord
-    coords = xr_coords(geobox, "spatial_ref" if crs is None else None, dims=dims)
+    coords: dict[Hashable, xr.DataArray | xr.Variable] = dict(
+        xr_coords(geobox, "spatial_ref" if crs is None else None, dims=dims)
+    )
     if like is not None:
         coords.update({d: like.coords[d].variable for d in dims if d in like.coords})
     if crs is not None:

@@ -299,6 +299,7 @@ def _scaled(
     convert = (kind == "sar") if db is None else db is not False
     if not convert:
         return values, units, "linear"
+    formula: str
     if db in ("amplitude", "intensity"):
         formula = db
     else:

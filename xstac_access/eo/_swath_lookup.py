@@ -93,7 +93,9 @@ class SwathLookup:
     @property
     def coverage(self) -> np.ndarray:
         """True where a target cell lies inside the swath (has a source triangle or pixel)."""
-        return (self.triangle if self.kind == "triangles" else self.nearest) >= 0
+        table = self.triangle if self.kind == "triangles" else self.nearest
+        assert table is not None  # each kind has its tables (build_lookup)
+        return np.greater_equal(table, 0)
 
     def windows(self, tile: tuple[int, int]) -> np.ndarray:
         """Per output tile of ``tile`` cells, the source window (r0, r1, c0, c1) it reads.
@@ -115,7 +117,9 @@ class SwathLookup:
     def parts(self, ys: slice, xs: slice, window: tuple[int, int, int, int]) -> dict[str, Any]:
         """The pieces of the table one output tile (``ys``, ``xs``) needs, given its window."""
         if self.kind == "triangles":
+            assert self.triangle is not None and self.weights is not None
             return {"triangle": self.triangle[ys, xs], "weights": self.weights[ys, xs]}
+        assert self.cell is not None and self.nearest is not None
         r0, r1, c0, c1 = window
         return {"cell": self.cell[r0:r1, c0:c1], "nearest": self.nearest[ys, xs]}
 
@@ -156,15 +160,16 @@ def build_lookup(
         )
     lat, lon = _load_geolocation(lat, lon)
     if geobox is not None:
-        bounds = (transform.c, transform.f + shape[0] * transform.e)
-        bounds += (transform.c + shape[1] * transform.a, transform.f)
+        bounds = (transform.c, transform.f + shape[0] * transform.e,
+                  transform.c + shape[1] * transform.a, transform.f)  # fmt: skip
         x, y = _project(lat, lon, target, bounds)
         _check_size(shape, bounds, x.size)
     else:
         x, y = _project(lat, lon, target, bbox)
         transform, shape = _grid_extent(x, y, xres, yres, bbox)
     xres, yres = transform.a, -transform.e
-    common = {"crs": target, "transform": transform, "shape": shape, "geobox": geobox}
+    common: dict[str, Any] = {"crs": target, "transform": transform, "shape": shape}
+    common["geobox"] = geobox
     common["source_shape"] = lat.shape
     if method == "mean":
         cell = np.empty(lat.shape, dtype=np.int32)
@@ -210,7 +215,8 @@ def _find(
     two_d = {n: v for n, v in candidates.items() if v.ndim == 2}
     by_name = [v for n, v in two_d.items() if str(n).lower() in names]
     by_standard = [v for v in two_d.values() if v.attrs.get("standard_name") == standard_name]
-    return (by_name + by_standard or [None])[0]
+    found = by_name + by_standard
+    return found[0] if found else None
 
 
 def check_method(method: str) -> None:

@@ -120,8 +120,8 @@ class _RasterAccessor(_EoAccessor):
         (see :func:`xstac_access.eo.grid.grid`)."""
         from .grid import grid
 
-        kw = {"chunks": chunks, "geobox": geobox, "like": like}
-        return grid(self._obj, resolution, crs, bbox, method, max_distance, lookup, **kw)
+        return grid(self._obj, resolution, crs, bbox, method, max_distance, lookup,
+                    chunks=chunks, geobox=geobox, like=like)  # fmt: skip
 
     @needs("eo", ".eo.geocode()")
     def geocode(

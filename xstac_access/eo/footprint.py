@@ -133,7 +133,7 @@ def split_at_antimeridian(geometry: BaseGeometry) -> BaseGeometry:
     west, _, east, _ = geometry.bounds
     if west >= -180.0 and east <= 180.0:
         return geometry
-    pieces = []
+    pieces: list[BaseGeometry] = []
     for turn in range(math.floor((west + 180.0) / 360.0), math.floor((east + 180.0) / 360.0) + 1):
         window = box(-180.0 + 360.0 * turn, -90.0, 180.0 + 360.0 * turn, 90.0)
         piece = affinity.translate(geometry.intersection(window), xoff=-360.0 * turn)
@@ -183,7 +183,7 @@ def _kml_geometry(geojson: Any) -> BaseGeometry | None:
         geometry = shape(json.loads(geojson))
     except (TypeError, ValueError, KeyError, AttributeError):
         return None
-    parts = []
+    parts: list[BaseGeometry] = []
     for part in getattr(geometry, "geoms", [geometry]):
         if part.geom_type == "Polygon":
             part = split_at_antimeridian(part if part.is_valid else shapely.make_valid(part))

@@ -64,7 +64,7 @@ first. Heights are not used.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -148,7 +148,7 @@ def geolocation(
     method: Method = "spline",
     *,
     gcp_crs: Any = None,
-    dims: tuple[str, str] | None = None,
+    dims: tuple[Hashable, Hashable] | None = None,
 ) -> Geolocation | RpcGeolocation:
     """The fitted :class:`Geolocation` that :func:`geocode` evaluates (same arguments), or, for
     an object with RPCs and no GCPs (``gcps=None``), GDAL's RPC transformer
@@ -166,8 +166,8 @@ def geolocation(
 
 
 def _image_dims(
-    obj: xr.Dataset | xr.DataArray, dims: tuple[str, str] | None = None
-) -> tuple[str, str]:
+    obj: xr.Dataset | xr.DataArray, dims: tuple[Hashable, Hashable] | None = None
+) -> tuple[Hashable, Hashable]:
     """The (row, column) dimensions of the image in ``obj``; see :func:`geocode`."""
     if dims is not None:
         missing = [d for d in dims if d not in obj.dims]
@@ -326,7 +326,7 @@ def _variables(obj: xr.Dataset | xr.DataArray) -> list[xr.DataArray]:
     return list(obj.data_vars.values()) if isinstance(obj, xr.Dataset) else [obj]
 
 
-def _chunks(obj: xr.Dataset | xr.DataArray, dims: tuple[str, str], chunks: Any) -> tuple:
+def _chunks(obj: xr.Dataset | xr.DataArray, dims: tuple[Hashable, Hashable], chunks: Any) -> tuple:
     """Row and column chunks for the coordinates; see :func:`geocode`."""
     from dask.array.core import normalize_chunks
 

@@ -130,8 +130,8 @@ def grid(
             raise GridError("pass geobox= or like=, not both: like= stands for its GeoBox")
         geobox = _odcgeo.geobox_of(like)
     if lookup is None:
-        kw = {"method": method, "max_distance": max_distance, "geobox": geobox}
-        lookup = build_lookup(lat, lon, resolution, crs, bbox, **kw)
+        lookup = build_lookup(lat, lon, resolution, crs, bbox,
+                              method=method, max_distance=max_distance, geobox=geobox)  # fmt: skip
     else:
         _check_reuse(lookup, lat.shape, method, resolution, crs, bbox, max_distance, geobox)
     swath = lat.dims
@@ -184,7 +184,8 @@ def _check_reuse(table: SwathLookup, shape: tuple[int, ...], method: str, *grid_
 def _tile(chunks: int | tuple[int, int] | None) -> tuple[int, int] | None:
     if chunks is None:
         return None
-    tile = tuple(int(c) for c in np.broadcast_to(chunks, (2,)))
+    ty, tx = (int(c) for c in np.broadcast_to(chunks, (2,)))
+    tile = (ty, tx)
     if min(tile) < 1:
         raise GridError(f"chunks must be positive; got {chunks!r}")
     return tile
@@ -205,20 +206,21 @@ def _grid_array(
     lead = [d for d in var.dims if d not in swath]
     var = var.transpose(*lead, *swath)
     mode, fill, attrs = _how(var, method)
-    data = var.data
+    data: Any = var.data  # numpy or dask
     if var.dtype.kind in "mM":
         data = data.view(np.int64)
     elif var.dtype.kind == "f" and var.dtype.itemsize < 4:  # numba has no float16 arithmetic
         data = data.astype(np.float32)
     if isinstance(data, da.Array):
         if tile is None:
-            tile = tuple(min(4096, max(256, max(c))) for c in data.chunks[-2:])
-        values = _lazy(data, table, mode, fill, data.dtype, tile)
+            ty, tx = (min(4096, max(256, max(c))) for c in data.chunks[-2:])
+            tile = (ty, tx)
+        values: np.ndarray | da.Array = _lazy(data, table, mode, fill, data.dtype, tile)
     else:
         window = (0, table.source_shape[0], 0, table.source_shape[1])
         parts = table.parts(slice(None), slice(None), window)
-        values = np.asarray(data)
-        values = _gather(values, parts, window, (0, 0), table.layout, mode, fill, values.dtype)
+        source = np.asarray(data)
+        values = _gather(source, parts, window, (0, 0), table.layout, mode, fill, source.dtype)
     if var.dtype.kind in "mM":
         values = values.view(var.dtype)
     out = xr.DataArray(
@@ -321,7 +323,9 @@ def _lazy(
     tiles = [
         tuple(min(t, n - s) for s in range(0, n, t)) for t, n in zip(tile, (ny, nx), strict=True)
     ]
-    hlg = HighLevelGraph.from_collections(name, graph, dependencies=[data])
+    # dask's DaskCollection protocol declares __dask_scheduler__ a staticmethod, which its own
+    # Array does not match (a function attribute): a stub mistake, not a wrong dependency.
+    hlg = HighLevelGraph.from_collections(name, graph, dependencies=[data])  # type: ignore[list-item]
     return da.Array(hlg, name, chunks=(*data.chunks[:-2], *tiles), dtype=dtype)
 
 
@@ -344,4 +348,4 @@ def _gather_blocks(
     first block starts at (window[4], window[5])."""
     r0, r1, c0, c1, br, bc = window
     values = np.block(blocks)[..., r0 - br : r1 - br, c0 - bc : c1 - bc]
-    return _gather(values, parts, window[:4], origin, layout, mode, fill, dtype)
+    return _gather(values, parts, (r0, r1, c0, c1), origin, layout, mode, fill, dtype)

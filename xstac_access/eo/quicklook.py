@@ -77,7 +77,9 @@ from ._picture import Db, Picture, picture
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import QuadMesh
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
 __all__ = ["Db", "Kind", "Quicklook", "quicklook"]
 
@@ -152,10 +154,12 @@ def quicklook(
     if ax is None:
         figure, axes = _figure(pic)
     else:
-        axes = [ax] if hasattr(ax, "imshow") else list(ax)
+        from matplotlib.axes import Axes
+
+        axes = [ax] if isinstance(ax, Axes) else list(ax)
         if len(axes) != len(pic.panels):
             raise ValueError(f"ax= gives {len(axes)} Axes for {len(pic.panels)} panels")
-        figure = axes[0].figure
+        figure = axes[0].figure.figure  # the root: a SubFigure (of an Axes in one) cannot save
     for index, axis in enumerate(axes):
         _draw(pic, index, axis)
     saved = None
@@ -206,11 +210,11 @@ def _draw(pic: Picture, index: int, ax: Axes) -> None:
         style["cmap"] = mpl.colormaps[pic.cmaps[index]].with_extremes(bad=(0, 0, 0, 0))
         if math.isfinite(lo) and math.isfinite(hi):
             style.update(vmin=lo, vmax=hi)
-    lonlat = (pic.lon, pic.lat) if pic.lon is not None else None
-    if lonlat is not None and np.isfinite(lonlat[0]).all() and np.isfinite(lonlat[1]).all():
-        lon = unwrap(lonlat[0])
-        artist = ax.pcolormesh(lon, lonlat[1], values, shading="nearest", **style)
-        ax.set_aspect(1 / math.cos(math.radians(float(np.mean(lonlat[1])))))
+    artist: QuadMesh | AxesImage
+    lon, lat = pic.lon, pic.lat
+    if lon is not None and lat is not None and np.isfinite(lon).all() and np.isfinite(lat).all():
+        artist = ax.pcolormesh(unwrap(lon), lat, values, shading="nearest", **style)
+        ax.set_aspect(1 / math.cos(math.radians(float(np.mean(lat)))))
         ax.set_xlabel("longitude")
         ax.set_ylabel("latitude")
     elif pic.x is not None and pic.y is not None:

@@ -118,10 +118,12 @@ class Chain:
         """``url`` (this hop's) as sent: signed when the hop's credential signs URLs."""
         return self.material.sign(url)
 
-    def keep_cookies(self, cookies: Mapping[str, str]) -> None:
-        """Cookies the host of this hop set: kept by the login provider acting for the chain."""
+    def keep_cookies(self, cookies: Mapping[str, str | None]) -> None:
+        """Cookies the host of this hop set: kept by the login provider acting for the chain
+        (a cookie set without a value is sent back empty, not as the word ``None``)."""
         if self.login is not None and cookies:
-            self.login.keep_cookies(self.url, dict(cookies))
+            kept = {name: "" if value is None else value for name, value in cookies.items()}
+            self.login.keep_cookies(self.url, kept)
 
     def landing(self) -> Landing:
         return Landing(self.url, self.access)

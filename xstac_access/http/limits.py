@@ -57,7 +57,7 @@ class Limiter:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.in_use = 0
-        self._waiters: deque[Callable[[], None]] = deque()
+        self._waiters: deque[Callable[[], object]] = deque()  # what a waker returns is unused
         self._lock = threading.Lock()
         self._queued = threading.Condition(self._lock)  # notified when a waiter queues
 

@@ -16,7 +16,10 @@ from typing import Any, Protocol
 class MaterialLike(Protocol):
     """Access material for one href: headers (and cookies) to send, a URL signature."""
 
-    version: str
+    @property
+    def version(self) -> str:
+        """A fingerprint of the secret parts: the provider forgets this version on a refusal."""
+        ...
 
     def http_headers(self) -> dict[str, str]:
         """The headers to send, secrets revealed (cookies folded into ``Cookie``)."""

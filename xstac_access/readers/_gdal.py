@@ -11,18 +11,19 @@ so datasets are cached per thread *and* per credential version: a refreshed toke
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .._hrefs import host_of, local_path, safe_href, scheme_of
 from .._log import get_logger
 from ..credentials import get_broker
-from ..credentials.broker import Access, Broker
+from ..credentials.broker import Access, Broker, as_access
 from ..credentials.material import NO_MATERIAL, Material
 from ..http.hops import Refresh
 from ..http.landings import forget as forget_landing
@@ -36,6 +37,10 @@ from ._gdalfail import Unreadable, cache_config, clear_vsicurl_cache, diagnose, 
 from ._gdalmem import forget as forget_in_memory
 from ._gdalmem import memory_path, needs_whole_file, read_whole
 from ._gdalsidecars import sidecar_config, sidecar_names
+
+if TYPE_CHECKING:
+    import rasterio
+    from rasterio.io import DatasetReader
 
 #: Settings for remote reads: no directory listing, merged ranges, no ~/.netrc Basic auth to
 #: every host, Authorization never forwarded to another host on redirect, and no curl trace (it
@@ -101,7 +106,7 @@ class RasterSource:
         if landing is None and self.landed is not None:
             return self.landed
         landing = landing or landed(self.href, self.access, get_broker, what=self.label)
-        return landing.href, landing.access
+        return landing.href, as_access(landing.access)
 
     def material(self) -> Material:
         access = self.location()[1]
@@ -199,7 +204,7 @@ class RasterSource:
         return refusal(href, access=access or Access(href, None), material=material,
                        broker=get_broker())  # fmt: skip
 
-    def _dataset(self, material: Material):
+    def _dataset(self, material: Material) -> DatasetReader:
         import rasterio
 
         cache: OrderedDict | None = getattr(_local, "datasets", None)
@@ -225,11 +230,10 @@ class RasterSource:
         return f"RasterSource({safe_href(self.href)!r}, overview_level={self.overview_level})"
 
 
+@functools.cache
 def _main_thread_pool() -> ThreadPoolExecutor:
-    pool = getattr(_main_thread_pool, "pool", None)
-    if pool is None:
-        pool = _main_thread_pool.pool = ThreadPoolExecutor(4, thread_name_prefix="xstac-gdal")
-    return pool
+    """The helper threads GDAL reads run on when called from the main thread (made once)."""
+    return ThreadPoolExecutor(4, thread_name_prefix="xstac-gdal")
 
 
 _opened_with: dict[str, str | None] = {}
@@ -277,7 +281,7 @@ def raster_source(
         landing = landed(href, access, broker, what=target.label, fresh=True)
         return RasterSource(
             href, target.label, overview_level, access, lands=True,
-            landed=unsigned(landing.href, landing.access),
+            landed=unsigned(landing.href, as_access(landing.access)),
         )  # fmt: skip
     siblings = sidecar_names(href, getattr(target, "item", None), sidecars)  # the loader: none
     return RasterSource(href, target.label, overview_level, access, siblings=siblings)
@@ -290,7 +294,7 @@ def unsigned(href: str, access: Access) -> tuple[str, Access] | None:
     return href, access
 
 
-def _env(material: Material, extra: dict[str, str] | None = None):
+def _env(material: Material, extra: dict[str, str] | None = None) -> rasterio.Env:
     import rasterio
 
     config = {**BASE_CONFIG, **cache_config(), **current_policy().gdal_options(), **(extra or {}),

@@ -83,10 +83,10 @@ def fill_value(nodata: Any, dtype: np.dtype, label: str, origin: str) -> Any:
     except (TypeError, ValueError):
         value = None
     fits = value is not None
-    if fits and dtype.kind in "iu":
+    if value is not None and dtype.kind in "iu":
         info = np.iinfo(dtype)
         fits = math.isfinite(value) and value.is_integer() and info.min <= value <= info.max
-    elif fits and dtype.kind == "f" and math.isfinite(value):
+    elif value is not None and dtype.kind == "f" and math.isfinite(value):
         fits = abs(value) <= float(np.finfo(dtype).max)
     elif dtype.kind not in "fc":
         fits = False

@@ -54,7 +54,7 @@ def guard(ds: xr.Dataset, target: Target) -> xr.Dataset:
     wrapped, in place, in a GuardedArray; xarray's own lazy wrappers around it stay as they
     are."""
     for name, variable in ds.variables.items():
-        parent = variable._data  # the lazy array xarray keeps, not computed
+        parent: Any = variable._data  # the lazy array xarray keeps, not computed
         while isinstance(getattr(parent, "array", None), indexing.ExplicitlyIndexed) and not (
             isinstance(parent.array, BackendArray)
         ):

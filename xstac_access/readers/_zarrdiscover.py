@@ -166,7 +166,7 @@ def _has_members(nodes: dict[str, Any], path: str) -> bool:
     return _kind(nodes[path]) == "array" or any(p.startswith(prefix) and p != path for p in nodes)
 
 
-def _kind(node: Any) -> str:
+def _kind(node: Any) -> str | None:
     return node.get("node_type") if isinstance(node, dict) else node[0]
 
 

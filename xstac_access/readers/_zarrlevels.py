@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import xarray as xr
@@ -166,12 +166,12 @@ def _grid_mapping(ds: xr.Dataset) -> str | None:
     return str(found[0]) if len(found) == 1 else None
 
 
-def _point(value: Any) -> bool:
+def _point(value: Any) -> TypeGuard[list[float]]:
     """Two finite numbers (an x, y position)."""
     return isinstance(value, list) and len(value) == 2 and all(_finite(v) for v in value)
 
 
-def _positive(value: Any) -> bool:
+def _positive(value: Any) -> TypeGuard[float]:
     return _finite(value) and value > 0
 
 

@@ -25,7 +25,7 @@ import contextlib
 import json
 import threading
 import weakref
-from typing import Any
+from typing import Any, TypeGuard
 
 from zarr.abc.store import ByteRequest
 from zarr.core.buffer import Buffer, BufferPrototype
@@ -225,7 +225,7 @@ def index_chunk_keys(
     return keys
 
 
-def _sizes(value: Any) -> bool:
+def _sizes(value: Any) -> TypeGuard[list[int]]:
     """A non-empty list of non-negative integers (a shape or chunk shape)."""
     return (
         isinstance(value, list)

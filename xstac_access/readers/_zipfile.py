@@ -20,7 +20,7 @@ from .. import errors
 from .._hrefs import host_of, safe_href, scheme_of
 from .._resolve import Target
 from ..credentials import get_broker
-from ..credentials.broker import Access, Broker
+from ..credentials.broker import Access, Broker, as_access
 from ..http import fetch, login_page_error, looks_like_html
 from ..http.landings import forget as forget_landing
 from ..http.landings import landed, remember
@@ -100,7 +100,7 @@ class Archive:
         if self.origin is None:
             return self.href, self.access
         landing = landed(self.origin.href, self.origin, get_broker, what=self.label)
-        return landing.href, landing.access
+        return landing.href, as_access(landing.access)
 
     def where(self) -> str:
         """How messages name the archive: its label, landed href (once) and host."""
@@ -163,12 +163,13 @@ def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
             remember(href, access, landing, broker)
             origin = access
         size = tail.size if tail.size is not None else len(tail.data)
-        archive = Archive(landing.href, landing.access, size, target.label, tail.whole, origin)
+        archive = Archive(landing.href, as_access(landing.access), size, target.label,
+                          tail.whole, origin)  # fmt: skip
         return archive, _central_directory(archive, tail.data)
     size = _size(href, broker, target.label)
-    tail = fetch(href, broker=broker, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
+    last = fetch(href, broker=broker, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
     archive = Archive(href, access, size, target.label)
-    return archive, _central_directory(archive, tail)
+    return archive, _central_directory(archive, last)
 
 
 def _size(href: str, broker: Broker, label: str) -> int:

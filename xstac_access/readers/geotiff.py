@@ -81,7 +81,8 @@ class RasterBandArray(BackendArray):
     def _read(self, key: tuple[int | slice, ...]) -> np.ndarray:
         """The window of ``key``; a strided one reads only the rows and columns it keeps
         (:mod:`._gdalstride`)."""
-        ranges, post = [], []
+        ranges: list[tuple[int, int, int]] = []  # (start, stop, step) per axis
+        post: list[slice | int] = []  # what indexes the read: dropped axes
         for k, size in zip(key, self.shape, strict=True):
             if isinstance(k, slice):
                 start, stop, step = k.indices(size)
@@ -141,9 +142,9 @@ def open_dataset(
     ds = write_georeferencing(ds, meta)
     if mask_and_scale:
         ds = xr.decode_cf(ds, mask_and_scale=True, decode_times=False, decode_coords=False)
-    for name in ds.data_vars:
-        ds[name].encoding.update(
-            _encoding(meta, target), raster_source=source, raster_band=bands[name]
+    for key in ds.data_vars:
+        ds[key].encoding.update(
+            _encoding(meta, target), raster_source=source, raster_band=bands[str(key)]
         )
     if "mask" in variables:
         del ds["mask"].encoding["rasterio_dtype"]
@@ -168,11 +169,12 @@ def band_names(
     """Variable names for ``count`` bands (see the module docstring for the order of sources);
     in the last resort, ``band_<n>``, a band GDAL calls alpha is named ``alpha``."""
     stac_names = [b.get("name") for b in _stac_bands(target.asset)]
-    if len(stac_names) == count and all(isinstance(n, str) and n for n in stac_names):
-        return _unique(stac_names)
+    named = [n for n in stac_names if isinstance(n, str) and n]
+    if len(stac_names) == count and len(named) == count:
+        return _unique(named)
     described = list(descriptions)
     if len(described) == count and all(described) and count > 1:
-        return _unique(described)
+        return _unique([d for d in described if d])
     pols = (target.item or {}).get("properties", {}).get("sar:polarizations")
     if isinstance(pols, list) and len(pols) == count and count > 1:
         return _unique([str(p) for p in pols])
@@ -194,8 +196,8 @@ def _unique(names: list[str]) -> list[str]:
 
 def _stac_bands(asset: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Per-band STAC metadata merged from ``bands`` (STAC 1.1), ``eo:bands``, ``raster:bands``."""
-    lists = [asset.get(k) for k in ("bands", "eo:bands", "raster:bands")]
-    lists = [band_list for band_list in lists if isinstance(band_list, list)]
+    given = [asset.get(k) for k in ("bands", "eo:bands", "raster:bands")]
+    lists = [band_list for band_list in given if isinstance(band_list, list)]
     if not lists:
         return []
     merged: list[dict[str, Any]] = [{} for _ in range(max(len(band_list) for band_list in lists))]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -182,7 +182,7 @@ def pixel_lonlat(
     v = ((np.arange(rows) + 0.5) / rows)[:, np.newaxis]  # 0 top edge, 1 bottom edge
     u = ((np.arange(cols) + 0.5) / cols)[np.newaxis, :]  # 0 left edge, 1 right edge
 
-    def bilinear(values: list[float]) -> np.ndarray:
+    def bilinear(values: Sequence[float] | np.ndarray) -> np.ndarray:
         lower_left, lower_right, upper_right, upper_left = values
         top = (1 - u) * upper_left + u * upper_right
         return (1 - v) * top + v * ((1 - u) * lower_left + u * lower_right)

@@ -157,15 +157,18 @@ def parse_kml(body: bytes, target: Target) -> Footprint:
     def bad(reason: str) -> errors.FormatError:
         return _bad(target, reason)
 
-    overlays = [o for o in descendants(root, "GroundOverlay") if _corners(o, bad) is not None]
+    overlays = [  # each with its corners, parsed once
+        (o, quad)
+        for o in descendants(root, "GroundOverlay")
+        if (quad := _corners(o, bad)) is not None
+    ]
     parts, named = [], None
     for placemark in descendants(root, "Placemark"):
         found = geometries(placemark, bad)
         parts += found
         named = placemark if named is None and found else named
     if not parts and overlays:
-        overlay = overlays[0]
-        kind, corners = _corners(overlay, bad)
+        overlay, (kind, corners) = overlays[0]
         icon = child(overlay, "Icon")
         href = text(icon, "href") if icon is not None else None
         return Footprint(
@@ -177,10 +180,8 @@ def parse_kml(body: bytes, target: Target) -> Footprint:
         )
     if not parts and not overlays:  # a document of links (a KMZ's doc.kml): where they lie
         parts = [_region(box, bad) for box in descendants(root, "LatLonAltBox")]
-    for overlay in overlays:
-        parts.append(
-            {"type": "Polygon", "coordinates": [[list(p) for p in _corners(overlay, bad)[1]]]}
-        )
+    for _, (_, corners) in overlays:
+        parts.append({"type": "Polygon", "coordinates": [[list(p) for p in corners]]})
     if not parts:
         raise _bad(
             target,

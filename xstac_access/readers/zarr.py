@@ -41,6 +41,9 @@ from ._zarrstore import MetadataOnceStore, open_store
 
 _NATIVE = {"engine", "op_mode"}
 
+# The ``type: ignore[arg-type]`` on xr.open_dataset / open_datatree / open_groups: xarray's
+# annotation of ``filename_or_obj`` leaves out zarr stores, which its zarr engine opens.
+
 
 def open_groups(
     target: Target, *, broker: Broker, group: str | None = None, **options: Any
@@ -54,7 +57,7 @@ def open_groups(
         kwargs = {**hints, **options}  # the caller's xarray keywords
         if _analysis(kwargs, split_root(href)[0]):
             groups = of_tree(_guard(
-                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs
+                target, store, lambda **extra: xr.open_datatree(store, **kwargs, **extra), kwargs  # type: ignore[arg-type]
             ))  # fmt: skip
         else:
             kwargs = _native(kwargs)
@@ -64,7 +67,7 @@ def open_groups(
                 target,
                 store,
                 lambda **extra: xr.open_groups(
-                    store, engine="zarr", group=path or None, **kwargs, **extra
+                    store, engine="zarr", group=path or None, **kwargs, **extra  # type: ignore[arg-type]
                 ),
                 kwargs,
             ))  # fmt: skip
@@ -104,7 +107,7 @@ def open_dataset(
             if keep:
                 kwargs.setdefault("variables", keep)
             ds = _guard(
-                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs
+                target, store, lambda **extra: xr.open_dataset(store, **kwargs, **extra), kwargs  # type: ignore[arg-type]
             )
         else:
             kwargs = _native(kwargs)
@@ -116,7 +119,7 @@ def open_dataset(
                 target,
                 store,
                 lambda **extra: xr.open_dataset(
-                    store,
+                    store,  # type: ignore[arg-type]
                     engine="zarr",
                     group=path or None,
                     mask_and_scale=mask_and_scale,

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xstac_access.testing import endpoints
 from xstac_access.testing.detached import read_state, stop_from_state
 
 if TYPE_CHECKING:  # only ``serve`` needs the servers' heavy imports
@@ -102,14 +103,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _summary(world: LocalWorld) -> str:
-    ep = world.endpoints
+    ep, replica = endpoints.started(world.endpoints), endpoints.started(world.replica)
     return "\n".join(
         [
             f"local world up in {world.start_seconds:.1f} s (workdir {world.workdir})",
             f"  STAC API      {ep.stac}",
             f"  STAC quirks   {ep.stac_quirks}/<personality>/  (noquery, nofilter, cmr, ...)",
             f"  files         {ep.http}  (second host: {ep.http_alt})",
-            f"  S3 endpoint   {ep.s3}  buckets: {', '.join(world.replica.s3_buckets)}",
+            f"  S3 endpoint   {ep.s3}  buckets: {', '.join(replica.s3_buckets)}",
             f"  OIDC          {ep.oidc}/realms/<realm>/protocol/openid-connect/token",
             "Ctrl-C or SIGTERM stops everything.",
         ]

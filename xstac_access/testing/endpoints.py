@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,11 @@ OFFLINE = Endpoints(
     oidc="http://oidc.invalid",
     stac="http://stac.invalid",
 )
+
+
+def started(part: T | None) -> T:
+    """A part of a local world (its endpoints, replica, admin clients...), which is ``None``
+    until the world is started: for code that runs in a started world only."""
+    if part is None:
+        raise RuntimeError("the local world is not started: start() it first")
+    return part

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import Endpoints, started
 
 if TYPE_CHECKING:  # imported when first used: the servers' dependencies are heavy
     from xstac_access.testing.world import LocalWorld
@@ -32,7 +32,7 @@ def local_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorld
 
     world = LocalWorld(tmp_path_factory.mktemp("local-world"))
     with world:
-        world.write_state(world.workdir / "world.json")
+        world.write_state(started(world.workdir) / "world.json")
         before = os.environ.get(CLOCK_ENV)
         os.environ[CLOCK_ENV] = str(world.clock_file)
         try:
@@ -49,13 +49,13 @@ def world_env(local_world: LocalWorld) -> dict[str, str]:
     """The environment for a subprocess that borrows the session's world (``XSTAC_WORLD``)."""
     from xstac_access.testing.shared import WORLD_ENV
 
-    return {**os.environ, WORLD_ENV: str(local_world.workdir / "world.json")}
+    return {**os.environ, WORLD_ENV: str(started(local_world.workdir) / "world.json")}
 
 
 @pytest.fixture(scope="session")
 def endpoints(local_world: LocalWorld) -> Endpoints:
     """Base URLs of the session's local world."""
-    return local_world.endpoints
+    return started(local_world.endpoints)
 
 
 @pytest.fixture(scope="session")

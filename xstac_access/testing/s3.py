@@ -107,7 +107,7 @@ class S3Store:
             self._proc.stop()
             self._proc = None
 
-    def client(self):
+    def client(self) -> Any:
         """A boto3 S3 client signed with dummy keys, path-style, for writing to the store."""
         if self._client is None:
             self._client = boto3.client(

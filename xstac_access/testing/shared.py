@@ -22,7 +22,7 @@ from typing import Self
 from xstac_access.testing import stacproxy_client
 from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
 from xstac_access.testing.detached import read_state
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import Endpoints, started
 from xstac_access.testing.oidc_state import DEFAULT_CONFIG, TUNABLES
 from xstac_access.testing.replica import build_replica
 from xstac_access.testing.s3 import S3Store
@@ -95,12 +95,13 @@ class BorrowedWorld(LocalWorld):
     def _restore(self, latency_ms: float) -> None:
         """The servers as the world started them, at ``latency_ms``: no fault (held responses
         let go), the replica's protection config, the token server's lifetimes, no counts."""
-        self.files.clear_faults()
-        self.files.set_config(self.replica.server_config)
-        self.files.set_latency(latency_ms)
-        self.files.reset()
+        files, oidc, quirks = started(self.files), started(self.oidc), started(self.stac_quirks)
+        files.clear_faults()
+        files.set_config(started(self.replica).server_config)
+        files.set_latency(latency_ms)
+        files.reset()
         defaults = {key: DEFAULT_CONFIG[key] for key in TUNABLES}
-        self.oidc.settings(**defaults | {"access_token_lifetime": self.access_token_lifetime})
-        self.oidc.reset()
-        self.stac_quirks.clear_faults()
-        self.stac_quirks.reset()
+        oidc.settings(**defaults | {"access_token_lifetime": self.access_token_lifetime})
+        oidc.reset()
+        quirks.clear_faults()
+        quirks.reset()

@@ -63,7 +63,7 @@ from aiohttp import web
 try:  # imported as part of the package
     from .stacproxy_ids import PrefixedIds
 except ImportError:  # run as a script: the sibling file
-    from stacproxy_ids import PrefixedIds  # type: ignore[no-redef]
+    from stacproxy_ids import PrefixedIds  # type: ignore[no-redef, import-not-found]
 
 LOOPBACK = "127.0.0.1"
 ADMIN = "/__admin__/"  # the prefix of xstac_access.testing.admin.ADMIN (not imported: see above)
@@ -193,9 +193,10 @@ async def forward(
     """Apply the personality to one request, pass it to pgstac, and adapt the answer."""
     tail, root = "/" + request.match_info["tail"], f"{state.base}/{name}"
     if persona.ids is not None:  # below the API root (``/cdse/v1/``), with pgstac's ids
-        root, tail = root + persona.ids.root, persona.ids.path(tail)
-        if tail is None:
+        inner = persona.ids.path(tail)
+        if inner is None:
             return web.json_response({"code": "NotFound", "description": request.path}, status=404)
+        root, tail = root + persona.ids.root, inner
     params = {k: v for k, v in request.query.items() if k not in persona.ignored}
     body = request["body"]
     if body is _NOT_JSON:
@@ -237,7 +238,7 @@ async def forward(
     )
 
 
-async def handle(request: web.Request) -> web.Response:
+async def handle(request: web.Request) -> web.StreamResponse:
     state, name = request.app[STATE], request.match_info["personality"]
     persona = PERSONALITIES.get(name)
     if persona is None:

@@ -42,7 +42,7 @@ from xstac_access.testing._procs import (
 )
 from xstac_access.testing.admin import FileServerAdmin, OidcAdmin
 from xstac_access.testing.azurite import Azurite
-from xstac_access.testing.endpoints import Endpoints
+from xstac_access.testing.endpoints import Endpoints, started
 from xstac_access.testing.pgstac import PgStac
 from xstac_access.testing.replica import (
     CDSE_S3_KEYS,
@@ -273,24 +273,24 @@ class LocalWorld:
             sys.executable, "-m", "xstac_access.testing.oidc", "--port", str(port),
             "--access-token-lifetime", str(self.access_token_lifetime),
         ]  # fmt: skip
-        ready = f"{self.endpoints.oidc}/realms/maap/.well-known/openid-configuration"
+        ready = f"{started(self.endpoints).oidc}/realms/maap/.well-known/openid-configuration"
         proc = start_process(
             "oidc", argv, log_dir=self.log_dir, env=self._clock_env, ready_url=ready
         )
         self._add("oidc", proc)
 
-    def _start_files(self, ports: dict[str, int], replica: Future) -> None:
+    def _start_files(self, ports: dict[str, int], replica: Future[Replica]) -> None:
         """Start the file server once the replica's files exist (it fetches JWKS lazily)."""
-        built: Replica = replica.result()
-        config = self.workdir / "fileserver-config.json"
+        built, endpoints = replica.result(), started(self.endpoints)
+        config = started(self.workdir) / "fileserver-config.json"
         config.write_text(json.dumps(built.server_config, indent=1))
         argv = [
             sys.executable, "-m", "xstac_access.testing.fileserver",
             "--root", str(built.files_root), "--port", str(ports["http"]),
             "--alt-port", str(ports["http_alt"]), "--config", str(config),
-            "--oidc-url", self.endpoints.oidc, "--latency-ms", str(self.latency_ms),
+            "--oidc-url", endpoints.oidc, "--latency-ms", str(self.latency_ms),
         ]  # fmt: skip
-        ready = f"{self.endpoints.http}/__admin__/stats"
+        ready = f"{endpoints.http}/__admin__/stats"
         proc = start_process(
             "fileserver", argv, log_dir=self.log_dir, env=self._clock_env, ready_url=ready
         )
@@ -298,11 +298,12 @@ class LocalWorld:
 
     def _start_stac_proxy(self, port: int) -> None:
         """Start the proxy of catalogue personalities (it reaches pgstac only when asked)."""
+        endpoints = started(self.endpoints)
         argv = [
             sys.executable, stacproxy.__file__, "--port", str(port),
-            "--upstream", self.endpoints.stac,
+            "--upstream", endpoints.stac,
         ]  # fmt: skip
-        ready = f"{self.endpoints.stac_quirks}/__admin__/stats"
+        ready = f"{endpoints.stac_quirks}/__admin__/stats"
         proc = start_process("stac-proxy", argv, log_dir=self.log_dir, ready_url=ready)
         self._add("stac-proxy", proc)
 
@@ -310,7 +311,7 @@ class LocalWorld:
         """Start moto with the replica's buckets preloaded (far faster than uploading), behind
         the replica's bucket rules, on the world's clock (temporary keys expire on it)."""
         built: Replica = replica.result()
-        self.s3.start(preload=built.s3_buckets, rules=built.s3_rules, env=self._clock_env)
+        started(self.s3).start(preload=built.s3_buckets, rules=built.s3_rules, env=self._clock_env)
 
     def _start_azurite(self, port: int, replica: Future) -> None:
         """Start Azurite while the replica is built, then upload its containers; without
@@ -327,12 +328,13 @@ class LocalWorld:
         The API starts after the replica is built: on a cold cache, building keeps every core
         busy for tens of seconds, and an API booting alongside it (a heavy import) could run out
         of its start timeout on a loaded machine."""
-        self._timed("postgres", self.pgstac.start_database)
+        pgstac = started(self.pgstac)
+        self._timed("postgres", pgstac.start_database)
         built: Replica = replica.result()
-        api = run("stac-api-process", self.pgstac.start_api)
-        self.pgstac.load(built.collections, built.items)
+        api = run("stac-api-process", pgstac.start_api)
+        pgstac.load(built.collections, built.items)
         api.result()
-        self.pgstac.wait_for_collections(c["id"] for c in built.collections)
+        pgstac.wait_for_collections(c["id"] for c in built.collections)
 
     def _add(self, name: str, proc: ManagedProcess) -> None:
         with self._lock:

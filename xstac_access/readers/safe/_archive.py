@@ -26,10 +26,15 @@ from .._zipmember import member_source
 class SafeFiles(Protocol):
     """The files of a SAFE product, wherever they are."""
 
-    #: How messages name the product's container (label, href, host).
-    where: str
-    #: The asset opened (a member's own messages name it and its href).
-    target: Target
+    @property
+    def where(self) -> str:
+        """How messages name the product's container (label, href, host)."""
+        ...
+
+    @property
+    def target(self) -> Target:
+        """The asset opened (a member's own messages name it and its href)."""
+        ...
 
     def names(self) -> list[str]:
         """Every file, as a POSIX path from the container's root."""

@@ -197,6 +197,7 @@ def _gcp_group(image: ann.Image) -> xr.Dataset:
     fields = [k for k in (*ann.GRID_FIELDS, "azimuthTime") if k not in ("line", "pixel")]
     names = {k: _GRID_NAMES.get(k, "azimuth_time" if k == "azimuthTime" else k) for k in fields}
     lattice = _lattice(g["line"], g["pixel"])
+    data: dict[str, tuple[Any, np.ndarray]]
     if lattice is None:  # scattered points: flat, line and pixel as variables
         data = {names[k]: ("point", g[k]) for k in fields}
         return xr.Dataset({**data, "line": ("point", g["line"]), "pixel": ("point", g["pixel"])})

@@ -18,6 +18,8 @@ window asked only: the tables at the window's lines and pixels, the image's valu
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 import numpy as np
 from xarray.backends import BackendArray
 from xarray.core import indexing
@@ -59,6 +61,15 @@ def noise_power(
     return power
 
 
+class Image(Protocol):
+    """What is calibrated: a lazily read measurement, indexed as xarray's backend arrays are."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def __getitem__(self, key: indexing.ExplicitIndexer) -> Any: ...
+
+
 class CalibratedArray(BackendArray):
     """A measurement calibrated (and denoised) on read: float32, linear or dB.
 
@@ -69,7 +80,7 @@ class CalibratedArray(BackendArray):
 
     def __init__(
         self,
-        image: BackendArray,
+        image: Image,
         gains: Vectors,
         table: str,
         noise: tuple[Vectors, tuple[AzimuthBlock, ...]] | None,
@@ -89,7 +100,8 @@ class CalibratedArray(BackendArray):
         )
 
     def _read(self, key: tuple[int | slice, ...]) -> np.ndarray:
-        positions, squeeze = [], []
+        positions: list[np.ndarray] = []
+        squeeze: list[slice | int] = []
         for k, size in zip(key, self.shape, strict=True):
             if isinstance(k, slice):
                 positions.append(np.arange(*k.indices(size), dtype=float))

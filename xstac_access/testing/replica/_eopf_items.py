@@ -108,10 +108,10 @@ def _s2_assets(root: str, meta: dict[str, Any], layout: str) -> dict[str, Any]:
             "xarray:open_dataset_kwargs": dict(_NATIVE),
         }
     for band in _eopf_s2.BANDS:
-        res = _finest(band.name)
-        if res is None:  # B10 (cirrus) has no L2A reflectance
+        finest = _finest(band.name)
+        if finest is None:  # B10 (cirrus) has no L2A reflectance
             continue
-        group, array = f"measurements/reflectance/r{res}m", band.name
+        res, group, array = finest, f"measurements/reflectance/r{finest}m", band.name
         entry = _band(band, layout)
         assets[f"{entry['name']}_{res}m"] = {
             "gsd": res, "href": f"{root}/{group}/{array}", "type": _zarr_type(layout, True),

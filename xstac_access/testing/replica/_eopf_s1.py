@@ -31,7 +31,7 @@ _CELLS = {
     "osw": (("azimuth", 1), ("range", 1)),
 }
 _BOOL = ("[false true]", "<b1")  # flag values text, EOPF dtype
-_OWI = (  # group, name, units, fill, long name, options
+_OWI: tuple[tuple[Any, ...], ...] = (  # group, name, units, fill, long name, options
     ("conditions", "auxiliary_wind_direction", "degrees", _NAN, "ECMWF wind direction",
      {"sn": "wind_direction"}),
     ("conditions", "auxiliary_wind_speed", "m/s", _NAN, "ECMWF wind speed", {"sn": "wind_speed"}),

@@ -206,7 +206,8 @@ def _geometry(h: Hierarchy) -> None:
     h.array(f"{g}/detector", ["detector"], [nd], "<i8")
     for dim in ("x", "y"):
         h.array(f"{g}/{dim}", [dim], [23], "<i8")
-    arrays = (  # name, dims, shape, chunks, extra attributes
+    arrays: tuple[tuple[str, list[str], list[int], list[int] | None, dict[str, Any]], ...] = (
+        # name, dims, shape, chunks, extra attributes
         ("mean_sun_angles", ["angle"], [2], None, {"unit": "deg"}),
         ("mean_viewing_incidence_angles", ["band", "angle"], [nb, 2], None, {"unit": "deg"}),
         ("sun_angles", ["angle", "y", "x"], [2, 23, 23], None, {}),
@@ -219,7 +220,7 @@ def _geometry(h: Hierarchy) -> None:
         ),
     )
     for name, dims, shape, chunks, extra in arrays:
-        coords = [d for d in ("angle", "y", "x", "detector", "band") if d in dims]
+        coords: list[str] = [d for d in ("angle", "y", "x", "detector", "band") if d in dims]
         h.array(f"{g}/{name}", dims, shape, "<f8", chunks=chunks, fill=_NAN,
                 attrs={**_eopf(dims, coords), **extra})
 
@@ -250,7 +251,8 @@ def _grib_attrs(short: str, name: str, param: int, units: str, cf: str, level: s
 
 def _meteorology(h: Hierarchy) -> None:
     day = START[:10]
-    coords = (  # name, dims, shape, dtype, fill, attributes
+    coords: tuple[tuple[str, list[str], list[int], str, Any, dict[str, Any]], ...] = (
+        # name, dims, shape, dtype, fill, attributes
         ("latitude", ["latitude"], [9], "<f8", _NAN,
          {"long_name": "latitude", "standard_name": "latitude", "stored_direction": "decreasing",
           "units": "degrees_north"}),

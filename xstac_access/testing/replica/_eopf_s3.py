@@ -133,7 +133,7 @@ def _land(h: Hierarchy) -> None:
                     "fill_value": int(fill), "long_name": prefix + long_name,
                     "scale_factor": scale, **({"data_units": units} if units else {})}
             _variable(h, f"{group}/{name}{suffix}", _IMAGE, "<f4", fill, eopf)
-    flags = {"flag_masks": [2**i for i in range(25)], "flag_meanings": _LQSF}
+    flags: dict[str, Any] = {"flag_masks": [2**i for i in range(25)], "flag_meanings": _LQSF}
     _variable(h, "quality/lqsf", _IMAGE, "<u4", None,
               {"dtype": "<u4", "long_name": "land quality and science flags", **flags}, **flags)
     flags = {"flag_masks": _OTCI_FLAGS[1], "flag_meanings": _OTCI_FLAGS[0]}
@@ -154,9 +154,9 @@ def _tie_points(h: Hierarchy) -> None:
                 "valid_max": hi, "valid_min": lo}
         _variable(h, f"conditions/geometry/{name}", _TIE, "<f8", float(fill), eopf)
     met = "conditions/meteorology"
-    for name, long_name, units, standard, (lo, hi) in _METEO:
+    for name, long_name, units, standard, (least, most) in _METEO:
         eopf = {"data_units": units, "dtype": "<f4", "fill_value": -1.0, "long_name": long_name,
-                "standard_name": standard, "valid_max": hi, "valid_min": lo}
+                "standard_name": standard, "valid_max": most, "valid_min": least}
         _variable(h, f"{met}/{name}", _TIE, "<f4", -1.0, eopf, standard_name=standard)
     wind = {"data_units": "m.s-1", "dtype": "<f4", "fill_value": 9.969209968386869e36,
             "long_name": "horizontal wind vector at 10 m", "valid_max": 100.0,

@@ -88,6 +88,8 @@ TCI_BANDS = tuple(BY_NAME[b] for b in ("B04", "B03", "B02"))
 #: File stems of true-colour pictures: the TCI and the previews (PC's ``PVI``, Earth Search's
 #: ``L2A_PVI``).
 TRUE_COLOUR_STEMS = ("TCI", "PVI", "L2A_PVI")
+#: For annotations inside Product, whose field ``datetime`` hides the class there.
+_DateTime = datetime
 
 
 @dataclass(frozen=True)
@@ -173,11 +175,11 @@ class Product:
         return f"G{self.mission}_{self.sensing}_{self.absolute_orbit:06d}_N{self.baseline}"
 
     @property
-    def generation_time(self) -> datetime:
+    def generation_time(self) -> _DateTime:
         return datetime.strptime(self.generated, "%Y%m%dT%H%M%S")
 
     @property
-    def when(self) -> datetime:
+    def when(self) -> _DateTime:
         return datetime.fromisoformat(self.datetime.replace("Z", "+00:00")).replace(tzinfo=None)
 
     @property
@@ -276,11 +278,11 @@ def l2a_pixels(
     their files with it, each from its own seeds.
     """
     if stem in TRUE_COLOUR_STEMS:
-        refl = [
+        rgb = [
             _raster.textured(_raster.reflectance(classes, b.family, clouds), texture)
             for b in TCI_BANDS
         ]
-        return np.where(valid, _raster.true_colour(*refl), np.uint8(0))
+        return np.where(valid, _raster.true_colour(*rgb), np.uint8(0))
     if stem == "SCL":
         return np.where(valid, _raster.scl(classes, clouds), np.uint8(0))
     if stem in ("AOT", "WVP"):

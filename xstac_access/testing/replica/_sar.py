@@ -31,8 +31,8 @@ _TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4
 
 
 def grid_gcps(
-    lines: Sequence[float],
-    samples: Sequence[float],
+    lines: Sequence[float] | np.ndarray,
+    samples: Sequence[float] | np.ndarray,
     lonlat: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
     height: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> list[GroundControlPoint]:

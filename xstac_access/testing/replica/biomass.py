@@ -233,17 +233,9 @@ def _header(frame: Frame) -> bytes:
 def _zip_product(folder: Path, target: Path, frame: Frame) -> None:
     """Zip the product folder (members under ``<ID>/``) with fixed timestamps (reproducible)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    stamp = tuple(
-        int(v)
-        for v in (
-            frame.end[0:4],
-            frame.end[4:6],
-            frame.end[6:8],
-            frame.end[9:11],
-            frame.end[11:13],
-            frame.end[13:15],
-        )
-    )
+    end = frame.end
+    stamp = (int(end[0:4]), int(end[4:6]), int(end[6:8]),
+             int(end[9:11]), int(end[11:13]), int(end[13:15]))  # fmt: skip
     with zipfile.ZipFile(target, "w") as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(
@@ -258,7 +250,7 @@ def _zip_product(folder: Path, target: Path, frame: Frame) -> None:
 
 def collections() -> list[dict[str, Any]]:
     """BiomassLevel1a (with items) and BiomassLevel1b (empty), MAAP-style collection metadata."""
-    common = {
+    common: dict[str, Any] = {
         "platform": "Biomass",
         "parentIdentifier": "EOP:ESA:MAAP",
         "summaries": {"platform": ["Biomass"], "instruments": ["P-SAR"]},

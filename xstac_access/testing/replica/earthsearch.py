@@ -143,6 +143,7 @@ def _write_scene(root: Path, seed: int, scene: Scene, scale: str, v0: bool) -> N
             _raster.write_jp2(target, data, crs, transform, nodata=0, quality=_JP2_QUALITY)
         if raster.stem == "TCI":
             tci = data
+    assert tci is not None  # every raster list has the TCI
     thumb = _raster.image_bytes(tci, "JPEG", size=343)
     info, xml = _tile_info(scene), _granule_xml(scene)
     if v0:
@@ -209,7 +210,7 @@ def jobs(root: Path, seed: int, scale: str) -> list[Callable[[], None]]:
 
 def collections() -> list[dict[str, Any]]:
     """The three Earth Search collections (v1 S2 L2A, v1 S1 GRD, legacy v0 S2 L2A COGs)."""
-    lic = {"license": "proprietary", "links": [_stac.SENTINEL_LICENSE_LINK]}
+    lic: dict[str, Any] = {"license": "proprietary", "links": [_stac.SENTINEL_LICENSE_LINK]}
     return [
         _stac.collection(
             "sentinel-2-l2a",

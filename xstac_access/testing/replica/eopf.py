@@ -166,7 +166,7 @@ def items(endpoints: Endpoints, seed: int, scale: str) -> list[dict[str, Any]]:
 
 def collections() -> list[dict[str, Any]]:
     """EOPF sample service collections (S2 id prefixed: Earth Search owns ``sentinel-2-l2a``)."""
-    common = {"license": "other", "links": [_stac.SENTINEL_LICENSE_LINK]}
+    common: dict[str, Any] = {"license": "other", "links": [_stac.SENTINEL_LICENSE_LINK]}
     s2_box = _stac.bbox_of(_eopf_s2.footprint())
     specs = (
         (S2.collection, "Sentinel-2 Level-2A (EOPF Zarr)", s2_box, _eopf_s2.START),

@@ -134,6 +134,7 @@ def _write(root: Path, seed: int, scale: str) -> None:
     for key, _title, path in _METADATA:
         _raster.write_bytes(container / _metadata_blob(path), _metadata_xml(key))
     api = files / DATA_API.lstrip("/")
+    assert tci is not None  # _rasters() has the TCI
     _raster.write_bytes(api / "preview.png", _raster.image_bytes(tci, "PNG", size=512))
     _raster.write_bytes(api / "tilejson.json", json.dumps(_tilejson()).encode())
     _raster.write_bytes(
