@@ -41,7 +41,7 @@ from ..geotiff import RasterBandArray
 from . import _s1annotation as ann
 from ._archive import SafeFiles
 from ._s1bursts import burst_group
-from ._s1calibration import TABLES, CalibratedArray
+from ._s1calibration import TABLES, CalibratedArray, Image
 
 _ANNOTATION = re.compile(r"/annotation/([^/]+)\.xml$", re.I)
 _GRID_NAMES = {"incidenceAngle": "incidence_angle", "elevationAngle": "elevation_angle",
@@ -136,7 +136,7 @@ def _image_nodes(
     if not slc:
         attrs["_FillValue" if decode else "nodata"] = np.uint16(0)
     variables = {kind: xr.Variable(("y", "x"), indexing.LazilyIndexedArray(raw), attrs)}
-    arrays: dict[str, Any] = {kind: raw}  # what each variable reads, for the bursts
+    arrays: dict[str, Image] = {kind: raw}  # what each variable reads, for the bursts
     if options["calibration"]:
         name = options["calibration"]
         noise = (ranges, blocks) if options["noise"] else None

@@ -18,6 +18,7 @@ from xarray.backends import BackendArray
 from xarray.core import indexing
 
 from ._s1annotation import Burst
+from ._s1calibration import Image
 
 
 class ValidSamplesArray(BackendArray):
@@ -25,7 +26,7 @@ class ValidSamplesArray(BackendArray):
     outside each line's valid samples ``[first_valid, last_valid]`` (none where -1)."""
 
     def __init__(
-        self, image: BackendArray, first_line: int, first_valid: np.ndarray,
+        self, image: Image, first_line: int, first_valid: np.ndarray,
         last_valid: np.ndarray,
     ) -> None:  # fmt: skip
         self.image = image
@@ -56,7 +57,7 @@ class ValidSamplesArray(BackendArray):
 
 
 def burst_group(
-    measurements: xr.Dataset, arrays: dict[str, BackendArray], lines: int, k: int,
+    measurements: xr.Dataset, arrays: dict[str, Image], lines: int, k: int,
     burst: Burst, mask: bool,
 ) -> xr.Dataset:  # fmt: skip
     """Burst ``k`` of ``measurements`` (whose variables read ``arrays``): see the module."""

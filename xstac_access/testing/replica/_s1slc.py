@@ -19,6 +19,7 @@ with power ``sigma0 * A^2`` (``A`` the ``sigmaNought`` table), so that calibrati
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -85,13 +86,22 @@ def geolocation_grid(swath: Swath) -> dict[str, np.ndarray]:
     rows = np.array([*range(0, swath.shape[0], LINES_PER_BURST), swath.shape[0]], float)
     cols = np.linspace(0, swath.samples - 1, 11).round()
     line, pixel = (a.ravel() for a in np.meshgrid(rows, cols, indexing="ij"))
-    lon, lat = PRODUCT.lonlat(line, (pixel + swath.offset) / 4)  # 2.5 m slant samples
+    lon, lat = _lonlat(swath, line, pixel)
     theta = 31.0 + 5.0 * (pixel + swath.offset) / 2560
     return {
         "line": line, "pixel": pixel, "latitude": lat, "longitude": lon,
-        "height": np.full(line.shape, 12.0), "incidenceAngle": theta,
+        "height": _height(lon, lat), "incidenceAngle": theta,
         "elevationAngle": theta - 3.4, "slantRangeTime": 5.3e-3 + 1.6e-8 * pixel,
     }  # fmt: skip
+
+
+def _lonlat(swath: Swath, line: np.ndarray, pixel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where a sample of ``swath`` lies (2.5 m slant-range samples, 10 m on the ground)."""
+    return PRODUCT.lonlat(line, (pixel + swath.offset) / 4)
+
+
+def _height(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return np.full(lon.shape, 12.0)
 
 
 def calibration_luts(swath: Swath, pol: str) -> dict[str, np.ndarray]:
@@ -131,8 +141,7 @@ def write_folder(folder: Path, seed: int) -> None:
     for swath in swaths():
         grid = geolocation_grid(swath)
         gcps = _sar.grid_gcps(sorted(set(grid["line"])), sorted(set(grid["pixel"])),
-                              lambda r, c, s=swath: PRODUCT.lonlat(r, (c + s.offset) / 4),
-                              lambda lon, lat: np.full(lon.shape, 12.0))  # fmt: skip
+                              functools.partial(_lonlat, swath), _height)  # fmt: skip
         lines = list(range(0, swath.shape[0] + 1, LINES_PER_BURST))
         bursts = [_s1annotation.Burst(_times([b * LINES_PER_BURST])[0], *valid_samples(swath, b))
                   for b in range(BURSTS)]  # fmt: skip
