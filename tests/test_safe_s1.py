@@ -166,14 +166,18 @@ def test_footprint_is_the_kml_quad(folder):
     assert footprint.equals(type(footprint)([*corners, corners[0]]))
 
 
-def test_quicklook_of_the_tree_is_a_db_picture_of_a_polarisation(folder):
-    tree = xr.open_datatree(str(folder), engine="stacasset")
-    look = tree.eo.quicklook(max_size=128)  # the first measurements group: VH
-    assert look.kind == "sar" and set(look.limits) == {"grd"}
+def test_quicklook_of_the_tree_shows_vv_and_vh_side_by_side_in_db(folder):
+    tree = xr.open_datatree(str(folder), engine="stacasset", calibration="sigma0")
+    look = tree.eo.quicklook(max_size=128, bands=["grd_VV", "grd_VH"])
+    assert look.kind == "sar" and list(look.limits) == ["grd_VV", "grd_VH"]
     assert look.shape == (96, 128), look.shape  # strided by 4: a picture's worth
-    raw = _dn(folder, list(range(0, 384, 4)), list(range(0, 512, 4)), "vh")
-    expected = np.percentile(20 * np.log10(raw), [2, 98])  # amplitude counts: 20 log10
-    np.testing.assert_allclose(look.limits["grd"], expected, rtol=1e-5)
+    for pol, n in (("vv", 0), ("vh", 1)):
+        raw = _dn(folder, list(range(0, 384, 4)), list(range(0, 512, 4)), pol)
+        expected = np.percentile(20 * np.log10(raw), [2, 98])  # amplitude counts: 20 log10
+        np.testing.assert_allclose(look.picture.ranges[n], expected, rtol=1e-5)
+    every = tree.eo.quicklook(max_size=128)  # all of both groups: DN and sigma0, VV first
+    assert list(every.limits) == ["grd_VV", "sigma0_VV", "grd_VH", "sigma0_VH"]
+    assert every.picture.units == ["dB"] * 4
 
 
 def test_bad_options_are_refused_with_what_to_do(folder):

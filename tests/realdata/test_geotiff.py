@@ -85,6 +85,22 @@ def test_full_size_sparse_slc_is_never_read_whole():
     assert len(ds.rio.get_gcps()) == 210
 
 
+def test_a_stride_of_the_full_size_slc_allocates_what_it_keeps_not_the_window():
+    """GDAL's decimated read: ``[:1024:16, ::16]`` allocates its 64 x 1419 values (0.7 MB),
+    where reading the window to stride it would allocate 1024 x 22694 (186 MB)."""
+    import tracemalloc
+
+    da = open_tiff(SLC_FULL)["band_data"]
+    tracemalloc.start()
+    try:
+        strided = da[:1024:16, ::16].values
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert strided.shape == (64, 1419) and not strided.any()
+    assert peak < 8e6, peak
+
+
 def test_open_datatree_on_a_single_raster_gives_a_one_node_tree():
     path = str(real_path("tiff", GRD_OVR))
     tree = xr.open_datatree(path, engine="stacasset", chunks={}, overview_level=0)

@@ -72,10 +72,43 @@ def tree_node(tree: xr.DataTree) -> xr.DataTree:
     return best
 
 
+def polarisation_of(ds: xr.Dataset) -> str | None:
+    """The one polarisation all variables of ``ds`` say they are (their ``polarisation``
+    attribute, as in a Sentinel-1 SAFE's ``VV/measurements``), or None."""
+    found = {str(da.attrs.get("polarisation", "")).upper() for da in ds.data_vars.values()}
+    return found.pop() if len(found) == 1 and found <= {p.upper() for p in _POLARISATIONS} else None
+
+
+def with_polarisations(tree: xr.DataTree, node: xr.DataTree) -> xr.Dataset:
+    """``node``'s Dataset, joined by the other polarisations of the same image when ``node`` is
+    a ``measurements`` group of one polarisation: the ``measurements`` groups of the same grid
+    under a parent named alike but for the polarisation (``VH`` beside ``VV``, ``IW1_VH`` beside
+    ``IW1_VV``), co-polarised first, each variable renamed ``<name>_<POL>``."""
+    ds = node.to_dataset()
+    pol = polarisation_of(ds)
+    if node.name != "measurements" or node.parent is None or pol is None:
+        return ds
+    stem = str(node.parent.name).removesuffix(pol)
+    found: dict[str, xr.Dataset] = {}
+    for other in tree.subtree:
+        if other.name != "measurements" or other.parent is None:
+            continue
+        theirs = other.to_dataset()
+        their_pol = polarisation_of(theirs)
+        if their_pol and str(other.parent.name) == stem + their_pol and theirs.sizes == ds.sizes:
+            found.setdefault(their_pol, theirs)
+    if len(found) < 2:
+        return ds
+    order = sorted(found, key=lambda p: (p[0] != p[1], p))  # HH/VV before HV/VH
+    joined = [found[p].rename({n: f"{n}_{p}" for n in found[p].data_vars}) for p in order]
+    return xr.merge(joined, compat="override", join="exact", combine_attrs="override")
+
+
 def dataset_of(obj: xr.Dataset | xr.DataArray | xr.DataTree) -> xr.Dataset:
-    """The Dataset a quicklook of ``obj`` shows: a DataTree's chosen group, a DataArray alone."""
+    """The Dataset a quicklook of ``obj`` shows: a DataTree's chosen group (with its other
+    polarisations), a DataArray alone."""
     if isinstance(obj, xr.DataTree):
-        return tree_node(obj).to_dataset()
+        return with_polarisations(obj, tree_node(obj))
     if isinstance(obj, xr.DataArray):
         return obj.to_dataset(name=obj.name if obj.name is not None else "data")
     if isinstance(obj, xr.Dataset):

@@ -36,7 +36,11 @@ own gives them as ``["overview_sources"]`` (the SAFE reader: a band's copies res
 60 m), which are read instead of the band's file at GDAL's overview level. Anything else, dask
 or lazily indexed, is strided on both grid dims so that the picture's long side is under
 2·max_size (and not under max_size unless the data are). Only the strided picture is computed;
-it is also the sample the percentiles come from.
+it is also the sample the percentiles come from. A band the readers read with GDAL (GeoTIFF,
+SAFE measurements, and what is computed from them, such as Sentinel-1's ``sigma0``) reads a
+stride as GDAL's decimated read: only the strips or tiles holding the rows and columns kept, so
+an image without overviews (ESA's Sentinel-1 TIFFs: one-row strips) costs about the picture's
+rows, not the image.
 
 **Drawing** is headless: the figure is a plain :class:`matplotlib.figure.Figure`, never
 registered with pyplot (nothing to close, nothing leaks), saved as PNG with ``path=``. No data is
@@ -48,7 +52,14 @@ anything else (GCP-only SAR geometry) in pixels. ``ax=`` draws into your Axes (o
 **DataTree**: the picture is of one group: among the groups holding a layer, those named
 ``measurements`` first, then the one with the largest grid, then the first in tree order
 (Sentinel-1 OCN: ``/owi/.../measurements``; Sentinel-3 OLCI: ``/measurements``). A tree without
-any 2-D variable is a ValueError naming its groups.
+any 2-D variable is a ValueError naming its groups. When that group is the ``measurements`` of
+one polarisation (its variables' ``polarisation`` attribute) under a group named after it, the
+other polarisations' ``measurements`` of the same grid join it, so that a dual-polarisation
+Sentinel-1 SAFE shows VV and VH (``IW1_VV`` and ``IW1_VH`` of an SLC: the largest sub-swath)
+side by side as ``kind="sar"`` panels, co-polarised first, each variable named
+``<name>_<POL>`` (``grd_VV``, ``sigma0_VH``; ``bands=`` picks among them). Panels, not an RGB
+of VV, VH and their ratio: each polarisation keeps its own dB scale and colour bar, which a
+ratio composite's stretch hides, and a single-polarisation product looks the same way.
 """
 
 from __future__ import annotations

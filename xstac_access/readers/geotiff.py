@@ -39,6 +39,7 @@ from ._gdalmeta import (
     write_georeferencing,
     xy_coords,
 )
+from ._gdalstride import read_strided
 
 __all__ = ["NodataWarning", "RasterBandArray", "band_names", "open_dataset"]
 
@@ -79,31 +80,28 @@ class RasterBandArray(BackendArray):
         return await asyncio.to_thread(self.__getitem__, key)
 
     def _read(self, key: tuple[int | slice, ...]) -> np.ndarray:
-        from rasterio.windows import Window
-
+        """The window of ``key``; a strided one reads only the rows and columns it keeps
+        (:mod:`._gdalstride`), and a (band, y, x) array the bands asked for in one call."""
         whole: tuple[int | slice, ...] = key
         bands: int | list[int] = self.band if isinstance(self.band, int) else []
-        post: list[slice | int] = []  # what indexes the window read: band axis, steps, dropped
+        post: list[slice | int] = []  # what indexes the read: band axis, dropped axes
         if isinstance(self.band, tuple):  # the band axis: which bands, and whether it stays
             first, key = key[0], key[1:]
             bands = list(self.band[first]) if isinstance(first, slice) else self.band[first]
             post = [slice(None)] if isinstance(first, slice) else []
-        bounds: list[tuple[int, int]] = []
+        ranges: list[tuple[int, int, int]] = []  # (start, stop, step) per grid axis
         for k, size in zip(key, self.shape[-2:], strict=True):
             if isinstance(k, slice):
                 start, stop, step = k.indices(size)
                 if step < 0 or stop <= start or bands == []:
                     return np.broadcast_to(np.zeros((), self.dtype), self.shape)[whole].copy()
-                bounds.append((start, stop))
-                post.append(slice(None, None, step))
+                ranges.append((start, stop, step))
+                post.append(slice(None))
             else:
-                bounds.append((k, k + 1))
+                ranges.append((k, k + 1, 1))
                 post.append(0)
-        window = Window.from_slices(*bounds)
-        if self.mask:
-            data = self.source.run(lambda ds: ds.read_masks(bands, window=window)) != 0
-        else:
-            data = self.source.run(lambda ds: ds.read(bands, window=window))
+        rows, cols = ranges
+        data = self.source.run(lambda ds: read_strided(ds, bands, rows, cols, self.mask))
         return data[tuple(post)]
 
 

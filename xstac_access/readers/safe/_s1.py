@@ -16,7 +16,8 @@ swath and polarisation, ``IW1_VV``, the product name being the root's ``product`
 * ``<group>/quality/calibration`` and ``quality/noise_range``: the look-up tables as given, on
   ``(line, pixel)`` when every vector has the same pixels (they do in ESA's products).
 * SLC: ``<group>/bursts/<n>`` per burst of ``swathTiming/burstList``: its lines of the image
-  (``y`` sliced), with ``first_valid_sample``/``last_valid_sample`` per line.
+  (``y`` sliced, a ``line`` coordinate), with ``first_valid_sample``/``last_valid_sample`` per
+  line and, with ``mask_and_scale``, NaN outside them (:mod:`._s1bursts`).
 * ``conditions/footprint``: the ``gx:LatLonQuad`` of ``preview/map-overlay.kml`` (the KML
   reader's Dataset, so ``.eo.footprint()`` works on it).
 
@@ -39,7 +40,8 @@ from .._xmlmeta import local_name, parse_xml
 from ..geotiff import RasterBandArray
 from . import _s1annotation as ann
 from ._archive import SafeFiles
-from ._s1calibration import TABLES, CalibratedArray
+from ._s1bursts import burst_group
+from ._s1calibration import TABLES, CalibratedArray, Image
 
 _ANNOTATION = re.compile(r"/annotation/([^/]+)\.xml$", re.I)
 _GRID_NAMES = {"incidenceAngle": "incidence_angle", "elevationAngle": "elevation_angle",
@@ -89,7 +91,8 @@ def _xml(files: SafeFiles, name: str) -> Any:
 def _root_attrs(files: SafeFiles, product: str, names: set[str]) -> dict[str, Any]:
     """The product name's fields, and the IPF version and platform of ``manifest.safe``."""
     folder = posixpath.basename(product)
-    parts = folder.removesuffix(".SAFE").split("_")
+    # ``S1A_IW_SLC__1SDV_...``: the type is padded with ``_`` to four letters, an empty field
+    parts = [part for part in folder.removesuffix(".SAFE").split("_") if part]
     attrs: dict[str, Any] = {"product": folder}
     if len(parts) >= 9:
         attrs.update(mission=parts[0], mode=parts[1], product_type=parts[2],
@@ -133,10 +136,11 @@ def _image_nodes(
     if not slc:
         attrs["_FillValue" if decode else "nodata"] = np.uint16(0)
     variables = {kind: xr.Variable(("y", "x"), indexing.LazilyIndexedArray(raw), attrs)}
+    arrays: dict[str, Image] = {kind: raw}  # what each variable reads, for the bursts
     if options["calibration"]:
         name = options["calibration"]
         noise = (ranges, blocks) if options["noise"] else None
-        array = CalibratedArray(raw, gains, TABLES[name], noise, options["db"])
+        array = arrays[name] = CalibratedArray(raw, gains, TABLES[name], noise, options["db"])
         variables[name] = xr.Variable(("y", "x"), indexing.LazilyIndexedArray(array), {
             "long_name": f"{name} backscatter coefficient, {image.polarisation}"
                          + (", thermal noise removed" if options["noise"] else ""),
@@ -153,7 +157,9 @@ def _image_nodes(
         f"{group}/quality/noise_range": _table(ranges, ("noiseRangeLut",)),
     }
     for k, burst in enumerate(image.bursts):
-        nodes[f"{group}/bursts/{k}"] = _burst(measurements, image, k, burst)
+        nodes[f"{group}/bursts/{k}"] = burst_group(
+            measurements, arrays, image.lines_per_burst, k, burst, decode
+        )
     return nodes
 
 
@@ -209,16 +215,6 @@ def _table(vectors: ann.Vectors, tables: tuple[str, ...]) -> xr.Dataset:
     snake = {t: re.sub(r"(?<!^)(?=[A-Z])", "_", t).lower() for t in tables}
     data = {snake[t]: (("line", "pixel"), np.stack(vectors.values[t])) for t in tables}
     return xr.Dataset(data, coords={"line": vectors.lines, "pixel": first.astype(int)})
-
-
-def _burst(measurements: xr.Dataset, image: ann.Image, k: int, burst: ann.Burst) -> xr.Dataset:
-    """Burst ``k``: its lines of the measurement, and where each line's valid samples are."""
-    lines = image.lines_per_burst
-    ds = measurements.isel(y=slice(k * lines, (k + 1) * lines))
-    ds = ds.assign(first_valid_sample=("y", burst.first_valid),
-                   last_valid_sample=("y", burst.last_valid))  # fmt: skip
-    ds.attrs["azimuth_time"] = burst.azimuth_time
-    return ds
 
 
 def _footprint(files: SafeFiles, name: str) -> xr.Dataset:

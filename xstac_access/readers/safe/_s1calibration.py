@@ -62,10 +62,14 @@ def noise_power(
 
 
 class Image(Protocol):
-    """What is calibrated: a lazily read measurement, indexed as xarray's backend arrays are."""
+    """What is calibrated (or masked, :mod:`._s1bursts`): a lazily read measurement, indexed as
+    xarray's backend arrays are."""
 
     @property
     def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> Any: ...
 

@@ -50,7 +50,8 @@ class S1Product:
 
     @property
     def parts(self) -> list[str]:
-        return self.name.split("_")
+        """The name's fields (``SLC__1SDV``: the type is padded with ``_`` to four letters)."""
+        return [part for part in self.name.split("_") if part]
 
     @property
     def start(self) -> datetime:
@@ -226,16 +227,17 @@ def manifest(product: S1Product, members: dict[str, bytes]) -> bytes:
         "      </byteStream>\n    </dataObject>\n"
         for path, blob in sorted(members.items())
     )
-    mission = product.parts[0]
+    mission, mode, kind = product.parts[0], product.parts[1], product.parts[2][:3]
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<xfdu:XFDU xmlns:xfdu="urn:ccsds:schema:xfdu:1" '
         'xmlns:safe="http://www.esa.int/safe/sentinel-1.0" version="esa/safe/sentinel-1.0/'
         'sentinel-1/sar/level-1/standard/iwdp">\n'
         '  <informationPackageMap>\n    <xfdu:contentUnit unitType="SAFE Archive Information '
-        'Package" textInfo="Sentinel-1 IW Level-1 GRD Product"/>\n  </informationPackageMap>\n'
+        f'Package" textInfo="Sentinel-1 {mode} Level-1 {kind} Product"/>\n'
+        "  </informationPackageMap>\n"
         '  <metadataSection>\n    <metadataObject ID="processing">\n      <metadataWrap>\n'
-        "        <xmlData>\n          <safe:processing name=\"GRD Post Processing\">\n"
+        f'        <xmlData>\n          <safe:processing name="{kind} Post Processing">\n'
         '            <safe:facility name="Copernicus S1 Core Ground Segment - DPA">\n'
         f'              <safe:software name="Sentinel-1 IPF" version="{IPF}"/>\n'
         "            </safe:facility>\n          </safe:processing>\n        </xmlData>\n"

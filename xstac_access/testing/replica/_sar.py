@@ -74,11 +74,14 @@ def write_gcp_tiff(
     tags: dict[str, str] | None = None,
     overviews: Sequence[int] = (),
     trailing_ifd: bool = False,
+    dtype: str | None = None,
 ) -> None:
     """A GeoTIFF of ``bands`` (``(count, rows, cols)``) georeferenced only by ``gcps``.
 
     ``tile``: square tile edge, or None for one-row strips. ``overviews``: internal overview
     factors (averaged). ``trailing_ifd``: put the IFDs after the image data (see the module).
+    ``dtype``: the file's sample type when not the array's (``"complex_int16"``: GDAL's CInt16,
+    which numpy has no type for, written from complex64).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     count, rows, cols = bands.shape
@@ -87,7 +90,7 @@ def write_gcp_tiff(
         "width": cols,
         "height": rows,
         "count": count,
-        "dtype": bands.dtype.name,
+        "dtype": dtype or bands.dtype.name,
         "interleave": "band",
         "BIGTIFF": "IF_SAFER",
     }
