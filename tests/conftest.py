@@ -206,6 +206,21 @@ def files(local_world):
     local_world.files.clear_faults()
 
 
+@pytest.fixture
+def world(local_world):
+    """The session's world as if new to this test: GDAL's /vsicurl/ cache cleared, fresh
+    credential providers (no token or cookie of an earlier test), the file server's counters and
+    the identity provider reset. A test module needing more defines its own ``world``."""
+    from xstac_access import credentials
+    from xstac_access.readers._gdalfail import clear_vsicurl_cache
+
+    clear_vsicurl_cache()
+    credentials.reset()
+    local_world.files.reset()
+    local_world.oidc.reset()
+    return local_world
+
+
 @contextmanager
 def eopf_product_over_http(world, folder: str) -> Iterator[tuple[dict, str]]:
     """The replica's S2 EOPF product copied under the file server (whose counters and faults

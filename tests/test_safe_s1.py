@@ -19,21 +19,12 @@ import rasterio
 import xarray as xr
 from rasterio.windows import Window
 
-from xstac_access import credentials, errors
-from xstac_access.readers._gdalfail import clear_vsicurl_cache
+from xstac_access import errors
 from xstac_access.testing.replica import cdse_s1
 
 STEM = "s1a-iw-grd-{pol}-20250610t053012-20250610t053037-059571-0765a2-{n}"
 VV = STEM.format(pol="vv", n="001")
 ROWS, COLS = [5, 47, 100, 200, 383], [0, 13, 250, 341, 511]  # across vectors and sub-swaths
-
-
-@pytest.fixture
-def world(local_world):
-    clear_vsicurl_cache()
-    credentials.reset()
-    local_world.files.reset()
-    yield local_world
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ import rasterio
 import xarray as xr
 from rasterio.windows import Window
 
-from xstac_access import credentials, errors
-from xstac_access.readers._gdalfail import clear_vsicurl_cache
+from xstac_access import errors
 from xstac_access.testing.replica import _s2safe, cdse
 
 GROUPS = {
@@ -33,14 +32,6 @@ GROUPS = {
     "quality/probability/r20m": {"cld", "snw"},
     "conditions/mask/l2a_classification/r20m": {"scl"},
 }
-
-
-@pytest.fixture
-def world(local_world):
-    clear_vsicurl_cache()
-    credentials.reset()
-    local_world.files.reset()
-    yield local_world
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from rasterio.io import MemoryFile
 
 from xstac_access import credentials, errors
 from xstac_access.readers import zip as zipreader
-from xstac_access.readers._gdal import clear_vsicurl_cache
 
 MB = 1024 * 1024
 
@@ -27,14 +26,6 @@ def cdse_item(world) -> dict:
 
 def cdse_credentials(world) -> dict:
     return {"cdse": world.credentials()["cdse"]}
-
-
-@pytest.fixture
-def world(local_world):
-    clear_vsicurl_cache()
-    credentials.reset()
-    local_world.files.reset()
-    yield local_world
 
 
 @pytest.fixture

@@ -15,18 +15,8 @@ import xarray as xr
 from distributed import Client, LocalCluster
 
 from xstac_access import credentials
-from xstac_access.readers._gdal import clear_vsicurl_cache
 
 LIFETIME = 300  # seconds an access token lives at the local token server
-
-
-@pytest.fixture
-def world(local_world):
-    clear_vsicurl_cache()
-    local_world.oidc.reset()
-    local_world.files.reset()
-    credentials.reset()  # fresh providers: no token or cookie from an earlier test
-    return local_world
 
 
 def test_tokens_expiring_between_computes_are_refreshed_and_no_worker_holds_the_offline_token(

@@ -20,14 +20,6 @@ def first(world, collection: str) -> dict:
 
 
 @pytest.fixture
-def world(local_world):
-    local_world.files.reset()
-    credentials.reset()  # fresh providers: no token or cookie from an earlier test
-    local_world.oidc.reset()
-    return local_world
-
-
-@pytest.fixture
 def maap_broker(world):
     e = world.endpoints
     offline = world.oidc.offline_token("maap", "maap-user")
