@@ -6,6 +6,8 @@ product zip through OData for v1 items too, and the legacy catalogue still worki
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pystac_client
 import pytest
@@ -115,6 +117,23 @@ def test_the_v1_product_zip_is_read_by_range_through_odata(world, files, creds):
     zipped = world.replica.files_root / "cdse" / "download" / f"{cdse.NAME}.SAFE.zip"
     sent = files.bytes_for(f"/cdse/download/{zipped.name}", host="alt")
     assert 0 < sent < zipped.stat().st_size / 20
+
+
+def test_the_v1_product_opens_as_a_tree_by_range_through_odata(world, files, creds):
+    item = v1_item(world)
+    tree = xr.open_datatree(item, engine="stacasset", asset="Product", credentials=creds)
+    b04 = tree["measurements/reflectance/r10m"]["b04"]
+    assert b04.rio.crs.to_epsg() == 32632 and "b8a" in tree["measurements/reflectance/r20m"]
+    middle = b04.sizes["y"] // 2
+    window = b04[middle : middle + 64, middle : middle + 64].values
+    zipped = world.replica.files_root / "cdse" / "download" / f"{cdse.NAME}.SAFE.zip"
+    member = next(n for n in zipfile.ZipFile(zipped).namelist() if n.endswith("_B04_10m.jp2"))
+    with rasterio.open(f"/vsizip/{zipped}/{member}") as src:
+        dn = src.read(1, window=((middle, middle + 64), (middle, middle + 64)))
+    assert (dn > 0).all()
+    np.testing.assert_allclose(window, (dn - 1000.0) / 1e4, rtol=1e-6)  # BOA_ADD_OFFSET -1000
+    sent = files.bytes_for(f"/cdse/download/{zipped.name}", host="alt")
+    assert 0 < sent < zipped.stat().st_size / 10, sent
 
 
 def test_the_legacy_catalogue_keeps_working(world, creds):

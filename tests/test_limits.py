@@ -369,6 +369,34 @@ def test_eight_threads_reading_a_cdse_v1_band_through_odata_keep_to_four_connect
     assert record["refused"] == 0 and 1 < record["peak"] <= 4, record
 
 
+def test_eight_threads_reading_a_safe_trees_band_through_odata_keep_to_four_connections(
+    world, files
+):
+    """The SAFE reader's images are zip members GDAL reads by range: the same per-host limit."""
+    item = next(i for i in world.replica.items if i["collection"] == "cdse-sentinel-2-l2a")
+    creds = cdse_credentials(world)
+    tree = xr.open_datatree(item, engine="stacasset", asset="PRODUCT", mask_and_scale=False,
+                            credentials=creds, chunks={"x": 128, "y": 128})  # fmt: skip
+    band = tree["measurements/reflectance/r10m"]["b04"]
+    assert band.data.npartitions > THREADS
+    forget_datasets()  # every dask thread opens the member itself
+    files.reset()
+    files.set_latency(20)  # every request lasts: the threads' opens and reads overlap
+    try:
+        values = band.data.compute(scheduler="threads", num_workers=THREADS)
+    finally:
+        files.set_latency(0)
+    (zipped,) = (world.replica.files_root / "cdse" / "download").glob("*.SAFE.zip")
+    with zipfile.ZipFile(zipped) as zf:
+        (member,) = [n for n in zf.namelist() if n.endswith("_B04_10m.jp2")]
+    with rasterio.open(f"/vsizip/{zipped}/{member}") as src:
+        np.testing.assert_array_equal(values, src.read(1))
+    files.wait_idle()
+    assert set(statuses(files, "/cdse/")) <= {200, 206}  # no 429
+    record = user_connections(files)
+    assert record["refused"] == 0 and 1 < record["peak"] <= 4, record
+
+
 def limit_here(access: Any) -> int | None:
     """In a worker process: the limit of that process's limiter for ``access``."""
     limiter = limiter_for(access)
