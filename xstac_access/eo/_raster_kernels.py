@@ -20,7 +20,9 @@ Geometry and values are separated so that one geometry pass serves every variabl
   of the finite coordinates (one pass, no temporary arrays).
 
 Everything is compiled once per dtype with numba (``cache=True`` keeps it across processes) and
-releases the GIL, so dask's threads gather output tiles in parallel.
+releases the GIL, so dask's threads gather output tiles in parallel. These kernels run on one
+thread; :mod:`._parallel_kernels` runs them on every core for a whole grid, each thread on its
+own band of target rows (``row_lo``/``row_hi`` here, or a slice of the output).
 """
 
 from __future__ import annotations
@@ -50,18 +52,19 @@ _MIN_WEIGHT = 1e-6
 
 
 @njit(cache=True, nogil=True)
-def _fill_triangle(ua, va, ub, vb, uc, vc, tid, tri, wts):
-    """Record ``tid`` and the weights of vertices b and c in every cell centre inside (a, b, c).
+def _fill_triangle(ua, va, ub, vb, uc, vc, tid, tri, wts, row_lo, row_hi):
+    """Record ``tid`` and the weights of vertices b and c in every cell centre inside (a, b, c)
+    on target rows ``row_lo`` ... ``row_hi`` (a band: each thread fills only its own rows).
 
     Coordinates are in cell-index space: the centre of cell (r, c) is at (u, v) = (c, r).
     """
-    ny, nx = tri.shape
+    nx = tri.shape[1]
     c_lo = max(0, math.ceil(min(ua, ub, uc)))
     c_hi = min(nx - 1, math.floor(max(ua, ub, uc)))
     if c_lo > c_hi:
         return
-    r_lo = max(0, math.ceil(min(va, vb, vc)))
-    r_hi = min(ny - 1, math.floor(max(va, vb, vc)))
+    r_lo = max(row_lo, math.ceil(min(va, vb, vc)))
+    r_hi = min(row_hi, math.floor(max(va, vb, vc)))
     if r_lo > r_hi:
         return
     det = (vb - vc) * (ua - uc) + (uc - ub) * (va - vc)
@@ -95,43 +98,41 @@ def _edges_ok(x, y, i, j, code, max_edge2):
 
 
 @njit(cache=True, nogil=True)
-def rasterise_triangles(x, y, jbits, x0, y0, dx, dy, max_edge2, tri, wts):
-    """Fill ``tri`` (pre-set to -1) and ``wts`` (float32, (ny, nx, 2)) from a swath.
+def rasterise_quad(x, y, i, j, jbits, to_cells, max_edge2, tri, wts, row_lo, row_hi):
+    """Rasterise the triangles of quad (i, j) of a swath onto target rows ``row_lo`` ... ``row_hi``.
 
-    ``x``/``y`` are the swath's coordinates in the target CRS; ``x0``/``y0`` the grid's left and
-    top edges, ``dx``/``dy`` its (positive) cell sizes; ``jbits`` the bits a column index takes
-    in a triangle id. Each quad is split along its shorter diagonal, or along the one that keeps
-    a triangle when a corner is not finite. Triangles with a non-finite vertex, zero area, or
-    (when ``max_edge2 > 0``) a squared edge longer than ``max_edge2`` are skipped.
+    ``x``/``y`` are the swath's coordinates in the target CRS and ``to_cells`` = (su, sv, ou, ov)
+    maps them to cell-index space (u = x * su + ou, v = y * sv + ov); ``jbits`` is the bits a
+    column index takes in a triangle id. The quad is split along its shorter diagonal, or along
+    the one that keeps a triangle when a corner is not finite. Triangles with a non-finite
+    vertex, zero area, or (when ``max_edge2 > 0``) a squared edge longer than ``max_edge2`` are
+    skipped. ``tri`` (pre-set to -1) and ``wts`` (float32, (ny, nx, 2)) receive the result.
     """
-    nrows, ncols = x.shape
-    su, sv = 1.0 / dx, -1.0 / dy
-    ou, ov = -x0 / dx - 0.5, y0 / dy - 0.5
-    for i in range(nrows - 1):
-        for j in range(ncols - 1):
-            x00, y00, x01, y01 = x[i, j], y[i, j], x[i, j + 1], y[i, j + 1]
-            x10, y10, x11, y11 = x[i + 1, j], y[i + 1, j], x[i + 1, j + 1], y[i + 1, j + 1]
-            ok00 = math.isfinite(x00) and math.isfinite(y00)
-            ok01 = math.isfinite(x01) and math.isfinite(y01)
-            ok10 = math.isfinite(x10) and math.isfinite(y10)
-            ok11 = math.isfinite(x11) and math.isfinite(y11)
-            d_main = (x00 - x11) ** 2 + (y00 - y11) ** 2 if ok00 and ok11 else np.inf
-            d_anti = (x01 - x10) ** 2 + (y01 - y10) ** 2 if ok01 and ok10 else np.inf
-            if d_main == np.inf and d_anti == np.inf:
-                continue
-            u00, v00, u01, v01 = x00 * su + ou, y00 * sv + ov, x01 * su + ou, y01 * sv + ov
-            u10, v10, u11, v11 = x10 * su + ou, y10 * sv + ov, x11 * su + ou, y11 * sv + ov
-            base = ((i << jbits) | j) << 2
-            if d_main <= d_anti:
-                if ok01 and _edges_ok(x, y, i, j, 0, max_edge2):
-                    _fill_triangle(u00, v00, u01, v01, u11, v11, base, tri, wts)
-                if ok10 and _edges_ok(x, y, i, j, 1, max_edge2):
-                    _fill_triangle(u00, v00, u11, v11, u10, v10, base | 1, tri, wts)
-            else:
-                if ok00 and _edges_ok(x, y, i, j, 2, max_edge2):
-                    _fill_triangle(u00, v00, u01, v01, u10, v10, base | 2, tri, wts)
-                if ok11 and _edges_ok(x, y, i, j, 3, max_edge2):
-                    _fill_triangle(u01, v01, u11, v11, u10, v10, base | 3, tri, wts)
+    su, sv, ou, ov = to_cells
+    x00, y00, x01, y01 = x[i, j], y[i, j], x[i, j + 1], y[i, j + 1]
+    x10, y10, x11, y11 = x[i + 1, j], y[i + 1, j], x[i + 1, j + 1], y[i + 1, j + 1]
+    ok00 = math.isfinite(x00) and math.isfinite(y00)
+    ok01 = math.isfinite(x01) and math.isfinite(y01)
+    ok10 = math.isfinite(x10) and math.isfinite(y10)
+    ok11 = math.isfinite(x11) and math.isfinite(y11)
+    d_main = (x00 - x11) ** 2 + (y00 - y11) ** 2 if ok00 and ok11 else np.inf
+    d_anti = (x01 - x10) ** 2 + (y01 - y10) ** 2 if ok01 and ok10 else np.inf
+    if d_main == np.inf and d_anti == np.inf:
+        return
+    u00, v00, u01, v01 = x00 * su + ou, y00 * sv + ov, x01 * su + ou, y01 * sv + ov
+    u10, v10, u11, v11 = x10 * su + ou, y10 * sv + ov, x11 * su + ou, y11 * sv + ov
+    base = ((i << jbits) | j) << 2
+    rows = (tri, wts, row_lo, row_hi)
+    if d_main <= d_anti:
+        if ok01 and _edges_ok(x, y, i, j, 0, max_edge2):
+            _fill_triangle(u00, v00, u01, v01, u11, v11, base, *rows)
+        if ok10 and _edges_ok(x, y, i, j, 1, max_edge2):
+            _fill_triangle(u00, v00, u11, v11, u10, v10, base | 1, *rows)
+    else:
+        if ok00 and _edges_ok(x, y, i, j, 2, max_edge2):
+            _fill_triangle(u00, v00, u01, v01, u10, v10, base | 2, *rows)
+        if ok11 and _edges_ok(x, y, i, j, 3, max_edge2):
+            _fill_triangle(u01, v01, u11, v11, u10, v10, base | 3, *rows)
 
 
 @njit(cache=True, nogil=True)
@@ -229,28 +230,29 @@ def finite_extent(x, y):
 
 
 @njit(cache=True, nogil=True)
-def bin_pixels(x, y, x0, y0, dx, dy, cell, nearest):
-    """Target cell (flat index, -1 outside) of each source pixel centre into ``cell``, and per cell
-    the flat source index of the pixel nearest the cell centre into ``nearest`` (pre-set to -1).
+def bin_pixels(x, y, x0, y0, dx, dy, cell, nearest, row_lo, row_hi):
+    """For the source pixel centres falling on target rows ``row_lo`` ... ``row_hi`` (a band:
+    each thread bins only into its own rows), their target cell (flat index) into ``cell``
+    (pre-set to -1), and per cell of the band the flat source index of the pixel nearest the
+    cell centre into ``nearest`` (pre-set to -1). Ties go to the first pixel in source order.
     """
     nrows, ncols = x.shape
-    ny, nx = nearest.shape
-    best = np.full((ny, nx), np.inf)
+    nx = nearest.shape[1]
+    best = np.full((row_hi + 1 - row_lo, nx), np.inf)
     for i in range(nrows):
         for j in range(ncols):
-            cell[i, j] = -1
             if not (math.isfinite(x[i, j]) and math.isfinite(y[i, j])):
                 continue
             fc = (x[i, j] - x0) / dx
             fr = (y0 - y[i, j]) / dy
-            if not (0.0 <= fc < nx and 0.0 <= fr < ny):
+            if not (0.0 <= fc < nx and row_lo <= fr < row_hi + 1):
                 continue
             r = int(fr)
             c = int(fc)
             cell[i, j] = r * nx + c
             d2 = (fc - c - 0.5) ** 2 + (fr - r - 0.5) ** 2
-            if d2 < best[r, c]:
-                best[r, c] = d2
+            if d2 < best[r - row_lo, c]:
+                best[r - row_lo, c] = d2
                 nearest[r, c] = i * ncols + j
 
 

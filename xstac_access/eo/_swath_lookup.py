@@ -23,6 +23,7 @@ from affine import Affine
 
 from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
 from . import _odcgeo
+from . import _parallel_kernels as _pk
 from . import _raster_kernels as _rk
 
 if TYPE_CHECKING:
@@ -172,15 +173,17 @@ def build_lookup(
     common["geobox"] = geobox
     common["source_shape"] = lat.shape
     if method == "mean":
-        cell = np.empty(lat.shape, dtype=np.int32)
+        cell = np.full(lat.shape, -1, dtype=np.int32)
         nearest = np.full(shape, -1, dtype=np.int32)
-        _rk.bin_pixels(x, y, transform.c, transform.f, xres, yres, cell, nearest)
+        _pk.bin_pixels(x, y, transform.c, transform.f, xres, yres, cell, nearest, _pk.threads())
         return SwathLookup("bins", cell=cell, nearest=nearest, **common)
     ibits, jbits = ((n - 2).bit_length() for n in lat.shape)
     triangle = np.full(shape, -1, dtype=np.int32 if ibits + jbits + 2 < 32 else np.int64)
     weights = np.empty((*shape, 2), dtype=np.float32)
     origin, edge2 = (transform.c, transform.f), (max_distance or 0.0) ** 2
-    _rk.rasterise_triangles(x, y, jbits, *origin, xres, yres, edge2, triangle, weights)
+    _pk.rasterise_triangles(
+        x, y, jbits, *origin, xres, yres, edge2, triangle, weights, _pk.threads()
+    )
     return SwathLookup("triangles", triangle=triangle, weights=weights, jbits=jbits, **common)
 
 

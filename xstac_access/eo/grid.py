@@ -74,6 +74,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
 from . import _odcgeo
+from . import _parallel_kernels as _pk
 from . import _raster_kernels as _rk
 from ._swath_lookup import Method, SwathLookup, build_lookup, check_method, find_geolocation
 
@@ -220,7 +221,8 @@ def _grid_array(
         window = (0, table.source_shape[0], 0, table.source_shape[1])
         parts = table.parts(slice(None), slice(None), window)
         source = np.asarray(data)
-        values = _gather(source, parts, window, (0, 0), table.layout, mode, fill, source.dtype)
+        values = _gather(source, parts, window, (0, 0), table.layout, mode, fill, source.dtype,
+                         parallel=True)  # fmt: skip
     if var.dtype.kind in "mM":
         values = values.view(var.dtype)
     out = xr.DataArray(
@@ -265,22 +267,37 @@ def _gather(
     mode: str,
     fill: Any,
     dtype: np.dtype,
+    *,
+    parallel: bool = False,
 ) -> np.ndarray:
     """One output tile (at ``origin`` in the grid) from a source ``window`` of ``values``.
 
     ``values`` is (..., window rows, window cols); the leading dimensions are gridded one by one.
     ``parts`` comes from :meth:`SwathLookup.parts`, ``layout`` from :attr:`SwathLookup.layout`.
+    ``parallel`` (the whole grid of a numpy variable) gathers on every core; dask's tiles
+    gather on one each, as dask runs them on its own threads.
     """
     key = "triangle" if "triangle" in parts else "nearest"
     out = np.empty(values.shape[:-2] + parts[key].shape, dtype=dtype)
     r0, c0 = window[0], window[2]
     jbits, ncols, nx = layout
+    tri, wts = parts.get("triangle"), parts.get("weights")
     for idx in np.ndindex(values.shape[:-2]):
         src, dst = values[idx], out[idx]
-        if mode == "linear":
-            _rk.gather_linear(src, r0, c0, jbits, parts["triangle"], parts["weights"], fill, dst)
+        if parallel:
+            n = _pk.threads()
+            if mode == "linear":
+                _pk.gather_linear(src, r0, c0, jbits, tri, wts, fill, dst, n)
+            elif mode == "nearest":
+                _pk.gather_nearest(src, r0, c0, jbits, tri, wts, fill, dst, n)
+            elif mode == "mean":
+                _pk.bin_mean(src, parts["cell"], nx, fill, dst, n)
+            else:
+                _pk.gather_flat(src, r0, c0, ncols, parts["nearest"], fill, dst, n)
+        elif mode == "linear":
+            _rk.gather_linear(src, r0, c0, jbits, tri, wts, fill, dst)
         elif mode == "nearest":
-            _rk.gather_nearest(src, r0, c0, jbits, parts["triangle"], parts["weights"], fill, dst)
+            _rk.gather_nearest(src, r0, c0, jbits, tri, wts, fill, dst)
         elif mode == "mean":
             _rk.bin_mean(src, parts["cell"], nx, *origin, fill, dst)
         else:
