@@ -31,7 +31,7 @@ from numba import get_num_threads, njit, prange
 from . import _raster_kernels as _rk
 
 # Quads per block of a swath row whose reach in target rows is noted by the first pass.
-_QUADS = 32
+_QUADS = 64
 # Bands per thread: more even out uneven rows, fewer repeat less of the setup of straddling work.
 _BANDS_PER_THREAD = 4
 
@@ -68,7 +68,7 @@ def rasterise_triangles(x, y, jbits, x0, y0, dx, dy, max_edge2, tri, wts, nthrea
 
     ``x``/``y`` are the swath's coordinates in the target CRS; ``x0``/``y0`` the grid's left and
     top edges, ``dx``/``dy`` its (positive) cell sizes; ``jbits`` and ``max_edge2`` as for
-    :func:`._raster_kernels.rasterise_quad`. Quads are taken in swath order (row by row), so
+    :func:`._raster_kernels.rasterise_quads`. Quads are taken in swath order (row by row), so
     where a swath overlaps itself the triangle of the later quad wins, as on one thread.
     """
     nrows, ncols = x.shape
@@ -89,8 +89,10 @@ def rasterise_triangles(x, y, jbits, x0, y0, dx, dy, max_edge2, tri, wts, nthrea
                 for k in range(nblocks):
                     if reach[i, k, 1] < lo or reach[i, k, 0] > hi:
                         continue
-                    for j in range(k * _QUADS, min((k + 1) * _QUADS, ncols - 1)):
-                        _rk.rasterise_quad(x, y, i, j, jbits, to_cells, max_edge2, tri, wts, lo, hi)
+                    j0, j1 = k * _QUADS, min((k + 1) * _QUADS, ncols - 1)
+                    _rk.rasterise_quads(
+                        x, y, i, j0, j1, jbits, to_cells, max_edge2, tri, wts, lo, hi
+                    )
 
 
 @njit(cache=True, nogil=True, parallel=True)

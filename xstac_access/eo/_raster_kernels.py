@@ -98,41 +98,43 @@ def _edges_ok(x, y, i, j, code, max_edge2):
 
 
 @njit(cache=True, nogil=True)
-def rasterise_quad(x, y, i, j, jbits, to_cells, max_edge2, tri, wts, row_lo, row_hi):
-    """Rasterise the triangles of quad (i, j) of a swath onto target rows ``row_lo`` ... ``row_hi``.
+def rasterise_quads(x, y, i, j0, j1, jbits, to_cells, max_edge2, tri, wts, row_lo, row_hi):
+    """Rasterise the triangles of quads (i, j0) ... (i, j1 - 1) of a swath onto target rows
+    ``row_lo`` ... ``row_hi``, in that order.
 
     ``x``/``y`` are the swath's coordinates in the target CRS and ``to_cells`` = (su, sv, ou, ov)
     maps them to cell-index space (u = x * su + ou, v = y * sv + ov); ``jbits`` is the bits a
-    column index takes in a triangle id. The quad is split along its shorter diagonal, or along
+    column index takes in a triangle id. Each quad is split along its shorter diagonal, or along
     the one that keeps a triangle when a corner is not finite. Triangles with a non-finite
     vertex, zero area, or (when ``max_edge2 > 0``) a squared edge longer than ``max_edge2`` are
     skipped. ``tri`` (pre-set to -1) and ``wts`` (float32, (ny, nx, 2)) receive the result.
+    A run of quads rather than one per call: the loop then compiles as tightly as a whole pass.
     """
     su, sv, ou, ov = to_cells
-    x00, y00, x01, y01 = x[i, j], y[i, j], x[i, j + 1], y[i, j + 1]
-    x10, y10, x11, y11 = x[i + 1, j], y[i + 1, j], x[i + 1, j + 1], y[i + 1, j + 1]
-    ok00 = math.isfinite(x00) and math.isfinite(y00)
-    ok01 = math.isfinite(x01) and math.isfinite(y01)
-    ok10 = math.isfinite(x10) and math.isfinite(y10)
-    ok11 = math.isfinite(x11) and math.isfinite(y11)
-    d_main = (x00 - x11) ** 2 + (y00 - y11) ** 2 if ok00 and ok11 else np.inf
-    d_anti = (x01 - x10) ** 2 + (y01 - y10) ** 2 if ok01 and ok10 else np.inf
-    if d_main == np.inf and d_anti == np.inf:
-        return
-    u00, v00, u01, v01 = x00 * su + ou, y00 * sv + ov, x01 * su + ou, y01 * sv + ov
-    u10, v10, u11, v11 = x10 * su + ou, y10 * sv + ov, x11 * su + ou, y11 * sv + ov
-    base = ((i << jbits) | j) << 2
-    rows = (tri, wts, row_lo, row_hi)
-    if d_main <= d_anti:
-        if ok01 and _edges_ok(x, y, i, j, 0, max_edge2):
-            _fill_triangle(u00, v00, u01, v01, u11, v11, base, *rows)
-        if ok10 and _edges_ok(x, y, i, j, 1, max_edge2):
-            _fill_triangle(u00, v00, u11, v11, u10, v10, base | 1, *rows)
-    else:
-        if ok00 and _edges_ok(x, y, i, j, 2, max_edge2):
-            _fill_triangle(u00, v00, u01, v01, u10, v10, base | 2, *rows)
-        if ok11 and _edges_ok(x, y, i, j, 3, max_edge2):
-            _fill_triangle(u01, v01, u11, v11, u10, v10, base | 3, *rows)
+    for j in range(j0, j1):
+        x00, y00, x01, y01 = x[i, j], y[i, j], x[i, j + 1], y[i, j + 1]
+        x10, y10, x11, y11 = x[i + 1, j], y[i + 1, j], x[i + 1, j + 1], y[i + 1, j + 1]
+        ok00 = math.isfinite(x00) and math.isfinite(y00)
+        ok01 = math.isfinite(x01) and math.isfinite(y01)
+        ok10 = math.isfinite(x10) and math.isfinite(y10)
+        ok11 = math.isfinite(x11) and math.isfinite(y11)
+        d_main = (x00 - x11) ** 2 + (y00 - y11) ** 2 if ok00 and ok11 else np.inf
+        d_anti = (x01 - x10) ** 2 + (y01 - y10) ** 2 if ok01 and ok10 else np.inf
+        if d_main == np.inf and d_anti == np.inf:
+            continue
+        u00, v00, u01, v01 = x00 * su + ou, y00 * sv + ov, x01 * su + ou, y01 * sv + ov
+        u10, v10, u11, v11 = x10 * su + ou, y10 * sv + ov, x11 * su + ou, y11 * sv + ov
+        base = ((i << jbits) | j) << 2
+        if d_main <= d_anti:
+            if ok01 and _edges_ok(x, y, i, j, 0, max_edge2):
+                _fill_triangle(u00, v00, u01, v01, u11, v11, base, tri, wts, row_lo, row_hi)
+            if ok10 and _edges_ok(x, y, i, j, 1, max_edge2):
+                _fill_triangle(u00, v00, u11, v11, u10, v10, base | 1, tri, wts, row_lo, row_hi)
+        else:
+            if ok00 and _edges_ok(x, y, i, j, 2, max_edge2):
+                _fill_triangle(u00, v00, u01, v01, u10, v10, base | 2, tri, wts, row_lo, row_hi)
+            if ok11 and _edges_ok(x, y, i, j, 3, max_edge2):
+                _fill_triangle(u01, v01, u11, v11, u10, v10, base | 3, tri, wts, row_lo, row_hi)
 
 
 @njit(cache=True, nogil=True)
