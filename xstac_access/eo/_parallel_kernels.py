@@ -9,6 +9,7 @@ whatever the number of threads (``numba.set_num_threads``).
   block of ``_QUADS`` quads, the target rows the block can touch; then each band walks the
   swath in order, skips the blocks that cannot reach it, and fills the rest clipped to its rows.
   A triangle straddling two bands is set up twice and filled half by each.
+* ``finite_extent``: the extent of each swath row in parallel, then of those.
 * ``gather_*``: every band gathers its own output rows (no writes are shared at all).
 * ``bin_pixels`` / ``bin_mean`` (method "mean"): each band scans every source pixel and keeps
   those falling on its rows, so a cell's sum runs in source order as on one thread.
@@ -64,7 +65,7 @@ def _reach(y, i, j0, j1, sv, ov, ny):
 
 @njit(cache=True, nogil=True, parallel=True)
 def rasterise_triangles(x, y, jbits, x0, y0, dx, dy, max_edge2, tri, wts, nthreads):
-    """Fill ``tri`` (pre-set to -1) and ``wts`` (float32, (ny, nx, 2)) from a swath.
+    """Fill ``tri`` (-1 outside the swath) and ``wts`` (float32, (ny, nx, 2)) from a swath.
 
     ``x``/``y`` are the swath's coordinates in the target CRS; ``x0``/``y0`` the grid's left and
     top edges, ``dx``/``dy`` its (positive) cell sizes; ``jbits`` and ``max_edge2`` as for
@@ -85,6 +86,7 @@ def rasterise_triangles(x, y, jbits, x0, y0, dx, dy, max_edge2, tri, wts, nthrea
     for w in prange(nthreads):
         for b in range(w, nbands, nthreads):
             lo, hi = _band(b, nbands, ny)
+            tri[lo : hi + 1] = -1
             for i in range(nrows - 1):
                 for k in range(nblocks):
                     if reach[i, k, 1] < lo or reach[i, k, 0] > hi:
@@ -150,3 +152,18 @@ def bin_mean(values, cell, nx, fill, out, nthreads):
     for b in prange(nthreads):
         lo, hi = _band(b, nthreads, ny)
         _rk.bin_mean(values, cell, nx, lo, 0, fill, out[lo : hi + 1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def finite_extent(x, y):
+    """(xmin, xmax, ymin, ymax) over the points where both ``x`` and ``y`` are finite."""
+    rows = np.empty((x.shape[0], 4))
+    for i in prange(x.shape[0]):
+        xmin, xmax, ymin, ymax = np.inf, -np.inf, np.inf, -np.inf
+        for j in range(x.shape[1]):
+            xv, yv = x[i, j], y[i, j]
+            if math.isfinite(xv) and math.isfinite(yv):
+                xmin, xmax = min(xmin, xv), max(xmax, xv)
+                ymin, ymax = min(ymin, yv), max(ymax, yv)
+        rows[i, 0], rows[i, 1], rows[i, 2], rows[i, 3] = xmin, xmax, ymin, ymax
+    return rows[:, 0].min(), rows[:, 1].max(), rows[:, 2].min(), rows[:, 3].max()

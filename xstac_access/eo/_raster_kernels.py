@@ -16,8 +16,7 @@ Geometry and values are separated so that one geometry pass serves every variabl
 * ``gather_*`` and ``bin_mean`` apply a geometry to one variable, on a window of the swath
   (``r0``/``c0`` are the window's origin) so that dask can feed each output tile only the
   source rows and columns it needs.
-* ``*_windows`` compute, per output tile, that source window; ``finite_extent`` the bounding box
-  of the finite coordinates (one pass, no temporary arrays).
+* ``*_windows`` compute, per output tile, that source window.
 
 Everything is compiled once per dtype with numba (``cache=True`` keeps it across processes) and
 releases the GIL, so dask's threads gather output tiles in parallel. These kernels run on one
@@ -216,19 +215,6 @@ def triangle_windows(tri, jbits, tile_h, tile_w, win):
             win[ty, tx, 1] = max(win[ty, tx, 1], i + 2)
             win[ty, tx, 2] = min(win[ty, tx, 2], j)
             win[ty, tx, 3] = max(win[ty, tx, 3], j + 2)
-
-
-@njit(cache=True, nogil=True)
-def finite_extent(x, y):
-    """(xmin, xmax, ymin, ymax) over the points where both ``x`` and ``y`` are finite."""
-    xmin, xmax, ymin, ymax = np.inf, -np.inf, np.inf, -np.inf
-    for i in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            xv, yv = x[i, j], y[i, j]
-            if math.isfinite(xv) and math.isfinite(yv):
-                xmin, xmax = min(xmin, xv), max(xmax, xv)
-                ymin, ymax = min(ymin, yv), max(ymax, yv)
-    return xmin, xmax, ymin, ymax
 
 
 @njit(cache=True, nogil=True)
