@@ -57,6 +57,9 @@ Behaviour worth knowing:
 * **Dask.** Building the table computes latitude/longitude only. A dask-backed variable comes back
   as a dask array whose blocks are output tiles (``chunks``, default the source chunk size within
   256 ... 4096), each reading only the source window its cells need. Nothing else is computed.
+* **Cores.** The table and numpy variables are computed on numba's threads, each on its own rows
+  of the grid (``numba.set_num_threads(n)`` limits them); the result is the same, bit for bit,
+  whatever their number. Dask tiles are gathered one per dask thread, each on that thread alone.
 """
 
 from __future__ import annotations
