@@ -331,8 +331,15 @@ def size_record(r: dict, olci: bool) -> dict:
         )
     ny, nx = r["swath"]
     case = f"OLCI {ny} x {nx}" if olci else f"{ny * nx / 1e6:.2g} M pixels"
+    missing = [f"{n}: {a['unavailable']}" for n, a in acc.items() if "unavailable" in a]
     return SPEC.record(
-        None, r["variants"], case=case + ", 2 variables", targets=targets, details=r, counted=False
+        None,
+        r["variants"],
+        case=case + ", 2 variables",
+        targets=targets,
+        details=r,
+        counted=False,
+        notes=[*NOTES, *(f"baseline unavailable, {m}" for m in missing)],
     )
 
 
