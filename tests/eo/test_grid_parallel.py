@@ -35,7 +35,6 @@ def awkward_swath() -> xr.Dataset:
     return xr.Dataset(
         {
             "v": (DIMS, values),
-            "f32": (DIMS, values.astype("float32")),
             "flags": (DIMS, (rows % 7).astype("uint8"), {"flag_values": list(range(7))}),
             "count": (DIMS, (rows * 3 - 200).astype("int16")),
         },
