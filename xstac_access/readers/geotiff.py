@@ -29,6 +29,7 @@ from xarray.core import indexing
 from .._hrefs import safe_href
 from .._resolve import Target
 from ..credentials.broker import Broker
+from . import _gdalbatch
 from ._gdal import RasterSource, raster_source
 from ._gdalmeta import (
     NodataWarning,
@@ -67,9 +68,21 @@ class RasterBandArray(BackendArray):
         self.mask = mask
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        """``key`` of the band; a band a running ``Dataset.load()`` reads with its siblings at
+        the same window comes from one read of them all (:mod:`._gdalbatch`)."""
+        if isinstance(self.band, int) and not self.mask and isinstance(key, indexing.BasicIndexer):
+            return _gdalbatch.read(self, key, lambda band: self._sibling(band)._get(key))
+        return self._get(key)
+
+    def _get(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         return indexing.explicit_indexing_adapter(
             key, self.shape, indexing.IndexingSupport.BASIC, self._read
         )
+
+    def _sibling(self, band: int) -> RasterBandArray:
+        """Band ``band`` of the same source, read as this one is."""
+        height, width = self.shape[-2:]
+        return RasterBandArray(self.source, band, (height, width), self.dtype)
 
     async def async_getitem(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         """The same read, in a worker thread: ``Dataset.load_async()`` then reads the bands of a
