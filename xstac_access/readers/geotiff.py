@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from xarray.backends import BackendArray
+from xarray.conventions import decode_cf_variable
 from xarray.core import indexing
 
 from .._hrefs import safe_href
@@ -156,16 +157,20 @@ def open_dataset(
         array = RasterBandArray(source, 1, meta["shape"], np.dtype(bool), mask=True)
         variables["mask"] = xr.Variable(("y", "x"), indexing.LazilyIndexedArray(array), MASK_ATTRS)
         bands["mask"] = 1
-    ds = xr.Dataset(variables, coords=xy_coords(meta))
-    ds = write_georeferencing(ds, meta)
-    if mask_and_scale:
-        ds = xr.decode_cf(ds, mask_and_scale=True, decode_times=False, decode_coords=False)
-    for key in ds.data_vars:
-        ds[key].encoding.update(
-            _encoding(meta, target), raster_source=source, raster_band=bands[str(key)]
-        )
+    if mask_and_scale:  # each band alone, as xr.decode_cf would, without a second Dataset
+        variables = {
+            name: decode_cf_variable(name, variable, mask_and_scale=True, decode_times=False)
+            for name, variable in variables.items()
+        }
+    ds = write_georeferencing(xr.Dataset(variables, coords=xy_coords(meta)), meta)
+    if mask_and_scale:  # what decode_cf's pass leaves on coordinates: their dtype
+        for coord in ds.coords.values():
+            ds.variables[coord.name].encoding.setdefault("dtype", coord.dtype)
+    encoding = _encoding(meta, target)
+    for name in variables:
+        ds.variables[name].encoding.update(encoding, raster_source=source, raster_band=bands[name])
     if "mask" in variables:
-        del ds["mask"].encoding["rasterio_dtype"]
+        del ds.variables["mask"].encoding["rasterio_dtype"]
     return ds
 
 
