@@ -41,6 +41,7 @@ NETWORK = {
     "B8": "b8_download",
     "B9": "b9_load",
     "B10": "b10_safe_tree",
+    "B11": "b11_open_overhead",
 }
 #: CPU benchmarks: no server, no latency.
 CPU = {"B5": "b5_grid", "B6": "b6_geocode"}
