@@ -124,21 +124,27 @@ def xy_coords(meta: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_georeferencing(ds: xr.Dataset, meta: Mapping[str, Any]) -> xr.Dataset:
-    """``ds`` (changed in place) with the header's CRS, affine, GCPs and RPCs (see the module
-    docstring), as rioxarray's ``write_crs``/``write_transform``/``write_gcps`` write them."""
+def georeferenced(variables: dict[str, xr.Variable], meta: Mapping[str, Any]) -> xr.Dataset:
+    """A Dataset of ``variables`` (on the raster's y/x) with the header's CRS, affine, GCPs and
+    RPCs (see the module docstring), as rioxarray's ``write_crs``/``write_transform``/
+    ``write_gcps`` write them. The ``spatial_ref`` coordinate goes in with the others: added
+    after, it cost a merge, and rioxarray's writers a copy of the Dataset each (benchmark B11)."""
+    coords = xy_coords(meta)
+    mapped = not meta["gcps"] and (meta["crs"] is not None or not meta["transform"].is_identity)
+    if mapped:
+        attrs = {} if meta["crs"] is None else dict(_crs_attrs(meta["crs"].to_wkt()))
+        attrs["GeoTransform"] = " ".join(str(v) for v in meta["transform"].to_gdal())
+        coords[GRID_MAPPING] = xr.Variable((), 0, attrs)
+        for variable in variables.values():
+            if {"y", "x"} <= set(variable.dims):
+                variable.encoding["grid_mapping"] = GRID_MAPPING
+    ds = xr.Dataset(variables, coords=coords)
+    if mapped:
+        ds.encoding["grid_mapping"] = GRID_MAPPING
     if meta["gcps"]:
         import rioxarray  # noqa: F401  (registers the .rio accessor)
 
         ds = ds.rio.write_gcps(meta["gcps"], meta["gcp_crs"], inplace=True)
-    elif meta["crs"] is not None or not meta["transform"].is_identity:
-        attrs = {} if meta["crs"] is None else dict(_crs_attrs(meta["crs"].to_wkt()))
-        attrs["GeoTransform"] = " ".join(str(v) for v in meta["transform"].to_gdal())
-        ds.coords[GRID_MAPPING] = xr.Variable((), 0, attrs)
-        for name in ds.data_vars:
-            if {"y", "x"} <= set(ds.variables[name].dims):
-                ds.variables[name].encoding["grid_mapping"] = GRID_MAPPING
-        ds.encoding["grid_mapping"] = GRID_MAPPING
     if meta["rpcs"]:
         if GRID_MAPPING not in ds.coords:
             ds = ds.assign_coords({GRID_MAPPING: xr.Variable((), 0)})

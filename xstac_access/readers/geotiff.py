@@ -36,10 +36,9 @@ from ._gdalmeta import (
     NodataWarning,
     colormap_attr,
     fill_value,
+    georeferenced,
     has_dataset_mask,
     read_header,
-    write_georeferencing,
-    xy_coords,
 )
 from ._gdalstride import read_strided
 
@@ -162,7 +161,7 @@ def open_dataset(
             name: decode_cf_variable(name, variable, mask_and_scale=True, decode_times=False)
             for name, variable in variables.items()
         }
-    ds = write_georeferencing(xr.Dataset(variables, coords=xy_coords(meta)), meta)
+    ds = georeferenced(variables, meta)
     if mask_and_scale:  # what decode_cf's pass leaves on coordinates: their dtype
         for coord in ds.coords.values():
             ds.variables[coord.name].encoding.setdefault("dtype", coord.dtype)
