@@ -12,6 +12,7 @@ import bz2
 import struct
 import threading
 import time
+import weakref
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -116,10 +117,12 @@ class Archive:
 #: Remote archives located in the last minute, by (href, credential). Reading several members
 #: of one product (two XML files and an image: benchmark B7) would otherwise walk its redirect
 #: and read its central directory again for each, three round trips per member. Small (names,
-#: sizes, offsets), no secret (the credential is an :class:`Access` handle), bounded.
-_LOCATED: OrderedDict[tuple[str, str | None], tuple[float, Archive, list[ZipMember]]] = (
-    OrderedDict()
-)
+#: sizes, offsets), no secret (the credential is an :class:`Access` handle), bounded. Beside
+#: each, the broker that last opened it (weakly): only that broker's opens skip the format
+#: sniff, whose request is also where another configuration of the credential is checked.
+_LOCATED: OrderedDict[
+    tuple[str, str | None], tuple[float, Archive, list[ZipMember], weakref.ref[Broker]]
+] = OrderedDict()
 _LOCATED_SECONDS = 60.0
 _LOCATED_MAX = 8
 _located_lock = threading.Lock()
@@ -132,13 +135,13 @@ def forget_archives() -> None:
 
 
 def is_located(href: str, broker: Broker) -> bool:
-    """Whether the http(s) zip at ``href`` was located in the last minute with the broker's
-    credential for it (then its format needs no sniffing)."""
+    """Whether ``broker`` opened the http(s) zip at ``href`` in the last minute (then its
+    format needs no sniffing)."""
     if scheme_of(href) not in ("http", "https"):
         return False
     with _located_lock:
         hit = _LOCATED.get((href, broker.access(href).provider_id))
-    return hit is not None and time.monotonic() - hit[0] < _LOCATED_SECONDS
+    return hit is not None and _fresh(hit[0]) and hit[3]() is broker
 
 
 def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
@@ -149,20 +152,25 @@ def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     key = (target.href, broker.access(target.href).provider_id)
     with _located_lock:
         hit = _LOCATED.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _LOCATED_SECONDS:
-        return replace(hit[1], label=target.label), list(hit[2])
+        if hit is not None and _fresh(hit[0]):
+            _LOCATED[key] = (*hit[:3], weakref.ref(broker))
+            return replace(hit[1], label=target.label), list(hit[2])
     archive, members = _locate(target, broker)
     with _located_lock:
-        _LOCATED[key] = (time.monotonic(), archive, members)
+        _LOCATED[key] = (time.monotonic(), archive, members, weakref.ref(broker))
         _LOCATED.move_to_end(key)
         while len(_LOCATED) > _LOCATED_MAX or _held() > no_range_limit():
             _LOCATED.popitem(last=False)  # whole archives kept: at most one limit's worth
     return archive, list(members)
 
 
+def _fresh(moment: float) -> bool:
+    return time.monotonic() - moment < _LOCATED_SECONDS
+
+
 def _held() -> int:
     """Bytes of whole archives the located ones hold (callers hold the lock)."""
-    return sum(len(a.data) for _, a, _ in _LOCATED.values() if a.data is not None)
+    return sum(len(a.data) for _, a, _, _ in _LOCATED.values() if a.data is not None)
 
 
 def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
