@@ -17,7 +17,7 @@ import functools
 import json
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -130,26 +130,45 @@ def georeferenced(variables: dict[str, xr.Variable], meta: Mapping[str, Any]) ->
     ``write_gcps`` write them. The ``spatial_ref`` coordinate goes in with the others: added
     after, it cost a merge, and rioxarray's writers a copy of the Dataset each (benchmark B11)."""
     coords = xy_coords(meta)
-    mapped = not meta["gcps"] and (meta["crs"] is not None or not meta["transform"].is_identity)
-    if mapped:
-        attrs = {} if meta["crs"] is None else dict(_crs_attrs(meta["crs"].to_wkt()))
-        attrs["GeoTransform"] = " ".join(str(v) for v in meta["transform"].to_gdal())
+    gcps = meta["gcps"]
+    mapped = not gcps and (meta["crs"] is not None or not meta["transform"].is_identity)
+    if mapped or gcps:
+        crs = meta["gcp_crs"] if gcps else meta["crs"]
+        attrs = {} if crs is None else dict(_crs_attrs(crs.to_wkt()))
+        if gcps:  # as rioxarray's write_gcps: a GeoJSON FeatureCollection in "gcps"
+            attrs["gcps"] = json.dumps(_gcps_geojson(gcps))
+        else:
+            attrs["GeoTransform"] = " ".join(str(v) for v in meta["transform"].to_gdal())
         coords[GRID_MAPPING] = xr.Variable((), 0, attrs)
         for variable in variables.values():
             if {"y", "x"} <= set(variable.dims):
                 variable.encoding["grid_mapping"] = GRID_MAPPING
     ds = xr.Dataset(variables, coords=coords)
-    if mapped:
+    if mapped or gcps:
         ds.encoding["grid_mapping"] = GRID_MAPPING
-    if meta["gcps"]:
-        import rioxarray  # noqa: F401  (registers the .rio accessor)
-
-        ds = ds.rio.write_gcps(meta["gcps"], meta["gcp_crs"], inplace=True)
     if meta["rpcs"]:
         if GRID_MAPPING not in ds.coords:
             ds = ds.assign_coords({GRID_MAPPING: xr.Variable((), 0)})
         ds[GRID_MAPPING].attrs["rpcs"] = json.dumps(meta["rpcs"], sort_keys=True)
     return ds
+
+
+def _gcps_geojson(gcps: Sequence[Any]) -> dict[str, Any]:
+    """GCPs as the GeoJSON FeatureCollection rioxarray's ``get_gcps`` reads back. Written here,
+    not by ``write_gcps``, whose per-variable grid-mapping lookups grow with the square of the
+    band count (a damaged header claiming thousands of bands took minutes)."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": g.id, "info": g.info, "row": g.row, "col": g.col},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [g.x, g.y] if g.z is None else [g.x, g.y, g.z],
+            },
+        }
+        for g in gcps
+    ]
+    return {"type": "FeatureCollection", "features": features}
 
 
 @functools.lru_cache(maxsize=32)
