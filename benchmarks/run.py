@@ -41,6 +41,7 @@ NETWORK = {
     "B8": "b8_download",
     "B9": "b9_load",
     "B10": "b10_safe_tree",
+    "B11": "b11_open_overhead",
 }
 #: CPU benchmarks: no server, no latency.
 CPU = {"B5": "b5_grid", "B6": "b6_geocode"}
@@ -69,6 +70,18 @@ FIXES = [
     "instead of 62 in 62 for the S2 L2A tree.",
     "- **B1 bands at once**: `RasterBandArray.async_getitem`, so `await ds.load_async()` reads "
     "the bands of a window concurrently (`.load()` reads xarray variables one after another).",
+    "- **B1 `.load()`**: xarray loads a Dataset's variables one after another, and every band "
+    "is a variable, so a 4-band window was 4 dependent reads. The first band read inside a "
+    "running `Dataset.load()` now reads the sibling bands that Dataset still holds lazily at the "
+    "same window side by side, in threads, and keeps them for their own reads "
+    "(`readers/_gdalbatch.py`); bands dropped or not selected are not read, a band read alone "
+    "reads only itself. One GDAL call for the bands would not do: with one GDAL thread GDAL "
+    "reads a band-interleaved file's bands one after another too.",
+    "- **B11 per open**: rioxarray's `write_crs`/`write_transform` deep-copied the new Dataset "
+    "and translated the CRS to CF with pyproj on every open, and `xr.decode_cf` built a second "
+    "Dataset: about half of the Python an open of a small COG cost. The grid-mapping attributes "
+    "are now worked out once per CRS and go into the one Dataset with x and y; each band is "
+    "decoded before it is built (same attributes and encodings).",
     "- Benchmark support: `readers._gdal.forget_datasets()` and "
     "`readers._zipfile.forget_archives()` start a measurement cold.",
     "",

@@ -24,7 +24,7 @@ from conftest import (
     overlay_kml,
     write_gcp_geotiff,
 )
-from rasterio.transform import from_origin
+from rasterio.transform import Affine, from_origin
 
 import xstac_access  # noqa: F401  (the engine is registered by entry point; import for parity)
 from xstac_access import errors
@@ -149,6 +149,32 @@ def test_north_up_raster_gets_pixel_centre_coordinates_and_crs(tmp_path):
     assert ds.rio.crs.to_epsg() == 32613
     assert ds.rio.transform() == from_origin(500000, 4600000, 10, 10)
     assert int(ds["band_2"][0, 0]) == 300 * 400
+
+
+@pytest.mark.parametrize(
+    ("crs", "transform"),
+    [
+        ("EPSG:32613", from_origin(500000, 4600000, 10, 10)),
+        ("EPSG:4326", Affine(0.1, 0.02, 5, 0.01, -0.1, 50)),  # rotated: no x/y coordinates
+        (None, from_origin(10, 20, 2, 2)),  # an affine without a CRS
+    ],
+)
+def test_georeferencing_is_what_rioxarray_writes(tmp_path, crs, transform):
+    path = tmp_path / "geo.tif"
+    write_tiff(path, np.ones((2, 30, 40), "int16"), crs=crs, transform=transform)
+    ds = open_tiff(path, mask_and_scale=False)
+    bare = ds.drop_vars("spatial_ref")
+    if crs is not None:
+        bare = bare.rio.write_crs(crs)
+    expected = bare.rio.write_transform(transform)
+    assert ds["spatial_ref"].attrs == expected["spatial_ref"].attrs
+    for name in ("band_1", "band_2"):
+        assert ds[name].encoding["grid_mapping"] == "spatial_ref"
+    assert ds.encoding["grid_mapping"] == "spatial_ref"
+    assert ds.rio.transform() == transform
+    assert (
+        (ds.rio.crs is None) if crs is None else ds.rio.crs == rasterio.crs.CRS.from_user_input(crs)
+    )
 
 
 def item_for(path, bands, **properties):

@@ -41,9 +41,10 @@ def _floats(element, name):
     return np.array(element.find(name).text.split(), float)
 
 
-def _calibration_gain(folder, table, rows, cols):
-    """The calibration table, bilinear in (line, pixel), computed from the XML text."""
-    root = ET.parse(folder / f"annotation/calibration/calibration-{VV}.xml").getroot()
+def calibration_gain(folder, table, rows, cols, stem=VV):
+    """The calibration table of the measurement ``stem`` at ``rows`` x ``cols``, bilinear in
+    (line, pixel), computed from the XML text independently of the reader."""
+    root = ET.parse(folder / f"annotation/calibration/calibration-{stem}.xml").getroot()
     vectors = root.iter("calibrationVector")
     lines, values = [], []
     for v in vectors:
@@ -122,7 +123,7 @@ def test_geolocation_grid_is_the_annotations(folder):
 def test_calibration_equals_the_lut_formula(folder, calibration, table):
     tree = xr.open_datatree(str(folder), engine="stacasset", calibration=calibration)
     values = tree[f"VV/measurements/{calibration}"].values[np.ix_(ROWS, COLS)]
-    gain = _calibration_gain(folder, table, ROWS, COLS)
+    gain = calibration_gain(folder, table, ROWS, COLS)
     np.testing.assert_allclose(values, _dn(folder, ROWS, COLS) ** 2 / gain**2, rtol=2e-6)
     assert tree[f"VV/measurements/{calibration}"].attrs["units"] == "1"
 
@@ -132,7 +133,7 @@ def test_noise_removal_and_db(folder):
     in_db = xr.open_datatree(
         str(folder), engine="stacasset", calibration="sigma0", noise=True, db=True
     )
-    dn, gain = _dn(folder, ROWS, COLS), _calibration_gain(folder, "sigmaNought", ROWS, COLS)
+    dn, gain = _dn(folder, ROWS, COLS), calibration_gain(folder, "sigmaNought", ROWS, COLS)
     expected = (dn**2 - _noise_power(folder, ROWS, COLS)) / gain**2
     sigma0 = tree["VV/measurements/sigma0"]
     np.testing.assert_allclose(sigma0.values[np.ix_(ROWS, COLS)], expected, rtol=2e-6)

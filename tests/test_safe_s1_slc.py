@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import rasterio
 import xarray as xr
+from test_safe_s1 import calibration_gain
 
 from xstac_access.readers._gdalfail import clear_vsicurl_cache
 from xstac_access.testing.replica import _s1safe, _s1slc
@@ -99,13 +100,7 @@ def test_bursts_are_line_ranges_masked_outside_their_valid_samples(folder):
 
 def test_sigma0_is_the_power_of_the_complex_values_over_the_gain_squared(folder):
     tree = xr.open_datatree(str(folder), engine="stacasset", calibration="sigma0")
-    root = ET.parse(folder / f"annotation/calibration/calibration-{IW1_VV}.xml").getroot()
-    lines, rows = [], []
-    for v in root.iter("calibrationVector"):
-        lines.append(int(v.find("line").text))
-        rows.append(np.interp(COLS, _floats(v, "pixel"), _floats(v, "sigmaNought")))
-    table = np.array(rows)
-    gain = np.array([[np.interp(r, lines, table[:, j]) for j in range(len(COLS))] for r in ROWS])
+    gain = calibration_gain(folder, "sigmaNought", ROWS, COLS, stem=IW1_VV)
     z = _tiff(folder)[0][np.ix_(ROWS, COLS)]
     power = z.real.astype(float) ** 2 + z.imag.astype(float) ** 2
     expected = np.where(power > 0, power / gain**2, np.nan)  # 0: outside the valid samples

@@ -123,3 +123,59 @@ def test_older_items_alternate_xarray_blocks(local_world):
     ds = xr.open_dataset(item, engine="stacasset", asset="B02_10m")
     assert [str(v).lower() for v in ds.data_vars] == ["b02"]
     assert ds.sizes["x"] > 0
+
+
+def test_product_tree_takes_a_few_trips_to_zarrs_loop_and_each_file_once(
+    local_world, served_product, monkeypatch
+):
+    """xarray's zarr engine lists and reads group by group, ~170 hand-overs to zarr's event
+    loop for this 36-group product (and fetched each CF-time scalar twice); the tree is opened
+    in a handful, each metadata document and open-time chunk fetched once."""
+    import asyncio
+
+    item, path = served_product
+    trips = []
+    real = asyncio.run_coroutine_threadsafe
+
+    def counted(coro, loop):
+        trips.append(coro)
+        return real(coro, loop)
+
+    monkeypatch.setattr(asyncio, "run_coroutine_threadsafe", counted)
+    local_world.files.reset()
+    tree = xr.open_datatree(item, engine="stacasset", chunks={})
+    assert len(tree.groups) == 36
+    assert len(trips) <= 8, len(trips)
+    paths = [e["path"] for e in local_world.files.stats()["log"] if e["path"].startswith(path)]
+    assert len(paths) == len(set(paths)), sorted(paths)
+
+
+def test_product_tree_groups_are_those_of_xarrays_zarr_engine(local_world, served_product):
+    """Variables, dimensions, types, attributes, encodings and index values of every group are
+    those xarray's own zarr engine gives for the same store (besides the item stamped on)."""
+    from xstac_access._item_attr import ATTR
+
+    item, path = served_product
+    ours = xr.open_groups(item, engine="stacasset")
+    local = local_world.replica.files_root / path.lstrip("/")
+    theirs = xr.open_groups(local, engine="zarr", decode_timedelta=False, decode_coords="all")
+    assert sorted(ours) == sorted(theirs)
+    for name, ds in ours.items():
+        other = theirs[name]
+        assert list(ds.variables) == list(other.variables), name
+        for key, var in ds.variables.items():
+            them = other.variables[key]
+            assert (var.dims, var.dtype) == (them.dims, them.dtype), (name, key)
+            assert {k: v for k, v in var.attrs.items() if k != ATTR} == them.attrs, (name, key)
+            assert _encoding(var) == _encoding(them), (name, key)
+        assert sorted(ds.xindexes) == sorted(other.xindexes), name
+        xr.testing.assert_equal(ds.coords.to_dataset(), other.coords.to_dataset())
+
+
+def _encoding(variable: xr.Variable) -> dict:
+    """A variable's encoding, comparable: NaN fill values by their repr, dtypes by value."""
+    return {
+        k: v if isinstance(v, np.dtype) else repr(v)
+        for k, v in variable.encoding.items()
+        if k != "source"
+    }

@@ -152,7 +152,10 @@ def test_missing_and_ambiguous_members_are_typed_errors(world, safe):
     assert world.endpoints.http_alt.split("://")[1] in str(missing.value)
     with pytest.raises(errors.AmbiguousAssetError, match="matches 3 members"):
         xr.open_dataset(
-            item, engine="stacasset", asset="PRODUCT", member="*/R20m/*_B0[5-7]_20m.jp2",
+            item,
+            engine="stacasset",
+            asset="PRODUCT",
+            member="*/R20m/*_B0[5-7]_20m.jp2",
             credentials=creds,
         )
     with pytest.raises(errors.AssetKeyError, match="manifest:B99"):
@@ -218,3 +221,51 @@ def test_deflated_image_goes_through_vsizip_and_zip64_end_records(tmp_path, monk
     np.testing.assert_array_equal(ds.to_array().values[0], data)
     meta = xr.open_dataset(str(path), engine="stacasset", member="readme.xml")
     assert meta.attrs["a"] == "b"
+
+
+def test_two_xml_members_and_the_tci_take_seven_requests(world, safe):
+    """Benchmark B7's workflow, cold: one redirect in all (the format sniff's, remembered for
+    the tail), no sniff for the later opens of the located archive, each member (the TCI too,
+    a small stored JPEG 2000) in one ranged read of local header and data: 7 requests, one
+    after another, where GDAL's HEAD and growing reads and a sniff per open made 15."""
+    from xstac_access.readers._zipfile import forget_archives
+
+    item, creds, local, key = safe
+    forget_archives()  # located by an earlier test of the session
+
+    def member(name: str) -> xr.Dataset:
+        return xr.open_dataset(
+            item, engine="stacasset", asset="PRODUCT", member=name, credentials=creds
+        )
+
+    product, tile = member("*/MTD_MSIL2A.xml"), member("*/MTD_TL.xml")
+    tci = member("manifest:TCI_60m").load()
+    info = member_info(local, "_TCI_60m.jp2")
+    with zipfile.ZipFile(local) as zf, MemoryFile(zf.read(info)) as mem, mem.open() as src:
+        np.testing.assert_array_equal(tci.to_array().values, src.read())
+    assert product.attrs["zip_member"].endswith("MTD_MSIL2A.xml")
+    assert tile.attrs["zip_member"].endswith("MTD_TL.xml")
+    log = world.files.stats()["log"]
+    shown = [(e["host"], e["method"], e["status"], e["range"]) for e in log]
+    assert [e["status"] for e in log] == [302] + [206] * 6, shown
+    assert all(f"{e['host']}:{e['path']}" == key for e in log[1:]), shown
+    sent, _ = moved(world, key)
+    assert sent <= 70_000 + info.compress_size + MB, sent
+
+
+def test_a_small_image_member_let_go_from_memory_is_read_by_range(world, safe):
+    """The TCI read whole at open is read by byte range once its bytes are let go (as in a
+    process that did not open it): same values, no whole-archive read."""
+    from xstac_access.readers import _gdalmem
+
+    item, creds, local, key = safe
+    ds = xr.open_dataset(
+        item, engine="stacasset", asset="PRODUCT", member="manifest:TCI_60m", credentials=creds
+    )
+    _gdalmem.forget()
+    world.files.reset()
+    info = member_info(local, "_TCI_60m.jp2")
+    with zipfile.ZipFile(local) as zf, MemoryFile(zf.read(info)) as mem, mem.open() as src:
+        np.testing.assert_array_equal(ds.to_array().values, src.read())
+    sent, requests = moved(world, key)
+    assert 0 < sent <= info.compress_size + MB and requests >= 1, (sent, requests)

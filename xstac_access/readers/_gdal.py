@@ -229,6 +229,12 @@ class RasterSource:
     def __repr__(self) -> str:
         return f"RasterSource({safe_href(self.href)!r}, overview_level={self.overview_level})"
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> RasterSource:
+        """Itself: it never changes, and deep copies of a Dataset (rioxarray's ``write_crs``
+        makes one) keep its bands on one source, which reads them together
+        (:mod:`._gdalbatch`)."""
+        return self
+
 
 @functools.cache
 def _main_thread_pool() -> ThreadPoolExecutor:

@@ -45,14 +45,15 @@ def memory_path(href: str) -> str | None:
         return kept[0].name
 
 
-def keep_in_memory(href: str, data: bytes) -> str:
-    """Keep ``data`` (all of ``href``) where GDAL reads it; returns its ``/vsimem/`` path."""
+def keep_in_memory(href: str, data: bytes, ext: str | None = None) -> str:
+    """Keep ``data`` (all of ``href``) where GDAL reads it; returns its ``/vsimem/`` path.
+    ``ext``: the file's extension, when ``href`` (a key, not a URL) does not end with it."""
     from rasterio.io import MemoryFile
 
     with _lock:
         if href in _KEPT:
             return _KEPT[href][0].name
-        ext = posixpath.splitext(urlsplit(href).path)[1].lstrip(".")[:8]
+        ext = ext or posixpath.splitext(urlsplit(href).path)[1].lstrip(".")[:8]
         memory = MemoryFile(ext=ext)
         memory.write(data)  # a copy GDAL owns: a dataset open on it outlives close() below
         _KEPT[href] = (memory, len(data))

@@ -13,15 +13,19 @@ rioxarray's GeoJSON in its ``gcps`` attribute (``ds.rio.get_gcps()``); RPCs as G
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+#: The coordinate holding the georeferencing, where rioxarray looks for it.
+GRID_MAPPING = "spatial_ref"
 _NUMPY_DTYPES = {"complex_int16": "complex64"}
 #: STAC's ``raster:bands`` allow these strings for non-finite nodata.
 _NODATA_WORDS = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
@@ -120,19 +124,60 @@ def xy_coords(meta: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_georeferencing(ds: xr.Dataset, meta: Mapping[str, Any]) -> xr.Dataset:
-    """``ds`` with the header's CRS, affine, GCPs and RPCs (see the module docstring)."""
-    import rioxarray  # noqa: F401  (registers the .rio accessor)
-
-    if meta["gcps"]:
-        ds = ds.rio.write_gcps(meta["gcps"], meta["gcp_crs"])
-    else:
-        if meta["crs"] is not None:
-            ds = ds.rio.write_crs(meta["crs"])
-        if meta["crs"] is not None or not meta["transform"].is_identity:
-            ds = ds.rio.write_transform(meta["transform"])
+def georeferenced(variables: dict[str, xr.Variable], meta: Mapping[str, Any]) -> xr.Dataset:
+    """A Dataset of ``variables`` (on the raster's y/x) with the header's CRS, affine, GCPs and
+    RPCs (see the module docstring), as rioxarray's ``write_crs``/``write_transform``/
+    ``write_gcps`` write them. The ``spatial_ref`` coordinate goes in with the others: added
+    after, it cost a merge, and rioxarray's writers a copy of the Dataset each (benchmark B11)."""
+    coords = xy_coords(meta)
+    gcps = meta["gcps"]
+    mapped = not gcps and (meta["crs"] is not None or not meta["transform"].is_identity)
+    if mapped or gcps:
+        crs = meta["gcp_crs"] if gcps else meta["crs"]
+        attrs = {} if crs is None else dict(_crs_attrs(crs.to_wkt()))
+        if gcps:  # as rioxarray's write_gcps: a GeoJSON FeatureCollection in "gcps"
+            attrs["gcps"] = json.dumps(_gcps_geojson(gcps))
+        else:
+            attrs["GeoTransform"] = " ".join(str(v) for v in meta["transform"].to_gdal())
+        coords[GRID_MAPPING] = xr.Variable((), 0, attrs)
+        for variable in variables.values():
+            if {"y", "x"} <= set(variable.dims):
+                variable.encoding["grid_mapping"] = GRID_MAPPING
+    ds = xr.Dataset(variables, coords=coords)
+    if mapped or gcps:
+        ds.encoding["grid_mapping"] = GRID_MAPPING
     if meta["rpcs"]:
-        if "spatial_ref" not in ds.coords:
-            ds = ds.assign_coords(spatial_ref=xr.Variable((), 0))
-        ds["spatial_ref"].attrs["rpcs"] = json.dumps(meta["rpcs"], sort_keys=True)
+        if GRID_MAPPING not in ds.coords:
+            ds = ds.assign_coords({GRID_MAPPING: xr.Variable((), 0)})
+        ds[GRID_MAPPING].attrs["rpcs"] = json.dumps(meta["rpcs"], sort_keys=True)
     return ds
+
+
+def _gcps_geojson(gcps: Sequence[Any]) -> dict[str, Any]:
+    """GCPs as the GeoJSON FeatureCollection rioxarray's ``get_gcps`` reads back. Written here,
+    not by ``write_gcps``, whose per-variable grid-mapping lookups grow with the square of the
+    band count (a damaged header claiming thousands of bands took minutes)."""
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": g.id, "info": g.info, "row": g.row, "col": g.col},
+            "geometry": {
+                "type": "Point",
+                "coordinates": [g.x, g.y] if g.z is None else [g.x, g.y, g.z],
+            },
+        }
+        for g in gcps
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+@functools.lru_cache(maxsize=32)
+def _crs_attrs(wkt: str) -> Mapping[str, Any]:
+    """The attributes rioxarray's ``write_crs`` gives the grid-mapping coordinate for a CRS
+    (its CF translation included), worked out once per CRS: pyproj's translation was a third
+    of what opening a small COG cost in Python (benchmark B11), and many files share a CRS."""
+    import rioxarray  # noqa: F401  (registers the .rio accessor)
+    from rasterio.crs import CRS
+
+    written = xr.Dataset().rio.write_crs(CRS.from_wkt(wkt), grid_mapping_name=GRID_MAPPING)
+    return MappingProxyType(dict(written[GRID_MAPPING].attrs))

@@ -71,10 +71,10 @@ def points(element: Element | None, bad: Bad, where: str) -> list[Point]:
     """The ``lon,lat[,alt]`` tuples of a ``<coordinates>`` element ([] when it has none)."""
     raw = (element.text or "") if element is not None else ""
     found = []
-    for token in re.sub(r"\s*,\s*", ",", raw.strip()).split():
-        parts = token.split(",")
+    for coordinate in re.sub(r"\s*,\s*", ",", raw.strip()).split():
+        parts = coordinate.split(",")
         if len(parts) not in (2, 3):
-            raise bad(f"its {where} has a coordinate {token[:40]!r}, not lon,lat[,alt]")
+            raise bad(f"its {where} has a coordinate {coordinate[:40]!r}, not lon,lat[,alt]")
         found.append(_lonlat(parts, bad, where))
     return found
 

@@ -12,6 +12,7 @@ import bz2
 import struct
 import threading
 import time
+import weakref
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -23,8 +24,9 @@ from ..credentials import get_broker
 from ..credentials.broker import Access, Broker, as_access
 from ..http import fetch, login_page_error, looks_like_html
 from ..http.landings import forget as forget_landing
+from ..http.landings import known as known_landing
 from ..http.landings import landed, remember
-from ..http.ranged import fetch_tail, no_range_limit
+from ..http.ranged import Span, fetch_tail, no_range_limit
 
 #: The EOCD is 22 bytes plus a comment of at most 65535: this tail always holds it.
 TAIL_BYTES = 22 + 65535
@@ -115,10 +117,12 @@ class Archive:
 #: Remote archives located in the last minute, by (href, credential). Reading several members
 #: of one product (two XML files and an image: benchmark B7) would otherwise walk its redirect
 #: and read its central directory again for each, three round trips per member. Small (names,
-#: sizes, offsets), no secret (the credential is an :class:`Access` handle), bounded.
-_LOCATED: OrderedDict[tuple[str, str | None], tuple[float, Archive, list[ZipMember]]] = (
-    OrderedDict()
-)
+#: sizes, offsets), no secret (the credential is an :class:`Access` handle), bounded. Beside
+#: each, the broker that last opened it (weakly): only that broker's opens skip the format
+#: sniff, whose request is also where another configuration of the credential is checked.
+_LOCATED: OrderedDict[
+    tuple[str, str | None], tuple[float, Archive, list[ZipMember], weakref.ref[Broker]]
+] = OrderedDict()
 _LOCATED_SECONDS = 60.0
 _LOCATED_MAX = 8
 _located_lock = threading.Lock()
@@ -130,6 +134,16 @@ def forget_archives() -> None:
         _LOCATED.clear()
 
 
+def is_located(href: str, broker: Broker) -> bool:
+    """Whether ``broker`` opened the http(s) zip at ``href`` in the last minute (then its
+    format needs no sniffing)."""
+    if scheme_of(href) not in ("http", "https"):
+        return False
+    with _located_lock:
+        hit = _LOCATED.get((href, broker.access(href).provider_id))
+    return hit is not None and _fresh(hit[0]) and hit[3]() is broker
+
+
 def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     """Read the archive's tail (following the href's redirects), parse its central directory
     (for an http(s) archive located in the last minute with the same credential: as then)."""
@@ -138,26 +152,31 @@ def locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     key = (target.href, broker.access(target.href).provider_id)
     with _located_lock:
         hit = _LOCATED.get(key)
-    if hit is not None and time.monotonic() - hit[0] < _LOCATED_SECONDS:
-        return replace(hit[1], label=target.label), list(hit[2])
+        if hit is not None and _fresh(hit[0]):
+            _LOCATED[key] = (*hit[:3], weakref.ref(broker))
+            return replace(hit[1], label=target.label), list(hit[2])
     archive, members = _locate(target, broker)
     with _located_lock:
-        _LOCATED[key] = (time.monotonic(), archive, members)
+        _LOCATED[key] = (time.monotonic(), archive, members, weakref.ref(broker))
         _LOCATED.move_to_end(key)
         while len(_LOCATED) > _LOCATED_MAX or _held() > no_range_limit():
             _LOCATED.popitem(last=False)  # whole archives kept: at most one limit's worth
     return archive, list(members)
 
 
+def _fresh(moment: float) -> bool:
+    return time.monotonic() - moment < _LOCATED_SECONDS
+
+
 def _held() -> int:
     """Bytes of whole archives the located ones hold (callers hold the lock)."""
-    return sum(len(a.data) for _, a, _ in _LOCATED.values() if a.data is not None)
+    return sum(len(a.data) for _, a, _, _ in _LOCATED.values() if a.data is not None)
 
 
 def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     href, access = target.href, broker.access(target.href)
     if scheme_of(href) in ("http", "https"):  # the tail's request walks the redirects too
-        tail = fetch_tail(href, TAIL_BYTES, access=access, broker=broker, what=target.label)
+        tail = _tail(href, access, broker, target.label)
         landing, origin = tail.landing, None
         if landing.href != href:
             remember(href, access, landing, broker)
@@ -170,6 +189,21 @@ def _locate(target: Target, broker: Broker) -> tuple[Archive, list[ZipMember]]:
     last = fetch(href, broker=broker, byte_range=(max(0, size - TAIL_BYTES), size), access=access)
     archive = Archive(href, access, size, target.label)
     return archive, _central_directory(archive, last)
+
+
+def _tail(href: str, access: Access, broker: Broker, label: str) -> Span:
+    """The archive's last :data:`TAIL_BYTES`: read where ``href`` landed when a read of this
+    process (the format sniff) walked its redirects already, else through them; a refused read
+    at the landing (expired) walks them again."""
+    known = known_landing(href, access)
+    if known is not None and known.href != href:
+        try:
+            tail = fetch_tail(known.href, TAIL_BYTES, access=as_access(known.access),
+                              broker=broker, what=label)  # fmt: skip
+            return replace(tail, landing=known)
+        except errors.AuthError:
+            forget_landing(href, access)
+    return fetch_tail(href, TAIL_BYTES, access=access, broker=broker, what=label)
 
 
 def _size(href: str, broker: Broker, label: str) -> int:
@@ -287,6 +321,11 @@ def data_offset(archive: Archive, member: ZipMember) -> int:
 
 def read_member(archive: Archive, member: ZipMember) -> bytes:
     """The member's uncompressed bytes: one ranged read of local header and data, CRC checked."""
+    return read_member_at(archive, member)[1]
+
+
+def read_member_at(archive: Archive, member: ZipMember) -> tuple[int, bytes]:
+    """Where the member's data starts, and its uncompressed bytes (see :func:`read_member`)."""
     if member.flags & 0x1:
         raise errors.UnsupportedFormatError(
             f"member {member.name!r} of {archive.where()} is encrypted"
@@ -314,7 +353,7 @@ def read_member(archive: Archive, member: ZipMember) -> bytes:
         raise corrupt(archive, f"member {member.name!r} does not decompress ({exc})") from None
     if len(out) != member.size or zlib.crc32(out) != member.crc32:
         raise corrupt(archive, f"member {member.name!r} fails its size or CRC-32 check")
-    return out
+    return start, out
 
 
 # -- errors ------------------------------------------------------------------------------------

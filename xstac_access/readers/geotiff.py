@@ -24,20 +24,21 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from xarray.backends import BackendArray
+from xarray.conventions import decode_cf_variable
 from xarray.core import indexing
 
 from .._hrefs import safe_href
 from .._resolve import Target
 from ..credentials.broker import Broker
+from . import _gdalbatch
 from ._gdal import RasterSource, raster_source
 from ._gdalmeta import (
     NodataWarning,
     colormap_attr,
     fill_value,
+    georeferenced,
     has_dataset_mask,
     read_header,
-    write_georeferencing,
-    xy_coords,
 )
 from ._gdalstride import read_strided
 
@@ -67,9 +68,21 @@ class RasterBandArray(BackendArray):
         self.mask = mask
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
+        """``key`` of the band; a band a running ``Dataset.load()`` reads with its siblings at
+        the same window comes from one read of them all (:mod:`._gdalbatch`)."""
+        if isinstance(self.band, int) and not self.mask and isinstance(key, indexing.BasicIndexer):
+            return _gdalbatch.read(self, key, lambda band: self._sibling(band)._get(key))
+        return self._get(key)
+
+    def _get(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         return indexing.explicit_indexing_adapter(
             key, self.shape, indexing.IndexingSupport.BASIC, self._read
         )
+
+    def _sibling(self, band: int) -> RasterBandArray:
+        """Band ``band`` of the same source, read as this one is."""
+        height, width = self.shape[-2:]
+        return RasterBandArray(self.source, band, (height, width), self.dtype)
 
     async def async_getitem(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         """The same read, in a worker thread: ``Dataset.load_async()`` then reads the bands of a
@@ -143,16 +156,20 @@ def open_dataset(
         array = RasterBandArray(source, 1, meta["shape"], np.dtype(bool), mask=True)
         variables["mask"] = xr.Variable(("y", "x"), indexing.LazilyIndexedArray(array), MASK_ATTRS)
         bands["mask"] = 1
-    ds = xr.Dataset(variables, coords=xy_coords(meta))
-    ds = write_georeferencing(ds, meta)
-    if mask_and_scale:
-        ds = xr.decode_cf(ds, mask_and_scale=True, decode_times=False, decode_coords=False)
-    for key in ds.data_vars:
-        ds[key].encoding.update(
-            _encoding(meta, target), raster_source=source, raster_band=bands[str(key)]
-        )
+    if mask_and_scale:  # each band alone, as xr.decode_cf would, without a second Dataset
+        variables = {
+            name: decode_cf_variable(name, variable, mask_and_scale=True, decode_times=False)
+            for name, variable in variables.items()
+        }
+    ds = georeferenced(variables, meta)
+    if mask_and_scale:  # what decode_cf's pass leaves on coordinates: their dtype
+        for coord in ds.coords.values():
+            ds.variables[coord.name].encoding.setdefault("dtype", coord.dtype)
+    encoding = _encoding(meta, target)
+    for name in variables:
+        ds.variables[name].encoding.update(encoding, raster_source=source, raster_band=bands[name])
     if "mask" in variables:
-        del ds["mask"].encoding["rasterio_dtype"]
+        del ds.variables["mask"].encoding["rasterio_dtype"]
     return ds
 
 

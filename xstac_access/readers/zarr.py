@@ -38,6 +38,7 @@ from ._lazy import guard
 from ._zarrdiscover import discover
 from ._zarrlevels import Multiscales, georeference, multiscales
 from ._zarrstore import MetadataOnceStore, open_store
+from ._zarrtree import open_tree, takes
 
 _NATIVE = {"engine", "op_mode"}
 
@@ -63,14 +64,8 @@ def open_groups(
             kwargs = _native(kwargs)
             discover(store, path, target)  # an unconsolidated store over HTTP
             store.prefetch_index_coordinates(path, subtree=True)  # xarray reads them one by one
-            groups = rooted(_guard(
-                target,
-                store,
-                lambda **extra: xr.open_groups(
-                    store, engine="zarr", group=path or None, **kwargs, **extra  # type: ignore[arg-type]
-                ),
-                kwargs,
-            ))  # fmt: skip
+            groups = rooted(_guard(target, store, lambda **extra: _tree(store, path, kwargs, extra),
+                                   kwargs))  # fmt: skip
         for ds in groups.values():
             guard(ds, target)  # the group's variables, in place
         return groups
@@ -142,6 +137,16 @@ def open_dataset(
             ds = georeference(ds, levels, level)
             ds.attrs.update(multiscales_level=level, multiscales_levels=levels.levels)
         return guard(ds, target)
+
+
+def _tree(
+    store: MetadataOnceStore, path: str, kwargs: dict[str, Any], extra: dict[str, Any]
+) -> dict[str, xr.Dataset]:
+    """The groups under ``path``: in a few trips to zarr's event loop (:mod:`._zarrtree`),
+    or by xarray's zarr engine when the keywords include its other options."""
+    if takes(kwargs):
+        return open_tree(store, path, **kwargs, **extra)
+    return xr.open_groups(store, engine="zarr", group=path or None, **kwargs, **extra)  # type: ignore[arg-type]
 
 
 def _store(
