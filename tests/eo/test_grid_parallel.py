@@ -1,12 +1,14 @@
-"""Gridding on every core (``eo/_parallel_kernels.py``) gives the one-thread result, bit for bit.
+"""Gridding on every core (``eo/_parallel.py``) gives the one-thread result, bit for bit.
 
-Each thread owns a band of target rows; these tests grid a swath whose triangles straddle many
+Each thread owns bands of target rows; these tests grid a swath whose triangles straddle many
 band edges, that folds back over itself (where the later triangle must win, as on one thread),
 has holes in its geolocation, a gap between two bursts, and NaNs in its data, once on one thread
-and again on every thread and on band layouts of odd sizes, and compare every byte.
+and again on several threads with band layouts of odd sizes, and compare every byte.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numba
 import numpy as np
@@ -14,7 +16,7 @@ import pytest
 import xarray as xr
 
 import xstac_access.eo.accessor  # noqa: F401  (registers .eo)
-from xstac_access.eo import _parallel_kernels
+from xstac_access.eo import _parallel
 
 DIMS = ("rows", "columns")
 
@@ -56,16 +58,43 @@ def assert_bitwise_equal(a: xr.Dataset, b: xr.Dataset) -> None:
 def test_every_thread_count_and_band_layout_grids_the_same_bytes(monkeypatch, method, max_distance):
     ds = awkward_swath()
     kwargs = {"resolution": 0.04, "method": method, "max_distance": max_distance}
+    names: set[str] = set()
+    run = _parallel._run
+
+    def watched(task, n, nthreads, per_thread=1):
+        return run(
+            lambda lo, hi: names.add(threading.current_thread().name) or task(lo, hi),
+            n,
+            nthreads,
+            per_thread,
+        )
+
+    monkeypatch.setattr(_parallel, "_run", watched)
+    monkeypatch.setattr(_parallel, "threads", lambda cells: 1)
+    one = ds.eo.grid(**kwargs)
+    assert names == {threading.current_thread().name}  # one thread: the caller's
+    assert int(one["coverage"].sum()) > 10_000 and np.isnan(one["v"].values).any()
+    for n in (2, 3, 13):  # band edges fall elsewhere each time; 13 threads take 52 bands
+        names.clear()
+        monkeypatch.setattr(_parallel, "threads", lambda cells, n=n: n)
+        assert_bitwise_equal(one, ds.eo.grid(**kwargs))
+        assert len({name for name in names if name.startswith("xstac-grid")}) >= 2
+
+
+def test_small_grids_stay_on_the_calling_thread_and_large_ones_use_numbas_count():
+    assert _parallel.threads(_parallel._MIN_CELLS - 1) == 1
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = ds.eo.grid(**kwargs)
+        assert _parallel.threads(_parallel._MIN_CELLS) == 1
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        every = ds.eo.grid(**kwargs)
+        assert _parallel.threads(10**8) == numba.config.NUMBA_NUM_THREADS
     finally:
         numba.set_num_threads(before)
-    assert int(one["coverage"].sum()) > 10_000 and np.isnan(one["v"].values).any()
-    assert_bitwise_equal(one, every)
-    for bands in (3, 13):  # more bands than threads: edges fall elsewhere, threads take several
-        monkeypatch.setattr(_parallel_kernels, "threads", lambda n=bands: n)
-        assert_bitwise_equal(one, ds.eo.grid(**kwargs))
+
+
+def test_bands_cover_every_row_once():
+    for n, nbands in [(1, 8), (7, 3), (100, 8), (5, 5)]:
+        bands = _parallel._bands(n, nbands)
+        rows = [r for lo, hi in bands for r in range(lo, hi + 1)]
+        assert rows == list(range(n)) and len(bands) == min(n, nbands)

@@ -19,9 +19,10 @@ Geometry and values are separated so that one geometry pass serves every variabl
 * ``*_windows`` compute, per output tile, that source window.
 
 Everything is compiled once per dtype with numba (``cache=True`` keeps it across processes) and
-releases the GIL, so dask's threads gather output tiles in parallel. These kernels run on one
-thread; :mod:`._parallel_kernels` runs them on every core for a whole grid, each thread on its
-own band of target rows (``row_lo``/``row_hi`` here, or a slice of the output).
+releases the GIL, so Python threads run them side by side: dask's threads gather output tiles,
+and :mod:`._parallel` gives each thread its own band of target rows of a whole grid
+(``row_lo``/``row_hi`` here, or a slice of the output). No kernel is numba-``parallel``: those
+compile several times slower, which a fresh environment would pay on its first call.
 """
 
 from __future__ import annotations
@@ -134,6 +135,63 @@ def rasterise_quads(x, y, i, j0, j1, jbits, to_cells, max_edge2, tri, wts, row_l
                 _fill_triangle(u00, v00, u01, v01, u10, v10, base | 2, tri, wts, row_lo, row_hi)
             if ok11 and _edges_ok(x, y, i, j, 3, max_edge2):
                 _fill_triangle(u01, v01, u11, v11, u10, v10, base | 3, tri, wts, row_lo, row_hi)
+
+
+# Quads per block of a swath row whose reach in target rows :func:`quad_reach` notes.
+QUADS = 64
+
+
+@njit(cache=True, nogil=True)
+def quad_reach(y, sv, ov, ny, reach, i0, i1):
+    """For swath rows ``i0`` ... ``i1 - 1`` and each block of ``QUADS`` quads, the target rows
+    (floor, ceil of v = y * sv + ov) the block can touch, clamped to [-1, ny], into
+    ``reach[i, block]``; (0, -1) when none of its corners has a finite y. Lets a band of target
+    rows skip the blocks that cannot reach it."""
+    ncols = y.shape[1]
+    for i in range(i0, i1):
+        for k in range(reach.shape[1]):
+            lo, hi = np.inf, -np.inf
+            for ii in range(i, i + 2):
+                for jj in range(k * QUADS, min((k + 1) * QUADS, ncols - 1) + 1):
+                    v = y[ii, jj] * sv + ov
+                    if math.isfinite(v):
+                        lo, hi = min(lo, v), max(hi, v)
+            if lo > hi:
+                reach[i, k, 0], reach[i, k, 1] = 0, -1
+            else:
+                reach[i, k, 0] = math.floor(max(lo, -1.0))
+                reach[i, k, 1] = math.ceil(min(hi, float(ny)))
+
+
+@njit(cache=True, nogil=True)
+def rasterise_band(x, y, jbits, to_cells, max_edge2, reach, tri, wts, row_lo, row_hi):
+    """Fill target rows ``row_lo`` ... ``row_hi`` of ``tri`` (-1 outside the swath) and ``wts``
+    from every quad of the swath, in swath order, skipping the blocks ``reach`` (from
+    :func:`quad_reach`) says cannot touch these rows. Where a swath overlaps itself the later
+    quad's triangle wins, whatever the band: bands give the whole-grid result, bit for bit."""
+    ncols = x.shape[1]
+    tri[row_lo : row_hi + 1] = -1
+    for i in range(x.shape[0] - 1):
+        for k in range(reach.shape[1]):
+            if reach[i, k, 1] < row_lo or reach[i, k, 0] > row_hi:
+                continue
+            j1 = min((k + 1) * QUADS, ncols - 1)
+            rasterise_quads(
+                x, y, i, k * QUADS, j1, jbits, to_cells, max_edge2, tri, wts, row_lo, row_hi
+            )
+
+
+@njit(cache=True, nogil=True)
+def finite_extent(x, y):
+    """(xmin, xmax, ymin, ymax) over the points where both ``x`` and ``y`` are finite."""
+    xmin, xmax, ymin, ymax = np.inf, -np.inf, np.inf, -np.inf
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            xv, yv = x[i, j], y[i, j]
+            if math.isfinite(xv) and math.isfinite(yv):
+                xmin, xmax = min(xmin, xv), max(xmax, xv)
+                ymin, ymax = min(ymin, yv), max(ymax, yv)
+    return xmin, xmax, ymin, ymax
 
 
 @njit(cache=True, nogil=True)
