@@ -51,10 +51,15 @@ fuzz: $(STAMP)
 # Benchmarks of ../shared/docs/PERFORMANCE.md against the local world: `bench` writes
 # benchmarks/results/latest.json and benchmarks/RESULTS.md (tens of minutes); `bench-quick` is
 # the small smoke run (a couple of minutes) into benchmarks/results/quick/.
+# B5 compares against the packages of the bench extra (pyproject.toml).
+BENCH_EXTRA = $(PY) -m uv pip install --quiet --python $(BIN)/python -e ".[test,bench]"
+
 bench: $(STAMP)
+	$(BENCH_EXTRA)
 	$(BIN)/python benchmarks/run.py
 
 bench-quick: $(STAMP)
+	$(BENCH_EXTRA)
 	$(BIN)/python benchmarks/run.py --quick
 
 # The documentation site (docs/, mkdocs.yml): pictures from the local replica (one local world,

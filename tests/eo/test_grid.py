@@ -384,9 +384,9 @@ def test_dask_geolocation_is_the_only_thing_computed():
 
 def test_a_lookup_table_is_computed_once_and_reused(monkeypatch):
     calls = []
-    kernel = grid_module._rk.rasterise_triangles
+    kernel = grid_module._parallel.rasterise_triangles
     monkeypatch.setattr(
-        grid_module._rk, "rasterise_triangles", lambda *a: calls.append(1) or kernel(*a)
+        grid_module._parallel, "rasterise_triangles", lambda *a: calls.append(1) or kernel(*a)
     )
     lat, lon = curved_swath()
     rows = np.indices(lat.shape)[0]

@@ -16,11 +16,13 @@ Geometry and values are separated so that one geometry pass serves every variabl
 * ``gather_*`` and ``bin_mean`` apply a geometry to one variable, on a window of the swath
   (``r0``/``c0`` are the window's origin) so that dask can feed each output tile only the
   source rows and columns it needs.
-* ``*_windows`` compute, per output tile, that source window; ``finite_extent`` the bounding box
-  of the finite coordinates (one pass, no temporary arrays).
+* ``*_windows`` compute, per output tile, that source window.
 
 Everything is compiled once per dtype with numba (``cache=True`` keeps it across processes) and
-releases the GIL, so dask's threads gather output tiles in parallel.
+releases the GIL, so Python threads run them side by side: dask's threads gather output tiles,
+and :mod:`._parallel` gives each thread its own band of target rows of a whole grid
+(``row_lo``/``row_hi`` here, or a slice of the output). No kernel is numba-``parallel``: those
+compile several times slower, which a fresh environment would pay on its first call.
 """
 
 from __future__ import annotations
@@ -50,18 +52,19 @@ _MIN_WEIGHT = 1e-6
 
 
 @njit(cache=True, nogil=True)
-def _fill_triangle(ua, va, ub, vb, uc, vc, tid, tri, wts):
-    """Record ``tid`` and the weights of vertices b and c in every cell centre inside (a, b, c).
+def _fill_triangle(ua, va, ub, vb, uc, vc, tid, tri, wts, row_lo, row_hi):
+    """Record ``tid`` and the weights of vertices b and c in every cell centre inside (a, b, c)
+    on target rows ``row_lo`` ... ``row_hi`` (a band: each thread fills only its own rows).
 
     Coordinates are in cell-index space: the centre of cell (r, c) is at (u, v) = (c, r).
     """
-    ny, nx = tri.shape
+    nx = tri.shape[1]
     c_lo = max(0, math.ceil(min(ua, ub, uc)))
     c_hi = min(nx - 1, math.floor(max(ua, ub, uc)))
     if c_lo > c_hi:
         return
-    r_lo = max(0, math.ceil(min(va, vb, vc)))
-    r_hi = min(ny - 1, math.floor(max(va, vb, vc)))
+    r_lo = max(row_lo, math.ceil(min(va, vb, vc)))
+    r_hi = min(row_hi, math.floor(max(va, vb, vc)))
     if r_lo > r_hi:
         return
     det = (vb - vc) * (ua - uc) + (uc - ub) * (va - vc)
@@ -95,43 +98,100 @@ def _edges_ok(x, y, i, j, code, max_edge2):
 
 
 @njit(cache=True, nogil=True)
-def rasterise_triangles(x, y, jbits, x0, y0, dx, dy, max_edge2, tri, wts):
-    """Fill ``tri`` (pre-set to -1) and ``wts`` (float32, (ny, nx, 2)) from a swath.
+def rasterise_quads(x, y, i, j0, j1, jbits, to_cells, max_edge2, tri, wts, row_lo, row_hi):
+    """Rasterise the triangles of quads (i, j0) ... (i, j1 - 1) of a swath onto target rows
+    ``row_lo`` ... ``row_hi``, in that order.
 
-    ``x``/``y`` are the swath's coordinates in the target CRS; ``x0``/``y0`` the grid's left and
-    top edges, ``dx``/``dy`` its (positive) cell sizes; ``jbits`` the bits a column index takes
-    in a triangle id. Each quad is split along its shorter diagonal, or along the one that keeps
-    a triangle when a corner is not finite. Triangles with a non-finite vertex, zero area, or
-    (when ``max_edge2 > 0``) a squared edge longer than ``max_edge2`` are skipped.
+    ``x``/``y`` are the swath's coordinates in the target CRS and ``to_cells`` = (su, sv, ou, ov)
+    maps them to cell-index space (u = x * su + ou, v = y * sv + ov); ``jbits`` is the bits a
+    column index takes in a triangle id. Each quad is split along its shorter diagonal, or along
+    the one that keeps a triangle when a corner is not finite. Triangles with a non-finite
+    vertex, zero area, or (when ``max_edge2 > 0``) a squared edge longer than ``max_edge2`` are
+    skipped. ``tri`` (pre-set to -1) and ``wts`` (float32, (ny, nx, 2)) receive the result.
+    A run of quads rather than one per call: the loop then compiles as tightly as a whole pass.
     """
-    nrows, ncols = x.shape
-    su, sv = 1.0 / dx, -1.0 / dy
-    ou, ov = -x0 / dx - 0.5, y0 / dy - 0.5
-    for i in range(nrows - 1):
-        for j in range(ncols - 1):
-            x00, y00, x01, y01 = x[i, j], y[i, j], x[i, j + 1], y[i, j + 1]
-            x10, y10, x11, y11 = x[i + 1, j], y[i + 1, j], x[i + 1, j + 1], y[i + 1, j + 1]
-            ok00 = math.isfinite(x00) and math.isfinite(y00)
-            ok01 = math.isfinite(x01) and math.isfinite(y01)
-            ok10 = math.isfinite(x10) and math.isfinite(y10)
-            ok11 = math.isfinite(x11) and math.isfinite(y11)
-            d_main = (x00 - x11) ** 2 + (y00 - y11) ** 2 if ok00 and ok11 else np.inf
-            d_anti = (x01 - x10) ** 2 + (y01 - y10) ** 2 if ok01 and ok10 else np.inf
-            if d_main == np.inf and d_anti == np.inf:
-                continue
-            u00, v00, u01, v01 = x00 * su + ou, y00 * sv + ov, x01 * su + ou, y01 * sv + ov
-            u10, v10, u11, v11 = x10 * su + ou, y10 * sv + ov, x11 * su + ou, y11 * sv + ov
-            base = ((i << jbits) | j) << 2
-            if d_main <= d_anti:
-                if ok01 and _edges_ok(x, y, i, j, 0, max_edge2):
-                    _fill_triangle(u00, v00, u01, v01, u11, v11, base, tri, wts)
-                if ok10 and _edges_ok(x, y, i, j, 1, max_edge2):
-                    _fill_triangle(u00, v00, u11, v11, u10, v10, base | 1, tri, wts)
+    su, sv, ou, ov = to_cells
+    for j in range(j0, j1):
+        x00, y00, x01, y01 = x[i, j], y[i, j], x[i, j + 1], y[i, j + 1]
+        x10, y10, x11, y11 = x[i + 1, j], y[i + 1, j], x[i + 1, j + 1], y[i + 1, j + 1]
+        ok00 = math.isfinite(x00) and math.isfinite(y00)
+        ok01 = math.isfinite(x01) and math.isfinite(y01)
+        ok10 = math.isfinite(x10) and math.isfinite(y10)
+        ok11 = math.isfinite(x11) and math.isfinite(y11)
+        d_main = (x00 - x11) ** 2 + (y00 - y11) ** 2 if ok00 and ok11 else np.inf
+        d_anti = (x01 - x10) ** 2 + (y01 - y10) ** 2 if ok01 and ok10 else np.inf
+        if d_main == np.inf and d_anti == np.inf:
+            continue
+        u00, v00, u01, v01 = x00 * su + ou, y00 * sv + ov, x01 * su + ou, y01 * sv + ov
+        u10, v10, u11, v11 = x10 * su + ou, y10 * sv + ov, x11 * su + ou, y11 * sv + ov
+        base = ((i << jbits) | j) << 2
+        if d_main <= d_anti:
+            if ok01 and _edges_ok(x, y, i, j, 0, max_edge2):
+                _fill_triangle(u00, v00, u01, v01, u11, v11, base, tri, wts, row_lo, row_hi)
+            if ok10 and _edges_ok(x, y, i, j, 1, max_edge2):
+                _fill_triangle(u00, v00, u11, v11, u10, v10, base | 1, tri, wts, row_lo, row_hi)
+        else:
+            if ok00 and _edges_ok(x, y, i, j, 2, max_edge2):
+                _fill_triangle(u00, v00, u01, v01, u10, v10, base | 2, tri, wts, row_lo, row_hi)
+            if ok11 and _edges_ok(x, y, i, j, 3, max_edge2):
+                _fill_triangle(u01, v01, u11, v11, u10, v10, base | 3, tri, wts, row_lo, row_hi)
+
+
+# Quads per block of a swath row whose reach in target rows :func:`quad_reach` notes.
+QUADS = 64
+
+
+@njit(cache=True, nogil=True)
+def quad_reach(y, sv, ov, ny, reach, i0, i1):
+    """For swath rows ``i0`` ... ``i1 - 1`` and each block of ``QUADS`` quads, the target rows
+    (floor, ceil of v = y * sv + ov) the block can touch, clamped to [-1, ny], into
+    ``reach[i, block]``; (0, -1) when none of its corners has a finite y. Lets a band of target
+    rows skip the blocks that cannot reach it."""
+    ncols = y.shape[1]
+    for i in range(i0, i1):
+        for k in range(reach.shape[1]):
+            lo, hi = np.inf, -np.inf
+            for ii in range(i, i + 2):
+                for jj in range(k * QUADS, min((k + 1) * QUADS, ncols - 1) + 1):
+                    v = y[ii, jj] * sv + ov
+                    if math.isfinite(v):
+                        lo, hi = min(lo, v), max(hi, v)
+            if lo > hi:
+                reach[i, k, 0], reach[i, k, 1] = 0, -1
             else:
-                if ok00 and _edges_ok(x, y, i, j, 2, max_edge2):
-                    _fill_triangle(u00, v00, u01, v01, u10, v10, base | 2, tri, wts)
-                if ok11 and _edges_ok(x, y, i, j, 3, max_edge2):
-                    _fill_triangle(u01, v01, u11, v11, u10, v10, base | 3, tri, wts)
+                reach[i, k, 0] = math.floor(max(lo, -1.0))
+                reach[i, k, 1] = math.ceil(min(hi, float(ny)))
+
+
+@njit(cache=True, nogil=True)
+def rasterise_band(x, y, jbits, to_cells, max_edge2, reach, tri, wts, row_lo, row_hi):
+    """Fill target rows ``row_lo`` ... ``row_hi`` of ``tri`` (-1 outside the swath) and ``wts``
+    from every quad of the swath, in swath order, skipping the blocks ``reach`` (from
+    :func:`quad_reach`) says cannot touch these rows. Where a swath overlaps itself the later
+    quad's triangle wins, whatever the band: bands give the whole-grid result, bit for bit."""
+    ncols = x.shape[1]
+    tri[row_lo : row_hi + 1] = -1
+    for i in range(x.shape[0] - 1):
+        for k in range(reach.shape[1]):
+            if reach[i, k, 1] < row_lo or reach[i, k, 0] > row_hi:
+                continue
+            j1 = min((k + 1) * QUADS, ncols - 1)
+            rasterise_quads(
+                x, y, i, k * QUADS, j1, jbits, to_cells, max_edge2, tri, wts, row_lo, row_hi
+            )
+
+
+@njit(cache=True, nogil=True)
+def finite_extent(x, y):
+    """(xmin, xmax, ymin, ymax) over the points where both ``x`` and ``y`` are finite."""
+    xmin, xmax, ymin, ymax = np.inf, -np.inf, np.inf, -np.inf
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            xv, yv = x[i, j], y[i, j]
+            if math.isfinite(xv) and math.isfinite(yv):
+                xmin, xmax = min(xmin, xv), max(xmax, xv)
+                ymin, ymax = min(ymin, yv), max(ymax, yv)
+    return xmin, xmax, ymin, ymax
 
 
 @njit(cache=True, nogil=True)
@@ -216,41 +276,29 @@ def triangle_windows(tri, jbits, tile_h, tile_w, win):
 
 
 @njit(cache=True, nogil=True)
-def finite_extent(x, y):
-    """(xmin, xmax, ymin, ymax) over the points where both ``x`` and ``y`` are finite."""
-    xmin, xmax, ymin, ymax = np.inf, -np.inf, np.inf, -np.inf
-    for i in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            xv, yv = x[i, j], y[i, j]
-            if math.isfinite(xv) and math.isfinite(yv):
-                xmin, xmax = min(xmin, xv), max(xmax, xv)
-                ymin, ymax = min(ymin, yv), max(ymax, yv)
-    return xmin, xmax, ymin, ymax
-
-
-@njit(cache=True, nogil=True)
-def bin_pixels(x, y, x0, y0, dx, dy, cell, nearest):
-    """Target cell (flat index, -1 outside) of each source pixel centre into ``cell``, and per cell
-    the flat source index of the pixel nearest the cell centre into ``nearest`` (pre-set to -1).
+def bin_pixels(x, y, x0, y0, dx, dy, cell, nearest, row_lo, row_hi):
+    """For the source pixel centres falling on target rows ``row_lo`` ... ``row_hi`` (a band:
+    each thread bins only into its own rows), their target cell (flat index) into ``cell``
+    (pre-set to -1), and per cell of the band the flat source index of the pixel nearest the
+    cell centre into ``nearest`` (pre-set to -1). Ties go to the first pixel in source order.
     """
     nrows, ncols = x.shape
-    ny, nx = nearest.shape
-    best = np.full((ny, nx), np.inf)
+    nx = nearest.shape[1]
+    best = np.full((row_hi + 1 - row_lo, nx), np.inf)
     for i in range(nrows):
         for j in range(ncols):
-            cell[i, j] = -1
             if not (math.isfinite(x[i, j]) and math.isfinite(y[i, j])):
                 continue
             fc = (x[i, j] - x0) / dx
             fr = (y0 - y[i, j]) / dy
-            if not (0.0 <= fc < nx and 0.0 <= fr < ny):
+            if not (0.0 <= fc < nx and row_lo <= fr < row_hi + 1):
                 continue
             r = int(fr)
             c = int(fc)
             cell[i, j] = r * nx + c
             d2 = (fc - c - 0.5) ** 2 + (fr - r - 0.5) ** 2
-            if d2 < best[r, c]:
-                best[r, c] = d2
+            if d2 < best[r - row_lo, c]:
+                best[r - row_lo, c] = d2
                 nearest[r, c] = i * ncols + j
 
 

@@ -22,7 +22,7 @@ import xarray as xr
 from affine import Affine
 
 from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
-from . import _odcgeo
+from . import _odcgeo, _parallel
 from . import _raster_kernels as _rk
 
 if TYPE_CHECKING:
@@ -172,15 +172,15 @@ def build_lookup(
     common["geobox"] = geobox
     common["source_shape"] = lat.shape
     if method == "mean":
-        cell = np.empty(lat.shape, dtype=np.int32)
+        cell = np.full(lat.shape, -1, dtype=np.int32)
         nearest = np.full(shape, -1, dtype=np.int32)
-        _rk.bin_pixels(x, y, transform.c, transform.f, xres, yres, cell, nearest)
+        _parallel.bin_pixels(x, y, transform.c, transform.f, xres, yres, cell, nearest)
         return SwathLookup("bins", cell=cell, nearest=nearest, **common)
     ibits, jbits = ((n - 2).bit_length() for n in lat.shape)
-    triangle = np.full(shape, -1, dtype=np.int32 if ibits + jbits + 2 < 32 else np.int64)
+    triangle = np.empty(shape, dtype=np.int32 if ibits + jbits + 2 < 32 else np.int64)
     weights = np.empty((*shape, 2), dtype=np.float32)
     origin, edge2 = (transform.c, transform.f), (max_distance or 0.0) ** 2
-    _rk.rasterise_triangles(x, y, jbits, *origin, xres, yres, edge2, triangle, weights)
+    _parallel.rasterise_triangles(x, y, jbits, *origin, xres, yres, edge2, triangle, weights)
     return SwathLookup("triangles", triangle=triangle, weights=weights, jbits=jbits, **common)
 
 
@@ -265,13 +265,13 @@ def _project(
     if not target.is_geographic:
         return lon, lat
     centre = (bbox[0] + bbox[2]) / 2 if bbox is not None else _circular_mean(lon)
-    west, east, _, _ = _rk.finite_extent(lon, lat)
+    west, east, _, _ = _parallel.finite_extent(lon, lat)
     x = lon  # already continuous around the centre: no copy
     if not (centre - 180.0 <= west and east < centre + 180.0):
         x = lon - (centre - 180.0)
         np.mod(x, 360.0, out=x)
         x += centre - 180.0
-        west = _rk.finite_extent(x, lat)[0]
+        west = _parallel.finite_extent(x, lat)[0]
     if bbox is None and west < -180.0:
         x = x + 360.0
     return x, lat
@@ -290,7 +290,7 @@ def _grid_extent(
     x: np.ndarray, y: np.ndarray, xres: float, yres: float, bbox: Sequence[float] | None
 ) -> tuple[Affine, tuple[int, int]]:
     if bbox is None:
-        xmin, xmax, ymin, ymax = _rk.finite_extent(x, y)
+        xmin, xmax, ymin, ymax = _parallel.finite_extent(x, y)
         if xmin > xmax:
             raise GridError("the swath has no finite latitude/longitude to grid")
         xmin, ymin = math.floor(xmin / xres) * xres, math.floor(ymin / yres) * yres

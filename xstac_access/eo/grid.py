@@ -57,11 +57,17 @@ Behaviour worth knowing:
 * **Dask.** Building the table computes latitude/longitude only. A dask-backed variable comes back
   as a dask array whose blocks are output tiles (``chunks``, default the source chunk size within
   256 ... 4096), each reading only the source window its cells need. Nothing else is computed.
+* **Cores.** The table and numpy variables are computed on as many threads as numba's thread
+  count (``NUMBA_NUM_THREADS``, or ``numba.set_num_threads(n)`` on the calling thread), each on
+  its own rows of the grid; the result is the same, bit for bit, whatever their number. Grids
+  under about 260,000 cells stay on the calling thread. Dask tiles are gathered one per dask
+  thread, each on that thread alone.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -73,8 +79,7 @@ import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
 from ..errors import GeolocationNotFoundError, GridError, GridTooLargeError
-from . import _odcgeo
-from . import _raster_kernels as _rk
+from . import _odcgeo, _parallel
 from ._swath_lookup import Method, SwathLookup, build_lookup, check_method, find_geolocation
 
 if TYPE_CHECKING:
@@ -220,7 +225,9 @@ def _grid_array(
         window = (0, table.source_shape[0], 0, table.source_shape[1])
         parts = table.parts(slice(None), slice(None), window)
         source = np.asarray(data)
-        values = _gather(source, parts, window, (0, 0), table.layout, mode, fill, source.dtype)
+        values = _gather(
+            source, parts, window, (0, 0), table.layout, mode, fill, source.dtype, whole=True
+        )
     if var.dtype.kind in "mM":
         values = values.view(var.dtype)
     out = xr.DataArray(
@@ -265,26 +272,22 @@ def _gather(
     mode: str,
     fill: Any,
     dtype: np.dtype,
+    *,
+    whole: bool = False,
 ) -> np.ndarray:
     """One output tile (at ``origin`` in the grid) from a source ``window`` of ``values``.
 
     ``values`` is (..., window rows, window cols); the leading dimensions are gridded one by one.
     ``parts`` comes from :meth:`SwathLookup.parts`, ``layout`` from :attr:`SwathLookup.layout`.
+    ``whole`` (the whole grid of a numpy variable) gathers on every core; dask's tiles gather on
+    the one thread dask runs each on.
     """
     key = "triangle" if "triangle" in parts else "nearest"
     out = np.empty(values.shape[:-2] + parts[key].shape, dtype=dtype)
-    r0, c0 = window[0], window[2]
-    jbits, ncols, nx = layout
+    cells = max(math.prod(out.shape[-2:]), math.prod(values.shape[-2:]))
+    nthreads = _parallel.threads(cells) if whole else 1
     for idx in np.ndindex(values.shape[:-2]):
-        src, dst = values[idx], out[idx]
-        if mode == "linear":
-            _rk.gather_linear(src, r0, c0, jbits, parts["triangle"], parts["weights"], fill, dst)
-        elif mode == "nearest":
-            _rk.gather_nearest(src, r0, c0, jbits, parts["triangle"], parts["weights"], fill, dst)
-        elif mode == "mean":
-            _rk.bin_mean(src, parts["cell"], nx, *origin, fill, dst)
-        else:
-            _rk.gather_flat(src, r0, c0, ncols, parts["nearest"], fill, dst)
+        _parallel.gather(mode, values[idx], parts, window, origin, layout, fill, out[idx], nthreads)
     return out
 
 
