@@ -85,3 +85,4 @@ def test_decode_cf_false_turns_every_decoder_off(files, engine):
     ours = xr.open_dataset(files[engine], engine="stacasset", decode_cf=False)
     _same(ours, theirs)
     assert ours["refl"].dtype == np.int16 and ours["time"].dtype == np.int64
+    _same(xr.open_datatree(files[engine], engine="stacasset", decode_cf=False).to_dataset(), theirs)

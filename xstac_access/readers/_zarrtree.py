@@ -8,7 +8,8 @@ costs more than the work itself on a busy machine. Here one trip opens the group
 every node under it (from consolidated metadata: no request), and one reads every index
 coordinate and every one-chunk CF-time array together (their chunks were prefetched: no request
 either); xarray then builds each group's Dataset, decoded and indexed as its zarr engine does,
-from a :class:`~xarray.backends.zarr.ZarrStore` told its members and those values.
+from a :class:`~xarray.backends.zarr.ZarrStore` told its members and those values. Each Dataset
+is built once with its indexes, not indexed afterwards by a merge (see :func:`_dataset`).
 
 Keywords beyond xarray's decoders and ``consolidated``/``zarr_format`` (other options of the
 zarr engine a catalogue may hint) are left to xarray's own :func:`xarray.open_groups`.
@@ -23,6 +24,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 import zarr
+from xarray.backends.api import _protect_dataset_variables_inplace
+from xarray.backends.store import StoreBackendEntrypoint
 from xarray.backends.zarr import ZarrStore
 from zarr.core.sync import sync
 
@@ -36,6 +39,7 @@ DECODERS = frozenset(
 OPENING = frozenset({"consolidated", "zarr_format"})
 #: Arrays read at open are this small at most (index coordinates and time stamps are).
 MAX_READ = 1_000_000
+_STORE = StoreBackendEntrypoint()
 
 
 def takes(kwargs: dict[str, Any]) -> bool:
@@ -60,14 +64,41 @@ def open_tree(store: Any, path: str, **kwargs: Any) -> dict[str, xr.Dataset]:
             arrays[parent][name] = node
     values = _read_at_open(arrays)
     fill_mask = top.metadata.zarr_format == 2  # as xarray's zarr engine decides
+    decoders = _decoders(kwargs)
     return {
-        f"/{key}" if key else "/": xr.open_dataset(
-            _KnownStore(groups[key], arrays[key], values.get(key, {}), fill_mask),
-            engine="store",
-            **kwargs,
+        f"/{key}" if key else "/": _dataset(
+            _KnownStore(groups[key], arrays[key], values.get(key, {}), fill_mask), decoders
         )
         for key in sorted(groups)
     }
+
+
+def _decoders(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of xarray's store backend, resolved as :func:`xarray.open_dataset` resolves
+    them: ``decode_cf=False`` turns every decoder off, and a decoder given as None keeps the
+    backend's default."""
+    decoders = {k: v for k, v in kwargs.items() if k != "decode_cf" and v is not None}
+    if kwargs.get("decode_cf") is False:
+        decoders.update(dict.fromkeys(DECODERS - {"decode_cf", "drop_variables"}, False))
+    return decoders
+
+
+def _dataset(store: _KnownStore, decoders: dict[str, Any]) -> xr.Dataset:
+    """What ``xr.open_dataset(store, engine="store", **decoders)`` gives: the store backend's
+    Dataset, its variables protected as xarray protects them (copy on write, cached), each
+    dimension coordinate indexed; the indexes go straight into the Dataset.
+
+    :func:`xarray.open_dataset` adds them with ``assign_coords``, a merge aligning the new
+    indexes with the Dataset's (~0.5 ms a group, a fifth of building the S2 L2A tree's 36):
+    nothing to align in a Dataset that has none yet.
+    """
+    ds = _STORE.open_dataset(store, **decoders)
+    _protect_dataset_variables_inplace(ds, cache=True)
+    variables = ds.variables
+    index = xr.Coordinates({n: variables[n] for n in ds.coords if variables[n].dims == (n,)})
+    return ds._replace(
+        variables={**variables, **index.variables}, indexes=dict(index.xindexes), inplace=True
+    )
 
 
 class _KnownStore(ZarrStore):
