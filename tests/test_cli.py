@@ -258,7 +258,9 @@ def test_open_prints_the_lazy_repr_without_reading_data(local_world, files, env)
     assert proc.returncode == 0, proc.stderr
     with rasterio.open(source) as src:
         height, width = src.height, src.width
-    assert proc.stdout.startswith("<xarray.Dataset>")
+    headline, _, rest = proc.stdout.partition("\n")
+    assert headline.startswith(f"item_id {item['id']}; collection {item['collection']}; asset red")
+    assert rest.startswith("<xarray.Dataset>")
     assert f"Dimensions:      (y: {height}, x: {width})" in proc.stdout
     assert re.search(r"^Data variables:\n    red +\(y, x\) ", proc.stdout, re.M), proc.stdout
     assert re.search(rf"^    stac_item_id: +{item['id']}$", proc.stdout, re.M)

@@ -90,9 +90,18 @@ def open_target(args: argparse.Namespace) -> Any:
     return opener(args.target, engine="stacasset", **options)
 
 
+#: The attributes named on the line above the repr (which may fold them away among many).
+_HEADLINE = ("stac_item_id", "stac_collection", "stac_asset", "stac_href")
+
+
 def run_open(args: argparse.Namespace) -> int:
-    """Print the repr of what opens."""
-    print(open_target(args))
+    """Print what was opened (item, collection, asset, href) and the repr."""
+    obj = open_target(args)
+    attrs = obj.attrs
+    said = [f"{name.removeprefix('stac_')} {attrs[name]}" for name in _HEADLINE if attrs.get(name)]
+    if said:
+        print("; ".join(said))
+    print(obj)
     return 0
 
 
