@@ -62,6 +62,9 @@ class Context:
     warm_up: bool = True
     #: What benchmarks set up for the whole run (served files, extra servers), undone at the end.
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
+    #: What one benchmark set up for all its latencies (a dask cluster), undone when that
+    #: benchmark is done: ``run.py`` gives each benchmark a new one.
+    own: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     #: Admin clients of the file servers started by :func:`file_server`.
     servers: list[Any] = field(default_factory=list)
     #: What benchmarks prepared and share (a server, an item), by name.
@@ -117,11 +120,13 @@ def alternate(
     count: Counter,
     *,
     reset: Sequence[Any] = (),
+    before: Callable[[], None] | None = None,
     after: Callable[[str], None] | None = None,
 ) -> dict[str, list[Run]]:
     """Run ``variants`` in turn for ``ctx.rounds`` rounds (after an untimed warm-up round
     unless ``ctx.warm_up`` is false); every run starts cold. ``count`` reads the server's
     counters; ``reset`` are the admin clients whose counters are cleared before each run;
+    ``before()`` runs untimed just before each run (starting other processes cold, say),
     ``after(name)`` cleans up after each run (a download's files, say)."""
     runs: dict[str, list[Run]] = {name: [] for name in variants}
     rounds = ctx.rounds + (1 if ctx.warm_up else 0)
@@ -130,6 +135,8 @@ def alternate(
             cold()
             for admin in reset or (ctx.world.files,):
                 admin.reset()
+            if before is not None:
+                before()
             began = time.perf_counter()
             info = variant() or {}
             seconds = time.perf_counter() - began
@@ -151,6 +158,14 @@ def summary(runs: list[Run], label: str) -> dict[str, Any]:
         "bytes": int(statistics.median(r.bytes for r in runs)),
         "info": runs[-1].info,
     }
+
+
+def paired(a: list[Run], b: list[Run]) -> float | None:
+    """The median over rounds of ``a``'s seconds over ``b``'s in the same round: the runs of a
+    round are side by side in time, so the machine's drift (other work on shared cores) is
+    mostly divided out, which a ratio of the two medians does not do."""
+    ratios = [x.seconds / y.seconds for x, y in zip(a, b, strict=True) if y.seconds]
+    return round(statistics.median(ratios), 3) if ratios else None
 
 
 def same(summaries: Mapping[str, dict[str, Any]], key: str) -> bool:
@@ -222,7 +237,6 @@ class Spec:
         return record(self.id, self.title, ctx, variants, causes=self.causes, **kwargs)
 
 
-
 def vs_seed(ctx: Context, seed_s: float, ours_s: float, times: float) -> list[dict]:
     """PERFORMANCE.md's "≥ ``times`` x faster than the seed" target, checked at 20 ms (the
     latency the targets are stated for); none at other latencies."""
@@ -230,6 +244,7 @@ def vs_seed(ctx: Context, seed_s: float, ours_s: float, times: float) -> list[di
         return []
     what = f"≥ {times:g} x faster than seed"
     return [target("vs_seed", what, ratio(seed_s, ours_s), times, at_most=False)]
+
 
 def record(
     bench: str,

@@ -19,6 +19,7 @@ latency 0, no faults, counters cleared, the replica's server config.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import time
@@ -210,21 +211,23 @@ def run_network(ctx: h.Context, bench: str, latencies: list[float]) -> list[dict
     module = importlib.import_module(f"benchmarks.{NETWORK[bench]}")
     print(f"{bench}: {module.__doc__.splitlines()[0]}", file=sys.stderr)
     ctx.set_latency(0)
-    state = module.prepare(ctx)
     out = []
-    for ms in latencies:
-        ctx.set_latency(ms)
-        began = time.monotonic()
-        rows = module.measure(ctx, state)
-        for row in rows:
-            ours = next(iter(row["variants"].values()))
-            print(
-                f"  {ms:g} ms {row['case']:<10} ours {ours['median_s']:.3f} s  "
-                f"{row['ratios']}  targets met: {[t['met'] for t in row['targets']]}"
-                f"  ({time.monotonic() - began:.0f} s)",
-                file=sys.stderr,
-            )
-        out += rows
+    ctx.own = contextlib.ExitStack()  # what this benchmark starts for all its latencies
+    with ctx.own:
+        state = module.prepare(ctx)
+        for ms in latencies:
+            ctx.set_latency(ms)
+            began = time.monotonic()
+            rows = module.measure(ctx, state)
+            for row in rows:
+                ours = next(iter(row["variants"].values()))
+                print(
+                    f"  {ms:g} ms {row['case']:<10} ours {ours['median_s']:.3f} s  "
+                    f"{row['ratios']}  targets met: {[t['met'] for t in row['targets']]}"
+                    f"  ({time.monotonic() - began:.0f} s)",
+                    file=sys.stderr,
+                )
+            out += rows
     ctx.set_latency(0)
     return out
 
