@@ -12,6 +12,7 @@ import xarray as xr
 from xstac_access import credentials
 from xstac_access._load import load
 from xstac_access._load.driver import BrokeredRioDriver
+from xstac_access.credentials.broker import BrokerHandle
 from xstac_access.testing.stack import BANDS, value, write_stack
 
 N_ITEMS, SIZE = 20, 256
@@ -104,11 +105,31 @@ def test_the_driver_pickles_without_secrets(stack, maap):
     from xstac_access._load import _pystac_items, _sources
 
     items = _pystac_items(stack[:2])
-    driver = BrokeredRioDriver(_sources(items, ["red"], broker))
+    driver = BrokeredRioDriver(_sources(items, ["red"], broker), BrokerHandle(broker))
     assert len(driver.sources) == 2
     blob = pickle.dumps(driver)
     assert offline.encode() not in blob
     assert driver.capture_env().get("GDAL_HTTP_HEADERS") is None
+
+
+def test_each_task_of_a_cube_carries_one_files_worth_of_reader_state(stack, maap):
+    """The driver rides in every task of the graph: pickled, it keeps the broker's rules, not a
+    source per file, so a task's size does not grow with the cube (it held all 80 sources of a
+    20-item load: 16 KB a task, growing with the square of the cube on dask.distributed)."""
+    import cloudpickle
+
+    broker, _ = maap
+
+    def largest_task(n: int) -> bytes:
+        cube = load(stack[:n], bands=list(BANDS), chunks={"x": SIZE, "y": SIZE},
+                    credentials=broker)  # fmt: skip
+        return max((cloudpickle.dumps(t) for t in dict(cube.__dask_graph__()).values()), key=len)
+
+    small, large = largest_task(2), largest_task(N_ITEMS)
+    assert len(large) <= len(small) + 64, (len(small), len(large))
+    assert large.count(b"/_tests_stack/") <= 2  # its own file (and its odc source's copy)
+    worker = pickle.loads(pickle.dumps(BrokeredRioDriver({}, BrokerHandle(broker))))
+    assert worker.sources == {}  # a source is made per file the worker reads, from the rules
 
 
 def test_without_credentials_the_protected_stack_is_a_typed_auth_error(stack):

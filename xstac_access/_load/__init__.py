@@ -23,7 +23,7 @@ from .._extras import needs
 from .._item_collections import members
 from .._keywords import refuse_unknown
 from ..credentials import broker_from, get_broker
-from ..credentials.broker import Broker
+from ..credentials.broker import Broker, BrokerHandle
 from ..readers._gdal import RasterSource, raster_source
 
 
@@ -58,7 +58,7 @@ def load(
     if not stac_items:
         raise errors.ResolveError("load() got no items: pass Items, item dicts or a search result")
     wanted = [bands] if isinstance(bands, str) else list(bands or [])
-    driver = BrokeredRioDriver(_sources(stac_items, wanted, broker))
+    driver = BrokeredRioDriver(_sources(stac_items, wanted, broker), BrokerHandle(broker))
     given: dict[str, Any] = {"resolution": resolution, "crs": crs, "chunks": chunks}
     given["bbox"] = bbox and tuple(bbox)
     return odc.stac.load(
@@ -107,15 +107,10 @@ def _pystac_items(items: Any) -> list[Any]:
     return out
 
 
-class _Href:
-    """The little of a target that :func:`raster_source` needs."""
-
-    def __init__(self, href: str, label: str) -> None:
-        self.href, self.label = href, label
-
-
 def _sources(items: Iterable[Any], bands: list[str], broker: Broker) -> dict[str, RasterSource]:
     """One credentialed source per asset href the load may read (keyed by the href)."""
+    from .driver import SourceHref
+
     sources: dict[str, RasterSource] = {}
     for item in items:
         for key, asset in item.assets.items():
@@ -123,7 +118,7 @@ def _sources(items: Iterable[Any], bands: list[str], broker: Broker) -> dict[str
                 continue
             if asset.href not in sources and _is_raster(asset):
                 label = f"asset {key!r} of item {item.id!r}"
-                sources[asset.href] = raster_source(_Href(asset.href, label), broker)
+                sources[asset.href] = raster_source(SourceHref(asset.href, label), broker)
     return sources
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from .._hrefs import host_of, local_path, safe_href, scheme_of
 from .._log import get_logger
 from ..credentials import get_broker
-from ..credentials.broker import Access, Broker, as_access
+from ..credentials.broker import Access, Broker, BrokerHandle, as_access
 from ..credentials.material import NO_MATERIAL, Material
 from ..http.hops import Refresh
 from ..http.landings import forget as forget_landing
@@ -265,7 +265,7 @@ def _forget_other_credentials(source: RasterSource) -> None:
 
 def raster_source(
     target: Any,
-    broker: Broker,
+    broker: Broker | BrokerHandle,
     *,
     overview_level: int | None = None,
     sidecars: bool | None = None,
