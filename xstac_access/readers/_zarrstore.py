@@ -196,7 +196,8 @@ def index_chunk_keys(
     """Chunk keys xarray reads when it opens ``group`` (or the tree under it, ``subtree``),
     from consolidated v2 metadata: every chunk of each index coordinate (a 1-D array named like
     its dimension), and the first and last chunk of each CF-time array (``units`` "... since
-    ...": xarray decodes a first and a last value to choose the time type)."""
+    ...": xarray decodes a first and a last value to choose the time type), a scalar's one.
+    A chunk left out here is fetched later, one more round trip before the open ends."""
     group = group.strip("/")
     prefix = f"{group}/" if group else ""
     keys: list[str] = []
@@ -210,6 +211,9 @@ def index_chunk_keys(
         attrs = consolidated.get(f"{path}/.zattrs")
         attrs = attrs if isinstance(attrs, dict) else {}
         shape, chunks = array.get("shape"), array.get("chunks")
+        if shape == [] and chunks == [] and " since " in str(attrs.get("units", "")):
+            keys.append(f"{path}/0")  # a CF-time scalar (EOPF's forecast times): one chunk
+            continue
         if not (_sizes(shape) and _sizes(chunks) and len(shape) == len(chunks)):
             continue  # damaged metadata: zarr itself will say what is wrong
         counts = [-(-n // max(1, c)) for n, c in zip(shape, chunks, strict=True)]
