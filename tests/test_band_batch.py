@@ -78,3 +78,37 @@ def test_a_band_loaded_alone_reads_only_itself(served_bands, files):
     both = ds[["HH", "VH"]].isel(y=5).compute()
     np.testing.assert_array_equal(both["HH"].values, values[0, 5])
     np.testing.assert_array_equal(both["VH"].values, values[2, 5])
+
+
+def test_a_pixel_interleaved_rasters_bands_are_read_in_one_call(local_world, files, monkeypatch):
+    """An RGB COG keeps its three bands in the same tiles: one load reads them in one GDAL call,
+    every tile fetched (and decoded) once, not once per band in three threads."""
+    from xstac_access.readers import _gdal
+
+    folder = local_world.replica.files_root / f"_band_batch_rgb_{os.getpid()}"
+    folder.mkdir()
+    values = np.random.default_rng(7).integers(0, 255, (3, SIZE, SIZE), dtype="uint8")
+    profile = {"driver": "GTiff", "width": SIZE, "height": SIZE, "count": 3, "dtype": "uint8",
+               "tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK, "interleave": "pixel",
+               "compress": "deflate", "photometric": "RGB", "crs": "EPSG:32633",
+               "transform": from_origin(500000, 4000000, 10, 10)}  # fmt: skip
+    with rasterio.open(folder / "rgb.tif", "w", **profile) as dst:
+        dst.write(values)
+    served = f"/{folder.name}/rgb.tif"
+    forget_datasets()
+    try:
+        ds = xr.open_dataset(f"{local_world.endpoints.http}{served}", engine="stacasset")
+        assert len(ds.data_vars) == 3
+        calls = []
+        run = _gdal.RasterSource.run
+        monkeypatch.setattr(_gdal.RasterSource, "run", lambda s, op: calls.append(1) or run(s, op))
+        at_open = files.bytes_for(served)
+        loaded = ds.load()
+        files.wait_idle()
+        for index, name in enumerate(ds.data_vars):
+            np.testing.assert_array_equal(loaded[name].values, values[index])
+        assert len(calls) == 1
+        assert files.bytes_for(served) - at_open <= (folder / "rgb.tif").stat().st_size + SLACK
+    finally:
+        forget_datasets()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -3,9 +3,13 @@
 Every band of a raster is a variable here, and ``Dataset.load()`` loads its variables one after
 another: four bands of a window were four reads in a row, four round trips, where rioxarray's
 one (band, y, x) read has GDAL fetch every tile at once (benchmark B1: 1.2-1.6 x rioxarray at
-20-80 ms). One GDAL call for several bands would not help: with one GDAL thread (which the
-credentials need, :mod:`._gdal`) GDAL reads a band-interleaved file's bands one after another
-too. So the bands are read side by side, each in a thread, as ``Dataset.load_async()`` does.
+20-80 ms). For a band-interleaved file one GDAL call for several bands would not help: with one
+GDAL thread (which the credentials need, :mod:`._gdal`) GDAL reads its bands one after another
+too. So its bands are read side by side, each in a thread, as ``Dataset.load_async()`` does. A
+pixel-interleaved raster (an RGB COG, a JPEG 2000 TCI) holds every band in the same blocks:
+there the bands are read in one GDAL call, each block fetched and decoded once, where a read per
+band in its own thread fetched and decoded every block once per band (benchmark B7's TCI: three
+JPEG 2000 decodes instead of one).
 
 Nothing in xarray tells a backend array which others the same load will read. So the first
 band read inside a running ``Dataset.load`` (the nearest such frame on this thread's stack, and
@@ -47,6 +51,7 @@ class Band(Protocol):
     band: int | tuple[int, ...]
     dtype: np.dtype
     mask: bool
+    pixel_interleaved: bool
 
 
 #: Bands read at once, at most (each holds a connection while it reads).
@@ -62,11 +67,15 @@ class _Kept:
 
 
 def read(
-    array: Band, key: indexing.BasicIndexer, read_band: Callable[[int], np.ndarray]
+    array: Band,
+    key: indexing.BasicIndexer,
+    read_band: Callable[[int], np.ndarray],
+    read_bands: Callable[[list[int]], np.ndarray],
 ) -> np.ndarray:
     """``array[key]`` for a one-band array: taken from what an earlier read of the same
     ``Dataset.load`` kept, or read at once with the sibling bands that load will ask for next
-    (``read_band(band)`` reads ``key`` of one band of ``array``'s source)."""
+    (``read_band(band)`` reads ``key`` of one band of ``array``'s source, ``read_bands(bands)``
+    of several in one call, stacked)."""
     assert isinstance(array.band, int)
     loading = _loading()
     if loading is None:
@@ -80,6 +89,12 @@ def read(
     others = [b for b in dict.fromkeys(_lazy_bands(loading, array, window)) if b != array.band]
     if not others:
         return read_band(array.band)
+    if array.pixel_interleaved:
+        stack = read_bands([array.band, *others])
+        _local.kept = _Kept(weakref.ref(loading), {
+            (id(array.source), band, window): stack[i + 1] for i, band in enumerate(others)
+        })  # fmt: skip
+        return stack[0]
     pending = {band: _pool().submit(read_band, band) for band in others}
     first = read_band(array.band)  # meanwhile, here: where the open left its dataset
     wait(pending.values())

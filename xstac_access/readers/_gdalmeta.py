@@ -64,6 +64,7 @@ def read_header(ds: Any) -> dict[str, Any]:
         "colorinterp": [c.name for c in ds.colorinterp],
         "colormaps": colormaps,
         "mask_flags": flags,
+        "pixel_interleaved": ds.count > 1 and getattr(ds.interleaving, "name", "") == "pixel",
     }
 
 

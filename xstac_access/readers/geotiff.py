@@ -60,18 +60,27 @@ class RasterBandArray(BackendArray):
         shape: tuple[int, int],
         dtype: np.dtype,
         mask: bool = False,
+        pixel_interleaved: bool = False,
     ) -> None:
         self.source = source
         self.band = band
         self.shape = (len(band), *shape) if isinstance(band, tuple) else shape
         self.dtype = np.dtype(bool) if mask else dtype
         self.mask = mask
+        self.pixel_interleaved = pixel_interleaved
 
     def __getitem__(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         """``key`` of the band; a band a running ``Dataset.load()`` reads with its siblings at
         the same window comes from one read of them all (:mod:`._gdalbatch`)."""
         if isinstance(self.band, int) and not self.mask and isinstance(key, indexing.BasicIndexer):
-            return _gdalbatch.read(self, key, lambda band: self._sibling(band)._get(key))
+            return _gdalbatch.read(
+                self,
+                key,
+                lambda band: self._sibling(band)._get(key),
+                lambda bands: self._sibling(tuple(bands))._get(
+                    indexing.BasicIndexer((slice(None), *key.tuple))
+                ),
+            )
         return self._get(key)
 
     def _get(self, key: indexing.ExplicitIndexer) -> np.ndarray:
@@ -79,10 +88,12 @@ class RasterBandArray(BackendArray):
             key, self.shape, indexing.IndexingSupport.BASIC, self._read
         )
 
-    def _sibling(self, band: int) -> RasterBandArray:
-        """Band ``band`` of the same source, read as this one is."""
+    def _sibling(self, band: int | tuple[int, ...]) -> RasterBandArray:
+        """Band ``band`` (or bands) of the same source, read as this one is."""
         height, width = self.shape[-2:]
-        return RasterBandArray(self.source, band, (height, width), self.dtype)
+        return RasterBandArray(
+            self.source, band, (height, width), self.dtype, pixel_interleaved=self.pixel_interleaved
+        )
 
     async def async_getitem(self, key: indexing.ExplicitIndexer) -> np.ndarray:
         """The same read, in a worker thread: ``Dataset.load_async()`` then reads the bands of a
@@ -240,7 +251,9 @@ def _band_variable(
     label: str,
 ) -> xr.Variable:
     dtype = meta["dtypes"][index]
-    array = RasterBandArray(source, index + 1, meta["shape"], dtype)
+    array = RasterBandArray(
+        source, index + 1, meta["shape"], dtype, pixel_interleaved=meta["pixel_interleaved"]
+    )
     data = indexing.LazilyIndexedArray(array)
     attrs: dict[str, Any] = {"color_interpretation": meta["colorinterp"][index]}
     if index in meta["colormaps"]:
