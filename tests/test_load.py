@@ -54,6 +54,31 @@ def test_twenty_items_load_into_one_cube_equal_to_the_per_item_reads(stack, maap
     assert {e["status"] for e in log} <= {200, 206}
 
 
+def test_a_direct_load_from_the_main_thread_moves_to_a_helper_thread_once(stack, maap, monkeypatch):
+    """GDAL options set from the main thread are process-wide, so reads there move to a helper
+    thread; a load without chunks moves there whole (one hand-over, not one per file), and
+    every read still runs off the main thread."""
+    import threading
+
+    from xstac_access.readers import _gdal
+
+    broker, _ = maap
+    pool = _gdal._main_thread_pool()
+    handed, reads = [], []
+    submit, call = pool.submit, _gdal.RasterSource._call
+    monkeypatch.setattr(pool, "submit", lambda fn, *a: handed.append(fn) or submit(fn, *a))
+    monkeypatch.setattr(
+        _gdal.RasterSource,
+        "_call",
+        lambda self, *a: reads.append(threading.current_thread()) or call(self, *a),
+    )
+    forget_cached_blocks(stack[:5])
+    cube = load(stack[:5], bands=["red", "nir"], credentials=broker)
+    assert int(cube["red"].isel(time=4, y=0, x=0)) == value(0, 4, 0, 0)
+    assert len(handed) == 1 and len(reads) == 10
+    assert threading.main_thread() not in reads
+
+
 def forget_cached_blocks(items) -> None:
     """GDAL keeps blocks it has read per URL for the process: make the next load ask again."""
     from xstac_access.readers._gdal import clear_vsicurl_cache

@@ -24,7 +24,7 @@ from .._item_collections import members
 from .._keywords import refuse_unknown
 from ..credentials import broker_from, get_broker
 from ..credentials.broker import Broker, BrokerHandle
-from ..readers._gdal import RasterSource, raster_source
+from ..readers._gdal import RasterSource, off_main_thread, raster_source
 
 
 def load(
@@ -61,14 +61,20 @@ def load(
     driver = BrokeredRioDriver(_sources(stac_items, wanted, broker), BrokerHandle(broker))
     given: dict[str, Any] = {"resolution": resolution, "crs": crs, "chunks": chunks}
     given["bbox"] = bbox and tuple(bbox)
-    return odc.stac.load(
-        stac_items,
-        bands=wanted or None,
-        groupby=groupby,
-        driver=driver,
-        **{k: v for k, v in given.items() if v is not None},
-        **odc_kwargs,
-    )
+
+    def run() -> xr.Dataset:
+        return odc.stac.load(
+            stac_items,
+            bands=wanted or None,
+            groupby=groupby,
+            driver=driver,
+            **{k: v for k, v in given.items() if v is not None},
+            **odc_kwargs,
+        )
+
+    # without chunks odc-stac reads here and now: from the main thread, every read would move to
+    # a helper thread on its own (GDAL options are process-wide there); the whole load moves once
+    return run() if chunks is not None else off_main_thread(run)
 
 
 #: What odc.stac.load reads from its ``**kw``, beside its named parameters: the names of

@@ -145,9 +145,7 @@ class RasterSource:
         the main thread it would set process-wide options, token included). ``config`` adds
         GDAL options to :data:`BASE_CONFIG`.
         """
-        if threading.current_thread() is threading.main_thread():
-            return _main_thread_pool().submit(self._call, work, config).result()
-        return self._call(work, config)
+        return off_main_thread(lambda: self._call(work, config))
 
     def _call(self, work: Callable[[Material], T], config: dict[str, str] | None = None) -> T:
         from rasterio._err import CPLE_BaseError
@@ -236,6 +234,14 @@ class RasterSource:
         makes one) keep its bands on one source, which reads them together
         (:mod:`._gdalbatch`)."""
         return self
+
+
+def off_main_thread(work: Callable[[], T]) -> T:
+    """``work()`` where ``rasterio.Env`` sets thread-local GDAL options: here, or, called from
+    the main thread (where rasterio sets them process-wide, token included), on a helper."""
+    if threading.current_thread() is threading.main_thread():
+        return _main_thread_pool().submit(work).result()
+    return work()
 
 
 @functools.cache
