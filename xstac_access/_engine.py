@@ -100,7 +100,9 @@ def open_dataset(
     target = resolve(obj, asset, purpose="dataset", broker=base)
     broker = call_broker(target, base, storage_options)
     target = reachable(target, broker)
-    module, guess = reader_for(target, reader, broker=broker)
+    module, guess = reader_for(
+        target, reader, broker=broker, member=reader_options.get("member") is not None
+    )
     _refuse_misfits(reader_options, guess.format, target, groups=False)
     ds = module.open_dataset(
         target,
@@ -186,7 +188,9 @@ def _groups(
         return open_item_groups(item, base, **options), f"item {item.get('id')!r}"
     broker = call_broker(target, base, storage_options)
     target = reachable(target, broker)
-    module, guess = reader_for(target, reader, broker=broker)
+    module, guess = reader_for(
+        target, reader, broker=broker, member=options.get("member") is not None
+    )
     grouped = hasattr(module, "open_groups")
     _refuse_misfits(options, guess.format, target, groups=grouped)
     if grouped:

@@ -171,8 +171,13 @@ class FormatGuess:
     reason: str
 
 
-def detect_format(target: Target, *, broker: Broker | None = None) -> FormatGuess:
-    """Decide the format of ``target`` without reading it when the catalogue says enough."""
+def detect_format(
+    target: Target, *, broker: Broker | None = None, member: bool = False
+) -> FormatGuess:
+    """Decide the format of ``target`` without reading it when the catalogue says enough, or
+    the caller does: ``member`` (a ``member=`` was given) names a file inside a zip, so an
+    asset the catalogue calls nothing more precise than bytes is read as one without a sniff
+    (a zip behind a redirect, as CDSE's products: one round trip less)."""
     if target.media_type:
         base = target.media_type.split(";")[0].strip().lower()
         if base in _MEDIA_TYPES:
@@ -184,6 +189,8 @@ def detect_format(target: Target, *, broker: Broker | None = None) -> FormatGues
     for role in target.roles:
         if role in _ROLES:
             return FormatGuess(_ROLES[role], f"role {role!r}")
+    if member:
+        return FormatGuess("zip", "member= (a file inside a zip)")
     return sniff(target, broker=broker)
 
 
@@ -247,9 +254,10 @@ def is_safe_folder(href: str) -> bool:
 
 
 def reader_for(
-    target: Target, reader: str | None = None, *, broker: Broker | None = None
+    target: Target, reader: str | None = None, *, broker: Broker | None = None, member: bool = False
 ) -> tuple[Any, FormatGuess]:
-    """The reader module for ``target`` and the format guess that chose it."""
+    """The reader module for ``target`` and the format guess that chose it (``member``: as for
+    :func:`detect_format`)."""
     if reader is not None:
         if reader not in READERS:
             raise errors.UnsupportedFormatError(
@@ -262,7 +270,7 @@ def reader_for(
         elif is_safe_folder(target.href):
             guess = FormatGuess("safe", "a .SAFE folder")
         else:
-            guess = detect_format(target, broker=broker)
+            guess = detect_format(target, broker=broker, member=member)
         if guess.format not in READERS:
             raise errors.UnsupportedFormatError(
                 f"{target.label} at {safe_href(target.href)} (host {host_of(target.href)}) is a "
