@@ -24,11 +24,13 @@ already runs one output tile per thread.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+from numba import config as numba_config
 from numba import get_num_threads
 
 from . import _raster_kernels as _rk
@@ -51,13 +53,34 @@ def _bands(n: int, nbands: int) -> list[tuple[int, int]]:
 
 
 def _run(task: Callable[[int, int], object], n: int, nthreads: int, per_thread: int = 1) -> list:
-    """``task(lo, hi)`` for every band of ``n`` rows, on ``nthreads`` threads; the results in
-    band order. One thread (or one band) runs on the calling thread."""
+    """``task(lo, hi)`` for every band of ``n`` rows, on ``nthreads`` threads (the calling one
+    and helpers of a pool kept for the process); the results in band order. Thread ``w`` takes
+    bands ``w``, ``w + nthreads``, ... (dealt round robin, which evens out a swath covering only
+    part of the grid)."""
     bands = _bands(n, nthreads * per_thread)
-    if nthreads <= 1 or len(bands) == 1:
-        return [task(lo, hi) for lo, hi in bands]
-    with ThreadPoolExecutor(max_workers=nthreads, thread_name_prefix="xstac-grid") as pool:
-        return list(pool.map(lambda band: task(*band), bands))
+    nthreads = min(nthreads, len(bands))
+    results: list[object] = [None] * len(bands)
+
+    def work(w: int) -> None:
+        for b in range(w, len(bands), nthreads):
+            results[b] = task(*bands[b])
+
+    helpers = [_pool().submit(work, w) for w in range(1, nthreads)]
+    try:
+        work(0)
+    finally:
+        for helper in helpers:
+            helper.result()
+    return results
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """The helper threads (made once, as many as numba may use; a grid asks for its number)."""
+    return ThreadPoolExecutor(
+        max(1, int(getattr(numba_config, "NUMBA_NUM_THREADS", 2)) - 1),
+        thread_name_prefix="xstac-grid",
+    )
 
 
 def finite_extent(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:

@@ -162,11 +162,11 @@ def build_lookup(
     if geobox is not None:
         bounds = (transform.c, transform.f + shape[0] * transform.e,
                   transform.c + shape[1] * transform.a, transform.f)  # fmt: skip
-        x, y = _project(lat, lon, target, bounds)
+        x, y, _ = _project(lat, lon, target, bounds)
         _check_size(shape, bounds, x.size)
     else:
-        x, y = _project(lat, lon, target, bbox)
-        transform, shape = _grid_extent(x, y, xres, yres, bbox)
+        x, y, extent = _project(lat, lon, target, bbox)
+        transform, shape = _grid_extent(x, y, xres, yres, bbox, extent)
     xres, yres = transform.a, -transform.e
     common: dict[str, Any] = {"crs": target, "transform": transform, "shape": shape}
     common["geobox"] = geobox
@@ -253,8 +253,9 @@ def _load_geolocation(lat: Any, lon: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _project(
     lat: np.ndarray, lon: np.ndarray, target: pyproj.CRS, bbox: Sequence[float] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Swath coordinates in the target CRS; geographic longitudes unwrapped to one range.
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float, float] | None]:
+    """Swath coordinates in the target CRS, geographic longitudes unwrapped to one range, and
+    their finite extent where finding the range needed it (else None).
 
     Longitudes are brought within 180 degrees of the bbox centre or, without a bbox, of the
     swath's circular mean and then shifted so that the western edge lies in [-180, 180).
@@ -263,18 +264,19 @@ def _project(
         transformer = pyproj.Transformer.from_crs(_WGS84, target, always_xy=True)
         lon, lat = transformer.transform(lon, lat)
     if not target.is_geographic:
-        return lon, lat
+        return lon, lat, None
     centre = (bbox[0] + bbox[2]) / 2 if bbox is not None else _circular_mean(lon)
-    west, east, _, _ = _parallel.finite_extent(lon, lat)
+    extent = _parallel.finite_extent(lon, lat)
     x = lon  # already continuous around the centre: no copy
-    if not (centre - 180.0 <= west and east < centre + 180.0):
+    if not (centre - 180.0 <= extent[0] and extent[1] < centre + 180.0):
         x = lon - (centre - 180.0)
         np.mod(x, 360.0, out=x)
         x += centre - 180.0
-        west = _parallel.finite_extent(x, lat)[0]
-    if bbox is None and west < -180.0:
-        x = x + 360.0
-    return x, lat
+        extent = _parallel.finite_extent(x, lat)
+    if bbox is None and extent[0] < -180.0:
+        x = x + 360.0  # the extent shifts exactly: adding a constant keeps the extreme points
+        extent = (extent[0] + 360.0, extent[1] + 360.0, extent[2], extent[3])
+    return x, lat, extent
 
 
 def _circular_mean(lon: np.ndarray) -> float:
@@ -287,10 +289,15 @@ def _circular_mean(lon: np.ndarray) -> float:
 
 
 def _grid_extent(
-    x: np.ndarray, y: np.ndarray, xres: float, yres: float, bbox: Sequence[float] | None
+    x: np.ndarray,
+    y: np.ndarray,
+    xres: float,
+    yres: float,
+    bbox: Sequence[float] | None,
+    extent: tuple[float, float, float, float] | None = None,
 ) -> tuple[Affine, tuple[int, int]]:
     if bbox is None:
-        xmin, xmax, ymin, ymax = _parallel.finite_extent(x, y)
+        xmin, xmax, ymin, ymax = extent or _parallel.finite_extent(x, y)
         if xmin > xmax:
             raise GridError("the swath has no finite latitude/longitude to grid")
         xmin, ymin = math.floor(xmin / xres) * xres, math.floor(ymin / yres) * yres
