@@ -232,3 +232,18 @@ def test_an_axes_of_a_subfigure_is_saved_through_its_figure(tmp_path):
     da = xr.DataArray(np.random.default_rng(0).random((20, 30)), dims=("y", "x"), name="v")
     ql = da.eo.quicklook(ax=ax, path=tmp_path / "q.png")
     assert ql.figure is figure and ql.path.stat().st_size > 0 and ql._repr_png_()
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "int16"])
+def test_integer_stretch_limits_are_numpys_percentiles_from_counts(dtype):
+    """8- and 16-bit pictures get their stretch limits from a count per value (no sort of the
+    5 M values of an RGB overview): the same numbers np.percentile gives, to the last bit."""
+    from xstac_access.eo._picture import _counted_percentiles
+
+    rng = np.random.default_rng(3)
+    low = -40 if dtype == "int16" else 0
+    for size in (1, 2, 9, 4_097):
+        values = rng.integers(low, 3_000 if dtype != "uint8" else 256, size).astype(dtype)
+        for stretch in ((2.0, 98.0), (0.0, 100.0), (50.0, 50.0), (1.5, 99.5)):
+            expected = tuple(float(v) for v in np.percentile(values, stretch))
+            assert _counted_percentiles(values, stretch) == expected, (size, stretch)

@@ -245,11 +245,34 @@ def _overview_geo(da: xr.DataArray, shape: tuple[int, int], step: int) -> dict[s
 
 
 def _percentiles(values: np.ndarray, stretch: tuple[float, float]) -> tuple[float, float]:
+    if values.dtype.kind in "iu" and values.dtype.itemsize <= 2:
+        return _counted_percentiles(values, stretch)
     finite = values[np.isfinite(values)]
     if not finite.size:
         return math.nan, math.nan
     lo, hi = np.percentile(finite, stretch)
     return float(lo), float(hi)
+
+
+def _counted_percentiles(values: np.ndarray, stretch: tuple[float, float]) -> tuple[float, float]:
+    """``np.percentile`` (its linear method, value for value) of 8- or 16-bit integers, from
+    a count per value instead of a sort: an RGB picture's 5 M values take a few ms, not 80."""
+    if not values.size:
+        return math.nan, math.nan
+    low = int(values.min())
+    cumulative = np.cumsum(np.bincount((values.ravel() - low).astype(np.intp)))
+    last = int(cumulative[-1]) - 1
+
+    def at(k: int) -> float:  # the k-th smallest value
+        return float(np.searchsorted(cumulative, k, side="right") + low)
+
+    out = []
+    for p in stretch:
+        rank = p / 100.0 * last
+        k = math.floor(rank)
+        a, b, t = at(k), at(min(k + 1, last)), rank - k
+        out.append(b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t)  # numpy's lerp
+    return out[0], out[1]
 
 
 def _stretched(
@@ -269,10 +292,13 @@ def _stretched(
         valid &= alpha > 0
         opacity = np.clip(alpha / top, 0.0, 1.0)
     names = [layer.name for layer in layers[:3]]
+    dtypes = {np.asarray(a).dtype for a in arrays[:3]}
+    counted = dtypes.pop() if len(dtypes) == 1 else None  # integers: count, do not sort
+    source = np.stack(arrays[:3], axis=-1) if counted and counted.kind in "iu" else rgb
     if per_band:
-        limits = {n: _percentiles(rgb[..., i][valid], stretch) for i, n in enumerate(names)}
+        limits = {n: _percentiles(source[..., i][valid], stretch) for i, n in enumerate(names)}
     else:
-        joint = _percentiles(rgb[valid], stretch)
+        joint = _percentiles(source[valid], stretch)
         limits = dict.fromkeys(names, joint)
     rgba = np.zeros((*rgb.shape[:2], 4))
     with np.errstate(invalid="ignore"):
