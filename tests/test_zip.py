@@ -313,3 +313,20 @@ def test_a_small_image_member_let_go_from_memory_is_read_by_range(world, safe):
         np.testing.assert_array_equal(ds.to_array().values, src.read())
     sent, requests = moved(world, key)
     assert 0 < sent <= info.compress_size + MB and requests >= 1, (sent, requests)
+
+
+@pytest.mark.parametrize(
+    ("path", "threads"),
+    [
+        ("/vsimem/abc/member.jp2", "ALL_CPUS"),
+        ("/data/T32UNC_TCI_60m.JP2", "ALL_CPUS"),
+        ("/vsicurl/https://host/a/b.jp2", None),  # over HTTP: threads would lose the credential
+        ("/vsisubfile/10_20,/vsicurl/https://host/p.zip", None),
+        ("/data/damaged.tif", None),  # GeoTIFF's threaded reads trust the strip sizes it claims
+        ("/vsimem/abc/member.tif", None),
+    ],
+)
+def test_only_jpeg2000_read_from_memory_or_disk_decodes_on_every_core(path, threads):
+    from xstac_access.readers._gdal import decoder_threads
+
+    assert decoder_threads(path).get("GDAL_NUM_THREADS") == threads

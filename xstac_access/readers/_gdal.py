@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 #: (benchmark B9). One GDAL thread per read: the worker threads a driver starts (JPEG 2000
 #: decodes with all CPUs by default) do not see the thread-local options of this Env,
 #: credentials included, so their reads of a protected file went out without Authorization,
-#: were refused (401), and the image came back as zeros (benchmark B7, a SAFE zip's TCI). A file
-#: GDAL reads from memory or disk decodes on every core (:func:`decoder_threads`).
+#: were refused (401), and the image came back as zeros (benchmark B7, a SAFE zip's TCI). A JPEG
+#: 2000 file GDAL reads from memory or disk decodes on every core (:func:`decoder_threads`).
 BASE_CONFIG: dict[str, str] = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "GDAL_NUM_THREADS": "1",
@@ -329,11 +329,18 @@ def _env(material: Material, extra: dict[str, str] | None = None) -> rasterio.En
     return rasterio.Env(**config)
 
 
+#: The files whose decoder may use every core (see :func:`decoder_threads`).
+_THREADED_DECODERS = (".jp2", ".j2k", ".jpx")
+
+
 def decoder_threads(path: str) -> dict[str, str]:
-    """Every core for GDAL's decoders (a JPEG 2000 image decodes 2-3x faster on two) when GDAL
-    reads ``path`` from memory or the local disk: their worker threads then fetch nothing, so
-    no request can go out without the credential (see :data:`BASE_CONFIG`)."""
-    if path.startswith("/vsimem/") or not path.startswith("/vsi"):
+    """Every core for the JPEG 2000 decoder (2-3x faster on two) when GDAL reads ``path`` from
+    memory or the local disk: its worker threads then fetch nothing, so no request can go out
+    without the credential (see :data:`BASE_CONFIG`). Only JPEG 2000: OpenJPEG's threads share
+    the decoding of one image, where GDAL's threaded GeoTIFF reads fetch every strip of a
+    request at the sizes the file claims, which a damaged file can set to gigabytes each."""
+    local = path.startswith("/vsimem/") or not path.startswith("/vsi")
+    if local and path.lower().endswith(_THREADED_DECODERS):
         return {"GDAL_NUM_THREADS": "ALL_CPUS"}
     return {}
 
