@@ -237,7 +237,8 @@ def test_an_axes_of_a_subfigure_is_saved_through_its_figure(tmp_path):
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "int16"])
 def test_integer_stretch_limits_are_numpys_percentiles_from_counts(dtype):
     """8- and 16-bit pictures get their stretch limits from a count per value (no sort of the
-    5 M values of an RGB overview): the same numbers np.percentile gives, to the last bit."""
+    5 M values of an RGB overview): the numbers np.percentile gives on them as float64 (which
+    the picture used before), to the last bit."""
     from xstac_access.eo._picture import _counted_percentiles
 
     rng = np.random.default_rng(3)
@@ -245,5 +246,9 @@ def test_integer_stretch_limits_are_numpys_percentiles_from_counts(dtype):
     for size in (1, 2, 9, 4_097):
         values = rng.integers(low, 3_000 if dtype != "uint8" else 256, size).astype(dtype)
         for stretch in ((2.0, 98.0), (0.0, 100.0), (50.0, 50.0), (1.5, 99.5)):
-            expected = tuple(float(v) for v in np.percentile(values, stretch))
+            expected = tuple(float(v) for v in np.percentile(values.astype("float64"), stretch))
             assert _counted_percentiles(values, stretch) == expected, (size, stretch)
+    extremes = np.array([np.iinfo(dtype).min, 7, np.iinfo(dtype).max], dtype=dtype)  # full span
+    # (np.percentile on the int16 values themselves overflows: -34078.44, below int16's range)
+    expected = tuple(float(v) for v in np.percentile(extremes.astype("float64"), (2.0, 98.0)))
+    assert _counted_percentiles(extremes, (2.0, 98.0)) == expected
