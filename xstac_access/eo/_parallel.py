@@ -1,9 +1,9 @@
 """The one-thread kernels of :mod:`._raster_kernels` on every core, for a whole grid at once.
 
-The *target rows* are cut into bands and each band is one task for a pool of Python threads
-(the kernels release the GIL), so no two threads ever write the same cell, and every cell sees
-exactly the writes, in exactly the order, that one thread would make: the result is
-bit-identical to the one-thread result, whatever the number of threads.
+The *target rows* are cut into bands dealt out to Python threads (the calling one and helpers
+kept for the process; the kernels release the GIL), so no two threads ever write the same
+cell, and every cell sees exactly the writes, in exactly the order, that one thread would make:
+the result is bit-identical to the one-thread result, whatever the number of threads.
 
 * ``rasterise_triangles``: a first pass (over blocks of swath rows) notes, per swath row and
   block of quads, the target rows the block can touch; then each band walks the swath in order,
@@ -18,8 +18,8 @@ Threads rather than numba's ``parallel=True``: the same kernels serve dask's til
 bands, nothing compiles twice, and a fresh environment's first call compiles in about the time
 the one-thread version took (``parallel`` functions compiled 5x slower). The number of threads
 is numba's for the calling thread (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``); grids too
-small to pay for threads run on the calling thread. The dask path does not come here: dask
-already runs one output tile per thread.
+small to pay for threads run on the calling thread, in one band. A dask tile is gathered here
+on one thread: dask already runs one output tile per thread.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _run(task: Callable[[int, int], object], n: int, nthreads: int, per_thread: 
     and helpers of a pool kept for the process); the results in band order. Thread ``w`` takes
     bands ``w``, ``w + nthreads``, ... (dealt round robin, which evens out a swath covering only
     part of the grid)."""
-    bands = _bands(n, nthreads * per_thread)
+    bands = _bands(n, nthreads * per_thread if nthreads > 1 else 1)  # one thread: one band
     nthreads = min(nthreads, len(bands))
     results: list[object] = [None] * len(bands)
 
